@@ -1,0 +1,53 @@
+/** Delivers lifecycle events to a request's `notifyUrl`, signed like Standard Webhooks; Temporal retries failures. */
+import { ApplicationFailure } from '@temporalio/common';
+import got, { RequestError } from 'got';
+import { signWebhook } from '../events/signature.js';
+import type { ProvisioningEvent } from '../events/types.js';
+
+export interface EventActivityDeps {
+  signingSecret: string;
+  timeoutMs?: number;
+}
+
+export function createEventActivities({ signingSecret, timeoutMs = 10_000 }: EventActivityDeps) {
+  return {
+    async sendEvent(input: { notifyUrl: string; event: ProvisioningEvent }): Promise<void> {
+      const body = JSON.stringify(input.event);
+      const headers = signWebhook(signingSecret, input.event.id, Math.floor(Date.now() / 1000), body);
+      let status: number;
+      try {
+        const res = await got.post(input.notifyUrl, {
+          body,
+          headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'cyclr-provisioner' },
+          throwHttpErrors: false,
+          retry: { limit: 0 },
+          timeout: { request: timeoutMs },
+          followRedirect: false,
+        });
+        status = res.statusCode;
+      } catch (err) {
+        const code = err instanceof RequestError ? err.code : 'ERROR';
+        throw ApplicationFailure.create({ type: 'EventDeliveryFailed', message: `${input.event.type} to ${origin(input.notifyUrl)}: ${code}` });
+      }
+      if (status >= 200 && status < 300) return;
+      // A receiver that refuses the event outright will refuse it again; anything else may recover.
+      const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+      throw ApplicationFailure.create({
+        type: 'EventDeliveryFailed',
+        message: `${input.event.type} to ${origin(input.notifyUrl)}: HTTP ${status}`,
+        nonRetryable: permanent,
+      });
+    },
+  };
+}
+
+/** Only the origin: a notifyUrl may carry a token in its path or query. */
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid notifyUrl)';
+  }
+}
+
+export type EventActivities = ReturnType<typeof createEventActivities>;

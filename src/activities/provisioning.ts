@@ -1,0 +1,135 @@
+/**
+ * The activities of `provisionConnector`: every call that leaves the workflow. Built by a factory that takes its
+ * dependencies, so the worker and the tests hand in their own Cyclr client, keys and base URL.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Key } from '../config.js';
+import { signToken } from '../signing/signed-token.js';
+import type { AuthUrl } from '../workflows/messages.js';
+import type { ResolvedConnector } from '../workflows/connector.js';
+import type { ConnectorRef } from '../workflows/request.js';
+import type { CyclrClient } from './cyclr/client.js';
+import { isNotFound } from './cyclr/errors.js';
+import type { InstallBody } from './cyclr/types.js';
+
+export interface ProvisioningActivityDeps {
+  cyclr: CyclrClient;
+  /** Where browsers reach the gateway (consent links and the OAuth callback). */
+  publicBaseUrl: string;
+  linkSigningKeys: readonly Key[];
+}
+
+export interface InstallInput {
+  accountId: string;
+  connectorId: number;
+  body: InstallBody;
+}
+
+export interface InstalledConnector {
+  accountConnectorId: number;
+  authenticated: boolean;
+}
+
+export interface AccountConnectorRef {
+  accountId: string;
+  accountConnectorId: number;
+}
+
+/** How long Cyclr's redirect back to us stays acceptable after a sign-in token was minted. */
+const CALLBACK_STATE_TTL_MS = 24 * 60 * 60 * 1000;
+
+export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigningKeys }: ProvisioningActivityDeps) {
+  return {
+    async resolveConnector(ref: ConnectorRef): Promise<ResolvedConnector> {
+      const c = await cyclr.resolveConnector(ref);
+      return {
+        id: c.Id,
+        name: c.Name,
+        version: c.Version,
+        authType: c.AuthType,
+        oauth2Type: c.OAuth2Type,
+        authentications: (c.Authentication ?? []).map((a) => ({
+          id: a.Id,
+          name: a.AuthName,
+          authType: a.AuthType,
+          oauth2Type: a.OAuth2Type,
+        })),
+        requiredProperties: (c.Parameters ?? [])
+          .filter((p) => p.IsAccountConnectorProperty && !p.IsOptional)
+          .map((p) => p.TargetName),
+      };
+    },
+
+    async ensureAccount(input: { id: string; name: string; timezone?: string }): Promise<void> {
+      await cyclr.ensureAccount(input);
+    },
+
+    /** Checks the account exists first, so a wrong accountId is one clear error rather than Cyclr's. */
+    async checkAccount(accountId: string): Promise<void> {
+      try {
+        await cyclr.getAccount(accountId);
+      } catch (err) {
+        if (isNotFound(err)) {
+          throw ApplicationFailure.create({
+            type: 'AccountNotFound',
+            message: `accountId: Cyclr has no account "${accountId}"; check the id, or pass "account": { "create": true, "name": "..." }`,
+            nonRetryable: true,
+          });
+        }
+        throw err;
+      }
+    },
+
+    async installConnector({ accountId, connectorId, body }: InstallInput): Promise<InstalledConnector> {
+      const ac = await cyclr.installConnector(accountId, connectorId, body);
+      return { accountConnectorId: ac.Id, authenticated: ac.Authenticated };
+    },
+
+    async checkAuthenticated({ accountId, accountConnectorId }: AccountConnectorRef): Promise<boolean> {
+      const ac = await cyclr.getAccountConnector(accountId, accountConnectorId);
+      return ac.Authenticated;
+    },
+
+    async removeAccountConnector({ accountId, accountConnectorId }: AccountConnectorRef): Promise<void> {
+      await cyclr.deleteAccountConnector(accountId, accountConnectorId);
+    },
+
+    /**
+     * Mints a single-use sign-in token and returns Cyclr's connectorauth URL at once: the token lives 5 minutes, so
+     * it is made only when a browser is about to use it.
+     */
+    async mintAuthUrl(input: {
+      workflowId: string;
+      accountId: string;
+      accountConnectorId: number;
+      username: string;
+      callbackMessage?: string;
+    }): Promise<AuthUrl> {
+      const { token, expiresAt } = await cyclr.createSignInToken(input.accountId, input.username);
+      const state = signToken('callback', { wf: input.workflowId, exp: Date.now() + CALLBACK_STATE_TTL_MS }, linkSigningKeys);
+      // With callbackMessage Cyclr postMessages to targetOrigin, which must then be a bare origin.
+      const targetOrigin = input.callbackMessage
+        ? new URL(publicBaseUrl).origin
+        : `${publicBaseUrl}/oauth/callback?state=${encodeURIComponent(state)}`;
+      const url = cyclr.connectorAuthUrl({
+        accountConnectorId: input.accountConnectorId,
+        token,
+        targetOrigin,
+        callbackMessage: input.callbackMessage,
+      });
+      return { url, expiresAt };
+    },
+
+    /** Our own long-lived consent link: signed, names the workflow and the link id, and expires with the consent. */
+    async createConsentLink(input: { workflowId: string; linkId: string; expiresAt: string }): Promise<string> {
+      const token = signToken(
+        'connect',
+        { wf: input.workflowId, lid: input.linkId, exp: Date.parse(input.expiresAt) },
+        linkSigningKeys,
+      );
+      return `${publicBaseUrl}/connect/${token}`;
+    },
+  };
+}
+
+export type ProvisioningActivities = ReturnType<typeof createProvisioningActivities>;

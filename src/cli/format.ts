@@ -1,0 +1,33 @@
+/** Human-readable renderings for the CLI. */
+import type { ProvisioningStatus } from '../workflows/messages.js';
+
+export function formatStatus(workflowId: string, s: ProvisioningStatus): string {
+  const lines = [
+    `${workflowId}`,
+    `  stage:      ${s.stage}`,
+    `  account:    ${s.accountId}`,
+    `  connector:  ${s.connector.name ?? '?'}${s.connector.id !== undefined ? ` (id ${s.connector.id})` : ''}`,
+  ];
+  if (s.accountConnectorId !== undefined) lines.push(`  installed:  account connector ${s.accountConnectorId}`);
+  if (s.consentLink) lines.push(`  link:       ${s.consentLink}`, `  expires:    ${s.consentExpiresAt}`);
+  lines.push(`  checks:     ${s.attempts}`);
+  if (s.lastError) lines.push(`  last error: ${s.lastError.type}: ${s.lastError.message}`);
+  lines.push('  timeline:');
+  const start = s.history[0] ? Date.parse(s.history[0].at) : 0;
+  for (const h of s.history) {
+    const offset = formatDuration(Date.parse(h.at) - start);
+    lines.push(`    ${h.at}  +${offset.padEnd(8)} ${h.stage}${h.note ? `  (${h.note})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
+}

@@ -1,0 +1,172 @@
+/**
+ * The typed client library that onboarding services import: start a provisioning (idempotently), read its status,
+ * hand out consent links, steer it, and await its result.
+ */
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { loadConfig, type Config } from './config.js';
+import { connectClient } from './temporal/connection.js';
+import { provisioningWorkflowId } from './workflows/ids.js';
+import {
+  cancelSignal,
+  consentCompletedSignal,
+  issueAuthUrlUpdate,
+  issueConsentLinkUpdate,
+  statusQuery,
+  type AuthUrl,
+  type ConsentLink,
+  type ProvisioningResult,
+  type ProvisioningStatus,
+} from './workflows/messages.js';
+import { formatInvalidFields, parseProvisioningRequest, type InvalidField, type ProvisioningRequest } from './workflows/request.js';
+import { ConnectorName, CyclrAccountId, ProvisioningStage, BatchId } from './workflows/search-attributes.js';
+import type { provisionConnector } from './workflows/provision-connector.js';
+
+/** A request that fails validation; `fields` names each bad field and what to do. */
+export class InvalidRequestError extends Error {
+  readonly type = 'InvalidRequest';
+  constructor(readonly fields: InvalidField[]) {
+    super(`invalid request: ${formatInvalidFields(fields)}`);
+  }
+}
+
+/** Anything the client library refuses or Temporal reports, with a `type` a caller can branch on. */
+export class ProvisioningError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface StartedProvisioning {
+  workflowId: string;
+  runId?: string;
+  /** False when a provisioning with this id was already running: the same one is returned, nothing new starts. */
+  created: boolean;
+  status?: ProvisioningStatus;
+}
+
+export class ProvisioningClient {
+  constructor(
+    readonly temporal: Client,
+    readonly taskQueue: string,
+  ) {}
+
+  /** Connects with configuration from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...). */
+  static async connect(config: Config = loadConfig()): Promise<ProvisioningClient> {
+    return new ProvisioningClient(await connectClient(config), config.temporal.taskQueue);
+  }
+
+  /** Validates, then starts; a start for an id that is running returns that run. */
+  async start(input: unknown): Promise<StartedProvisioning> {
+    const parsed = parseProvisioningRequest(input);
+    if (!parsed.ok) throw new InvalidRequestError(parsed.errors);
+    const request: ProvisioningRequest = parsed.request;
+    const workflowId = provisioningWorkflowId(request);
+    try {
+      const handle = await this.temporal.workflow.start<typeof provisionConnector>('provisionConnector', {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [request],
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: ProvisioningStage, value: 'resolving-connector' },
+          { key: CyclrAccountId, value: request.accountId },
+          { key: ConnectorName, value: request.connector.name ?? `connector-${request.connector.id}` },
+          ...(request.batchId ? [{ key: BatchId, value: request.batchId }] : []),
+        ]),
+        staticSummary: `Provision ${request.installName ?? request.connector.name ?? `connector ${request.connector.id}`} for ${request.accountId}`,
+      });
+      return { workflowId, runId: handle.firstExecutionRunId, created: true };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        return { workflowId, created: false, status: await this.status(workflowId) };
+      }
+      throw err;
+    }
+  }
+
+  handle(workflowId: string): WorkflowHandle<typeof provisionConnector> {
+    return this.temporal.workflow.getHandle<typeof provisionConnector>(workflowId);
+  }
+
+  async status(workflowId: string): Promise<ProvisioningStatus> {
+    return this.call(workflowId, () => this.handle(workflowId).query(statusQuery));
+  }
+
+  /** A fresh Cyclr connectorauth URL (mints a single-use sign-in token); only while awaiting consent. */
+  async issueAuthUrl(workflowId: string, linkId?: string): Promise<AuthUrl> {
+    return this.call(workflowId, () => this.handle(workflowId).executeUpdate(issueAuthUrlUpdate, { args: [{ linkId }] }));
+  }
+
+  /** A new long-lived consent link; links issued before it stop working. */
+  async issueConsentLink(workflowId: string): Promise<ConsentLink> {
+    return this.call(workflowId, () => this.handle(workflowId).executeUpdate(issueConsentLinkUpdate));
+  }
+
+  /** Tells the provisioning consent was given; it checks with Cyclr and keeps waiting if Cyclr disagrees. */
+  async completeConsent(workflowId: string, source = 'client'): Promise<void> {
+    await this.requireRunning(workflowId);
+    await this.call(workflowId, () => this.handle(workflowId).signal(consentCompletedSignal, { source }));
+  }
+
+  async cancel(workflowId: string, reason?: string): Promise<void> {
+    await this.requireRunning(workflowId);
+    await this.call(workflowId, () => this.handle(workflowId).signal(cancelSignal, { reason }));
+  }
+
+  /** Waits for the end; a failure becomes a ProvisioningError whose `type` names the cause (ConsentExpired, ...). */
+  async result(workflowId: string): Promise<ProvisioningResult> {
+    try {
+      return await this.handle(workflowId).result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
+        throw new ProvisioningError(err.cause.type ?? 'Failed', err.cause.message);
+      }
+      throw translate(workflowId, err);
+    }
+  }
+
+  private async requireRunning(workflowId: string): Promise<void> {
+    const description = await this.call(workflowId, () => this.handle(workflowId).describe());
+    if (description.status.name !== 'RUNNING') {
+      throw new ProvisioningError(
+        'ProvisioningFinished',
+        `provisioning "${workflowId}" has already finished (${description.status.name.toLowerCase()}); start a new one instead`,
+      );
+    }
+  }
+
+  private async call<T>(workflowId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translate(workflowId, err);
+    }
+  }
+}
+
+/** One translation of Temporal's errors into words a support person can act on. */
+function translate(workflowId: string, err: unknown): unknown {
+  if (err instanceof WorkflowNotFoundError) {
+    return new ProvisioningError(
+      'ProvisioningNotFound',
+      `no provisioning "${workflowId}"; ids look like provision:{accountId}:{installName}; list them with "provisioner list"`,
+    );
+  }
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    return new ProvisioningError(err.cause.type ?? 'UpdateRejected', err.cause.message);
+  }
+  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
+    return new ProvisioningError('ProvisioningFinished', `provisioning "${workflowId}" has already finished`);
+  }
+  return err;
+}

@@ -1,0 +1,170 @@
+/**
+ * Configuration from the environment, validated once at start. A bad or missing value is one clear line that names
+ * the variable and what to do.
+ */
+import { z } from 'zod';
+
+const keyList = (name: string) =>
+  z
+    .string()
+    .min(1)
+    .transform((raw, ctx) => {
+      // "kid1:secret1,kid2:secret2": the first key signs or encrypts; every key verifies or decrypts (rotation).
+      const keys = raw.split(',').map((part) => {
+        const [id, ...rest] = part.trim().split(':');
+        return { id: id!, secret: rest.join(':') };
+      });
+      for (const k of keys) {
+        if (!k.id || !k.secret) {
+          ctx.addIssue({ code: 'custom', message: `${name} must be "keyId:secret[,keyId:secret...]"` });
+          return z.NEVER;
+        }
+        if (k.secret.length < 16) {
+          ctx.addIssue({ code: 'custom', message: `${name} key "${k.id}" is too short; use at least 16 characters` });
+          return z.NEVER;
+        }
+      }
+      return keys;
+    });
+
+const envSchema = z
+  .object({
+    CYCLR_API_URL: z.string().url('must be a URL such as https://api.cyclr.com').optional(),
+    CYCLR_SERVICE_DOMAIN: z.string().min(1, 'must be your Partner Service Domain, e.g. yourco-h.cyclr.com').optional(),
+    CYCLR_CLIENT_ID: z.string().min(1).optional(),
+    CYCLR_CLIENT_SECRET: z.string().min(1).optional(),
+    CYCLR_ACCESS_TOKEN: z.string().min(1).optional(),
+    CYCLR_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().positive().default(20),
+    TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('cyclr-provisioning'),
+    TEMPORAL_API_KEY: z.string().min(1).optional(),
+    TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+    TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+    PUBLIC_BASE_URL: z.string().url('must be where browsers reach the gateway, e.g. https://provisioning.example.com').default('http://localhost:8080'),
+    GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    LINK_SIGNING_KEY: keyList('LINK_SIGNING_KEY').optional(),
+    PAYLOAD_ENCRYPTION_KEY: keyList('PAYLOAD_ENCRYPTION_KEY').optional(),
+    NOTIFY_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    NODE_ENV: z.string().optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.CYCLR_API_URL) return;
+    if (!env.CYCLR_SERVICE_DOMAIN) {
+      ctx.addIssue({ code: 'custom', path: ['CYCLR_SERVICE_DOMAIN'], message: 'is required: your Partner Service Domain, e.g. yourco-h.cyclr.com' });
+    }
+    const hasClient = env.CYCLR_CLIENT_ID || env.CYCLR_CLIENT_SECRET;
+    if (!env.CYCLR_ACCESS_TOKEN && !hasClient) {
+      ctx.addIssue({ code: 'custom', path: ['CYCLR_CLIENT_ID'], message: 'set CYCLR_CLIENT_ID and CYCLR_CLIENT_SECRET (or CYCLR_ACCESS_TOKEN)' });
+    } else if (hasClient && !(env.CYCLR_CLIENT_ID && env.CYCLR_CLIENT_SECRET)) {
+      const missing = env.CYCLR_CLIENT_ID ? 'CYCLR_CLIENT_SECRET' : 'CYCLR_CLIENT_ID';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'is required with the other half of the client credentials' });
+    }
+  });
+
+export interface Key {
+  id: string;
+  secret: string;
+}
+
+export interface CyclrConfig {
+  apiUrl: string;
+  serviceDomain: string;
+  credentials: { clientId: string; clientSecret: string } | { accessToken: string };
+  maxConcurrentRequests: number;
+}
+
+export interface Config {
+  /** Only the worker talks to Cyclr; the client library, gateway and CLI run without these. */
+  cyclr?: CyclrConfig;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey?: string;
+    tls: boolean;
+    tlsCertPath?: string;
+    tlsKeyPath?: string;
+  };
+  publicBaseUrl: string;
+  gatewayPort: number;
+  /** First key signs; all verify. */
+  linkSigningKeys: Key[];
+  /** First key encrypts; all decrypt. Empty: payloads are stored in plain text (development only). */
+  payloadKeys: Key[];
+  notifySigningSecret: string;
+  metricsPort?: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/** Development keys let `npm run stack` work from a fresh clone; production must set its own. */
+const DEV_LINK_KEY: Key = { id: 'dev', secret: 'dev-link-signing-key-change-me' };
+const DEV_PAYLOAD_KEY: Key = { id: 'dev', secret: 'dev-payload-encryption-key-change-me' };
+
+export interface LoadOptions {
+  /** The worker needs Cyclr's settings; other processes do not. */
+  cyclr?: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (options.cyclr && !e.CYCLR_API_URL) problems.push('CYCLR_API_URL: is required, e.g. https://api.cyclr.com');
+  if (production && !e.LINK_SIGNING_KEY) problems.push('LINK_SIGNING_KEY: is required in production ("keyId:secret")');
+  if (production && !e.PAYLOAD_ENCRYPTION_KEY) problems.push('PAYLOAD_ENCRYPTION_KEY: is required in production ("keyId:secret")');
+  if (problems.length) throw new ConfigError(problems);
+  const linkKeys = e.LINK_SIGNING_KEY ?? [DEV_LINK_KEY];
+  return {
+    cyclr: e.CYCLR_API_URL
+      ? {
+          apiUrl: e.CYCLR_API_URL.replace(/\/+$/, ''),
+          serviceDomain: e.CYCLR_SERVICE_DOMAIN!,
+          credentials: e.CYCLR_ACCESS_TOKEN
+            ? { accessToken: e.CYCLR_ACCESS_TOKEN }
+            : { clientId: e.CYCLR_CLIENT_ID!, clientSecret: e.CYCLR_CLIENT_SECRET! },
+          maxConcurrentRequests: e.CYCLR_MAX_CONCURRENT_REQUESTS,
+        }
+      : undefined,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS === 'true' || !!e.TEMPORAL_API_KEY || !!e.TEMPORAL_TLS_CERT_PATH,
+      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
+      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+    },
+    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    gatewayPort: e.GATEWAY_PORT,
+    linkSigningKeys: linkKeys,
+    payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
+    notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? linkKeys[0]!.secret,
+    metricsPort: e.METRICS_PORT,
+  };
+}
+
+/** For processes' entry points: print one line per problem and exit, instead of a stack trace. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+  try {
+    return loadConfig(env, options);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) console.error(`config error: ${p}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+

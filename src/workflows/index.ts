@@ -1,0 +1,1 @@
+export { provisionConnector } from './provision-connector.js';

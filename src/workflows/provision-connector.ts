@@ -1,0 +1,375 @@
+/**
+ * provisionConnector: resolve the connector, (ensure the account,) install it idempotently, and carry it through the
+ * customer's consent until Cyclr says `Authenticated`, however long that takes.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { msToNumber } from '@temporalio/common';
+import type { EventActivities } from '../activities/events.js';
+import type { ProvisioningActivities } from '../activities/provisioning.js';
+import type { EventType } from '../events/types.js';
+import { chooseAuthMethod, needsConsent, type ResolvedConnector } from './connector.js';
+import {
+  cancelSignal,
+  consentCompletedSignal,
+  issueAuthUrlUpdate,
+  issueConsentLinkUpdate,
+  statusQuery,
+  type ProvisioningResult,
+  type ProvisioningStatus,
+} from './messages.js';
+import { DEFAULT_TIMEOUTS, formatInvalidFields, parseProvisioningRequest, type ProvisioningRequest } from './request.js';
+import { failureOf, recordStage } from './status.js';
+
+/** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
+const NON_RETRYABLE = [
+  'ConnectorNotFound',
+  'AmbiguousConnector',
+  'InvalidRequest',
+  'AccountNotFound',
+  'CyclrBadRequest',
+  'CyclrNotFound',
+  'CyclrUnauthorized',
+  'CyclrForbidden',
+];
+
+const cyclr = proxyActivities<ProvisioningActivities>({
+  startToCloseTimeout: '30s',
+  // A Cyclr outage costs time, not the provisioning: retry for up to a day before giving up.
+  scheduleToCloseTimeout: '1d',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+const events = proxyActivities<EventActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
+});
+
+/** State carried across continue-as-new while awaiting consent (long waits with frequent checks). */
+export interface ConsentWaitState {
+  status: ProvisioningStatus;
+  connector: ResolvedConnector;
+  accountConnectorId: number;
+  linkId: string;
+  consentDeadline: number;
+  nextReminderAt: number;
+}
+
+export interface ProvisionOptions {
+  /** A connector already resolved (by provisionBatch, once per batch). */
+  connector?: ResolvedConnector;
+  /** Set by continue-as-new only. */
+  resume?: ConsentWaitState;
+}
+
+/** Continue-as-new well before Temporal's ~50k-event history limit. */
+const HISTORY_EVENTS_BEFORE_CONTINUE = 10_000;
+
+export async function provisionConnector(
+  rawRequest: ProvisioningRequest,
+  options: ProvisionOptions = {},
+): Promise<ProvisioningResult> {
+  const { workflowId } = workflowInfo();
+  const resume = options.resume;
+  const status: ProvisioningStatus = resume?.status ?? {
+    stage: 'resolving-connector',
+    accountId: typeof rawRequest?.accountId === 'string' ? rawRequest.accountId : '',
+    connector: { id: rawRequest?.connector?.id, name: rawRequest?.connector?.name },
+    attempts: 0,
+    history: [],
+    batchId: rawRequest?.batchId,
+  };
+  let linkId = resume?.linkId;
+  let consentHint: string | undefined;
+  let cancelReason: string | undefined;
+  const main = new CancellationScope();
+
+  // Handlers first, before any await, so no early message is lost.
+  setHandler(statusQuery, () => status);
+  setHandler(
+    issueAuthUrlUpdate,
+    async () =>
+      cyclr.mintAuthUrl({
+        workflowId,
+        accountId: status.accountId,
+        accountConnectorId: status.accountConnectorId!,
+        username: request.oauth!.username,
+        callbackMessage: request.oauth?.callbackMessage,
+      }),
+    {
+      validator: (input) => {
+        requireStage('awaiting-consent', 'issue an auth URL');
+        if (input.linkId !== undefined && input.linkId !== linkId) {
+          throw ApplicationFailure.create({
+            type: 'LinkRevoked',
+            message: 'this consent link was replaced by a newer one; use the latest link',
+          });
+        }
+      },
+    },
+  );
+  setHandler(
+    issueConsentLinkUpdate,
+    async () => {
+      linkId = uuid4();
+      status.consentLink = await cyclr.createConsentLink({ workflowId, linkId, expiresAt: status.consentExpiresAt! });
+      return { url: status.consentLink, linkId, expiresAt: status.consentExpiresAt! };
+    },
+    { validator: () => requireStage('awaiting-consent', 'issue a consent link') },
+  );
+  setHandler(consentCompletedSignal, (payload) => {
+    consentHint = payload?.source ?? 'signal';
+  });
+  setHandler(cancelSignal, (payload) => {
+    if (cancelReason !== undefined || isFinal()) return;
+    cancelReason = payload?.reason ?? 'cancelled by request';
+    main.cancel();
+  });
+
+  if (!resume) recordStage(status, 'resolving-connector');
+
+  const parsed = parseProvisioningRequest(rawRequest);
+  if (!parsed.ok) {
+    recordStage(status, 'failed');
+    status.lastError = { type: 'InvalidRequest', message: formatInvalidFields(parsed.errors) };
+    throw ApplicationFailure.create({ type: 'InvalidRequest', message: status.lastError.message, nonRetryable: true });
+  }
+  const request = parsed.request;
+  status.returnUrl = request.oauth?.returnUrl;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...request.timeouts };
+  let connector: ResolvedConnector | undefined = resume?.connector ?? options.connector;
+
+  function isFinal(): boolean {
+    return ['completed', 'failed', 'cancelled', 'expired'].includes(status.stage);
+  }
+
+  function requireStage(stage: ProvisioningStatus['stage'], action: string): void {
+    if (status.stage !== stage) {
+      throw ApplicationFailure.create({
+        type: 'NotAwaitingConsent',
+        message: `cannot ${action}: the provisioning is "${status.stage}", not "${stage}"`,
+      });
+    }
+  }
+
+  const pendingEvents: Promise<void>[] = [];
+  function emit(type: EventType, extra: { reason?: string } = {}): void {
+    if (!request.notifyUrl) return;
+    const event = {
+      id: uuid4(),
+      type,
+      timestamp: new Date().toISOString(),
+      data: {
+        workflowId,
+        accountId: status.accountId,
+        connector: status.connector,
+        accountConnectorId: status.accountConnectorId,
+        consentLink: status.consentLink,
+        consentExpiresAt: status.consentExpiresAt,
+        error: status.lastError,
+        ...extra,
+      },
+    };
+    // Delivery runs beside the provisioning; a receiver that is down delays no customer.
+    pendingEvents.push(
+      events.sendEvent({ notifyUrl: request.notifyUrl, event }).catch((err) => {
+        log.warn('event not delivered', { type, error: String(err) });
+      }),
+    );
+  }
+
+  async function removeInstalled(): Promise<void> {
+    if (status.accountConnectorId === undefined || request.keepOnCancel) return;
+    await cyclr.removeAccountConnector({ accountId: status.accountId, accountConnectorId: status.accountConnectorId });
+  }
+
+  async function finish<T>(outcome: T): Promise<T> {
+    await Promise.all(pendingEvents);
+    await condition(allHandlersFinished);
+    return outcome;
+  }
+
+  try {
+    const result = await main.run(() => provision());
+    return await finish(result);
+  } catch (err) {
+    if (err instanceof ContinueAsNewRequested) {
+      await Promise.all(pendingEvents);
+      await condition(allHandlersFinished);
+      return await continueAsNew<typeof provisionConnector>(rawRequest, { resume: err.state });
+    }
+    // Clean-up must run even though the main scope was cancelled.
+    return await CancellationScope.nonCancellable(async () => {
+      if (isCancellation(err)) {
+        recordStage(status, 'cancelled', cancelReason);
+        status.lastError = { type: 'Cancelled', message: cancelReason ?? 'cancelled through Temporal' };
+        await removeInstalled();
+        emit('provisioning.cancelled', { reason: status.lastError.message });
+        await finish(undefined);
+        if (cancelReason === undefined) throw err; // cancelled through Temporal itself: end as Canceled
+        throw ApplicationFailure.create({ type: 'Cancelled', message: cancelReason, nonRetryable: true });
+      }
+      const failure = failureOf(err);
+      status.lastError = failure;
+      if (failure.type === 'ConsentExpired') {
+        recordStage(status, 'expired');
+        await removeInstalled();
+        emit('provisioning.expired');
+      } else {
+        recordStage(status, 'failed');
+        await removeInstalled();
+        emit('provisioning.failed');
+      }
+      await finish(undefined);
+      throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true });
+    });
+  }
+
+  async function provision(): Promise<ProvisioningResult> {
+    if (!resume) {
+      if (!connector) connector = await cyclr.resolveConnector(request.connector);
+      status.connector = { id: connector.id, name: connector.name };
+      const method = chooseAuthMethod(connector, request);
+
+      if (request.account?.create) {
+        recordStage(status, 'ensuring-account');
+        await cyclr.ensureAccount({
+          id: request.accountId,
+          name: request.account.name ?? request.accountId,
+          timezone: request.account.timezone,
+        });
+      } else {
+        await cyclr.checkAccount(request.accountId);
+      }
+
+      recordStage(status, 'installing');
+      const installed = await cyclr.installConnector({
+        accountId: request.accountId,
+        connectorId: connector.id,
+        body: {
+          Name: request.installName ?? connector.name,
+          Description: request.description,
+          AuthenticationId: method.id && connector.authentications.length > 1 ? method.id : request.authenticationId,
+          AuthValue: request.authValue,
+          Properties: request.properties?.map((p) => ({ Name: p.name, Value: p.value, Id: 0 })),
+        },
+      });
+      status.accountConnectorId = installed.accountConnectorId;
+
+      if (!needsConsent(method) || installed.authenticated) {
+        recordStage(status, 'verifying');
+        status.attempts += 1;
+        if (installed.authenticated || (await isAuthenticated())) return complete();
+        throw ApplicationFailure.create({
+          type: 'NotAuthenticated',
+          message: `Cyclr installed ${connector.name} (account connector ${installed.accountConnectorId}) but does not report it authenticated; check authValue and properties`,
+          nonRetryable: true,
+        });
+      }
+    }
+    return awaitConsent();
+  }
+
+  async function isAuthenticated(): Promise<boolean> {
+    return cyclr.checkAuthenticated({ accountId: status.accountId, accountConnectorId: status.accountConnectorId! });
+  }
+
+  async function awaitConsent(): Promise<ProvisioningResult> {
+    const checkEvery = msToNumber(timeouts.checkEvery);
+    const reminderEvery = msToNumber(timeouts.reminderEvery);
+    let deadline: number;
+    let nextReminderAt: number;
+    if (resume) {
+      ({ consentDeadline: deadline, nextReminderAt } = resume);
+    } else {
+      deadline = Date.now() + msToNumber(timeouts.consent);
+      nextReminderAt = Date.now() + reminderEvery;
+      status.consentExpiresAt = new Date(deadline).toISOString();
+      linkId = uuid4();
+      status.consentLink = await cyclr.createConsentLink({ workflowId, linkId, expiresAt: status.consentExpiresAt });
+      recordStage(status, 'awaiting-consent');
+      emit('provisioning.consent_requested');
+    }
+
+    for (;;) {
+      const now = Date.now();
+      if (now >= deadline) {
+        throw ApplicationFailure.create({
+          type: 'ConsentExpired',
+          message: `no consent within ${timeouts.consent} (expired ${status.consentExpiresAt})`,
+          nonRetryable: true,
+        });
+      }
+      const wakeAt = Math.min(deadline, nextReminderAt, now + checkEvery);
+      await condition(() => consentHint !== undefined, Math.max(1, wakeAt - now));
+
+      if (consentHint !== undefined) {
+        const source = consentHint;
+        consentHint = undefined;
+        recordStage(status, 'verifying', `consent reported by ${source}`);
+        status.attempts += 1;
+        if (await isAuthenticated()) return complete();
+        status.lastError = {
+          type: 'ConsentNotConfirmed',
+          message: `consent reported by ${source}, but Cyclr does not report the connector authenticated yet`,
+        };
+        recordStage(status, 'awaiting-consent', 'Cyclr did not confirm consent');
+      } else if (Date.now() >= nextReminderAt && Date.now() < deadline) {
+        nextReminderAt += reminderEvery;
+        emit('provisioning.reminder');
+      } else if (Date.now() < deadline) {
+        // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.
+        status.attempts += 1;
+        if (await isAuthenticated()) {
+          recordStage(status, 'verifying', 'consent noticed by periodic check');
+          return complete();
+        }
+      }
+
+      if (workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE || workflowInfo().continueAsNewSuggested) {
+        throw new ContinueAsNewRequested({
+          status,
+          connector: connector!,
+          accountConnectorId: status.accountConnectorId!,
+          linkId: linkId!,
+          consentDeadline: deadline,
+          nextReminderAt,
+        });
+      }
+    }
+  }
+
+  function complete(): ProvisioningResult {
+    const completedAt = new Date().toISOString();
+    recordStage(status, 'completed');
+    status.lastError = undefined;
+    status.consentLink = undefined;
+    linkId = undefined; // revokes any consent link already sent
+    emit('provisioning.completed');
+    return {
+      accountConnectorId: status.accountConnectorId!,
+      connectorId: connector!.id,
+      authenticated: true,
+      completedAt,
+    };
+  }
+}
+
+/** Thrown out of the main scope so continue-as-new happens after in-flight events and handlers finish. */
+class ContinueAsNewRequested extends Error {
+  constructor(readonly state: ConsentWaitState) {
+    super('continue-as-new');
+  }
+}

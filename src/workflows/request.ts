@@ -1,0 +1,134 @@
+/**
+ * The provisioning request: one schema, shared by the workflow, the client library, the gateway, the CLI and the
+ * batch reader, so every entry point rejects the same inputs with the same words.
+ */
+import { z } from 'zod';
+import { msToNumber } from '@temporalio/common';
+
+/** A Temporal duration string such as "14d", "2h", "10m", "30s". */
+const duration = (field: string, min: string) =>
+  z.string().superRefine((value, ctx) => {
+    let ms: number | undefined;
+    try {
+      ms = msToNumber(value as Parameters<typeof msToNumber>[0]);
+    } catch {
+      ms = undefined;
+    }
+    if (ms === undefined || !Number.isFinite(ms) || Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write e.g. "14d", "2h", "10m" or "30s"` });
+    } else if (ms < msToNumber(min as Parameters<typeof msToNumber>[0])) {
+      ctx.addIssue({ code: 'custom', message: `${field} must be at least ${min}` });
+    }
+  });
+
+const httpUrl = z
+  .string()
+  .url('must be an absolute URL such as https://app.example.com/done')
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL');
+
+const connectorRef = z
+  .object({
+    id: z.number().int('must be a whole number').positive('must be a positive connector id').optional(),
+    name: z.string().trim().min(1, 'must not be empty').optional(),
+    version: z.string().trim().min(1, 'must not be empty').optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.id !== undefined && c.name !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give the connector by id or by name, not both' });
+    } else if (c.id === undefined && c.name === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give the connector as { "id": 123 } or { "name": "Salesforce" }' });
+    } else if (c.id !== undefined && c.version !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['version'], message: 'version goes with name; an id names one release' });
+    }
+  });
+
+export const provisioningRequestSchema = z
+  .object({
+    accountId: z
+      .string({ required_error: 'is required: the Cyclr account API ID' })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200, 'must be at most 200 characters')
+      .regex(/^[^\s:/?#]+$/, 'must not contain spaces, ":", "/", "?" or "#"'),
+    connector: connectorRef,
+    installName: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+    description: z.string().max(2000).optional(),
+    authenticationId: z.string().trim().min(1, 'must not be empty').optional(),
+    properties: z
+      .array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string() }).strict())
+      .optional(),
+    authValue: z.string().min(1, 'must not be empty').optional(),
+    account: z
+      .object({
+        create: z.boolean(),
+        name: z.string().trim().min(1, 'must not be empty').optional(),
+        timezone: z.string().trim().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    oauth: z
+      .object({
+        username: z.string().trim().min(1, 'must not be empty'),
+        returnUrl: httpUrl,
+        callbackMessage: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    notifyUrl: httpUrl.optional(),
+    timeouts: z
+      .object({
+        consent: duration('consent', '1s').optional(),
+        reminderEvery: duration('reminderEvery', '1s').optional(),
+        checkEvery: duration('checkEvery', '1s').optional(),
+      })
+      .strict()
+      .optional(),
+    /** Leave the account connector in place when the provisioning is cancelled or expires. */
+    keepOnCancel: z.boolean().optional(),
+    /** Set by provisionBatch so staff can list a batch's children. */
+    batchId: z.string().optional(),
+  })
+  .strict();
+
+export type ProvisioningRequest = z.infer<typeof provisioningRequestSchema>;
+export type ConnectorRef = z.infer<typeof connectorRef>;
+
+export const DEFAULT_TIMEOUTS = { consent: '14d', reminderEvery: '2d', checkEvery: '10m' } as const;
+
+export interface InvalidField {
+  path: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; request: ProvisioningRequest } | { ok: false; errors: InvalidField[] };
+
+/** Validates without throwing; `errors` name each bad field by its JSON path. */
+export function parseProvisioningRequest(input: unknown): ParseResult {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return { ok: false, errors: [{ path: '(request)', message: 'must be a JSON object' }] };
+  }
+  const parsed = provisioningRequestSchema.safeParse(input);
+  if (parsed.success) return { ok: true, request: parsed.data };
+  return { ok: false, errors: parsed.error.issues.map(describeIssue) };
+}
+
+function describeIssue(issue: z.ZodIssue): InvalidField {
+  const path = issue.path.length ? issue.path.join('.') : '(request)';
+  if (issue.code === 'unrecognized_keys') {
+    return {
+      path: issue.path.length ? path : issue.keys.join(', '),
+      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling (fields are camelCase)`,
+    };
+  }
+  if (issue.code === 'invalid_type') {
+    if (issue.received === 'undefined') return { path, message: issue.message === 'Required' ? 'is required' : issue.message };
+    return { path, message: `must be ${issue.expected}, not ${issue.received}` };
+  }
+  return { path, message: issue.message };
+}
+
+/** One line a person can act on: `connector.id: must be a whole number; oauth: is required`. */
+export function formatInvalidFields(errors: InvalidField[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+}

@@ -1,0 +1,34 @@
+/** Keeping the `status` query, the search attributes and the Web UI summary in step with the stage. */
+import { ApplicationFailure, TemporalFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { ProvisioningStatus } from './messages.js';
+import { ConnectorName, ProvisioningStage } from './search-attributes.js';
+import type { Stage } from './stages.js';
+
+/** Enough for a long wait with many unconfirmed hints, without letting the query result grow without bound. */
+const MAX_HISTORY = 100;
+
+export function recordStage(status: ProvisioningStatus, stage: Stage, note?: string): void {
+  status.stage = stage;
+  status.history.push({ stage, at: new Date().toISOString(), ...(note ? { note } : {}) });
+  if (status.history.length > MAX_HISTORY) status.history.splice(1, status.history.length - MAX_HISTORY);
+  upsertSearchAttributes([
+    { key: ProvisioningStage, value: stage },
+    ...(status.connector.name ? [{ key: ConnectorName, value: status.connector.name }] : []),
+  ]);
+  setCurrentDetails(
+    `**${stage}**: ${status.connector.name ?? `connector ${status.connector.id ?? '?'}`} for account ${status.accountId}` +
+      (status.accountConnectorId !== undefined ? ` (account connector ${status.accountConnectorId})` : '') +
+      (note ? `\n\n${note}` : ''),
+  );
+}
+
+/** The innermost cause's type and message: an activity's ApplicationFailure, not the ActivityFailure around it. */
+export function failureOf(err: unknown): { type: string; message: string } {
+  let current: unknown = err;
+  while (current instanceof TemporalFailure && !(current instanceof ApplicationFailure) && current.cause) {
+    current = current.cause;
+  }
+  if (current instanceof ApplicationFailure) return { type: current.type ?? 'Error', message: current.message };
+  if (current instanceof TemporalFailure) return { type: current.name, message: current.message };
+  return { type: 'Error', message: current instanceof Error ? current.message : String(current) };
+}
