@@ -22,7 +22,13 @@ export default tseslint.config(
         'error',
         {
           paths: builtinModules.flatMap((m) => [m, `node:${m}`]),
-          patterns: [{ group: ['**/activities/**', 'got', 'fastify'], message: 'Workflows call activities through proxyActivities only.' }],
+          patterns: [
+            {
+              group: ['**/activities/**', 'got', 'fastify'],
+              allowTypeImports: true,
+              message: 'Workflows call activities through proxyActivities only.',
+            },
+          ],
         },
       ],
     },

@@ -25,7 +25,12 @@ import {
   type ProvisioningResult,
   type ProvisioningStatus,
 } from './workflows/messages.js';
-import { formatInvalidFields, parseProvisioningRequest, type InvalidField, type ProvisioningRequest } from './workflows/request.js';
+import {
+  formatInvalidFields,
+  parseProvisioningRequest,
+  type InvalidField,
+  type ProvisioningRequest,
+} from './workflows/request.js';
 import { ConnectorName, CyclrAccountId, ProvisioningStage, BatchId } from './workflows/search-attributes.js';
 import type { provisionConnector } from './workflows/provision-connector.js';
 
@@ -104,7 +109,9 @@ export class ProvisioningClient {
 
   /** A fresh Cyclr connectorauth URL (mints a single-use sign-in token); only while awaiting consent. */
   async issueAuthUrl(workflowId: string, linkId?: string): Promise<AuthUrl> {
-    return this.call(workflowId, () => this.handle(workflowId).executeUpdate(issueAuthUrlUpdate, { args: [{ linkId }] }));
+    return this.call(workflowId, () =>
+      this.handle(workflowId).executeUpdate(issueAuthUrlUpdate, { args: [{ linkId }] }),
+    );
   }
 
   /** A new long-lived consent link; links issued before it stop working. */
@@ -149,6 +156,19 @@ export class ProvisioningClient {
     try {
       return await fn();
     } catch (err) {
+      // Temporal says "not found" both for unknown ids and for updates to finished runs; tell them apart.
+      if (err instanceof WorkflowNotFoundError) {
+        const finished = await this.handle(workflowId)
+          .describe()
+          .then((d) => d.status.name.toLowerCase())
+          .catch(() => undefined);
+        if (finished && finished !== 'running') {
+          throw new ProvisioningError(
+            'ProvisioningFinished',
+            `provisioning "${workflowId}" has already finished (${finished})`,
+          );
+        }
+      }
       throw translate(workflowId, err);
     }
   }

@@ -83,7 +83,10 @@ test('an ApiKey connector completes with exactly one install, and the result nam
     connector: { id: FIXTURE_CONNECTORS.apiKey.id },
     authValue: 'api-key-123',
   });
-  expect(started).toMatchObject({ created: true, workflowId: `provision:${accountId}:connector-${FIXTURE_CONNECTORS.apiKey.id}` });
+  expect(started).toMatchObject({
+    created: true,
+    workflowId: `provision:${accountId}:connector-${FIXTURE_CONNECTORS.apiKey.id}`,
+  });
 
   const result = await client.result(started.workflowId);
   expect(result).toMatchObject({ connectorId: FIXTURE_CONNECTORS.apiKey.id, authenticated: true });
@@ -196,7 +199,7 @@ describe('failures that retrying cannot fix end at once, with their type', () =>
     expect(err.message).toMatch(/v4/);
   });
 
-  test('a 400 from install: CyclrBadRequest with Cyclr\'s message, tried once', async () => {
+  test("a 400 from install: CyclrBadRequest with Cyclr's message, tried once", async () => {
     const accountId = await newAccount();
     const before = requestTotal(await simulatorStats(simulator.url), /install/);
     const { workflowId } = await client.start({
@@ -213,7 +216,11 @@ describe('failures that retrying cannot fix end at once, with their type', () =>
 
   test('a wrong account without create: AccountNotFound, nothing installed', async () => {
     const accountId = uniqueId('missing');
-    const { workflowId } = await client.start({ accountId, connector: { id: FIXTURE_CONNECTORS.apiKey.id }, authValue: 'k' });
+    const { workflowId } = await client.start({
+      accountId,
+      connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+      authValue: 'k',
+    });
     const err = await failureOf(workflowId);
     expect(err.type).toBe('AccountNotFound');
     expect(err.message).toMatch(/"create": true/);
@@ -264,7 +271,11 @@ test('cancel ends it cancelled and removes the account connector; a cancelled on
 
 test('issueAuthUrl is refused outside awaiting-consent, and unknown ids are named', async () => {
   const accountId = await newAccount();
-  const { workflowId } = await client.start({ accountId, connector: { id: FIXTURE_CONNECTORS.apiKey.id }, authValue: 'k' });
+  const { workflowId } = await client.start({
+    accountId,
+    connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+    authValue: 'k',
+  });
   await client.result(workflowId);
   await expect(client.issueAuthUrl(workflowId)).rejects.toBeInstanceOf(ProvisioningError);
   await expect(client.status('provision:nobody:nothing')).rejects.toMatchObject({ type: 'ProvisioningNotFound' });
@@ -282,4 +293,38 @@ test('the worker stopped mid-wait and a new one started: the provisioning contin
   worker = await startWorkerProcess(stack);
   const result = await client.result(workflowId);
   expect(result.accountConnectorId).toBe(waiting.accountConnectorId);
+});
+
+test('a long wait continues as new with its state, and consent given after that still completes it', async () => {
+  const accountId = await newAccount();
+  const request = oauthRequest(accountId, { timeouts: { checkEvery: '1s' } });
+  const workflowId = provisioningWorkflowId(request);
+  await client.temporal.workflow.start('provisionConnector', {
+    taskQueue: stack.taskQueue,
+    workflowId,
+    args: [request, { continueAsNewAfterEvents: 30 }],
+  });
+  const waiting = await stageOf(workflowId, 'awaiting-consent');
+  const firstRun = (await client.handle(workflowId).describe()).runId;
+  await eventually(
+    async () => ((await client.handle(workflowId).describe()).runId !== firstRun ? true : undefined),
+    60_000,
+    'continue-as-new',
+  );
+  const carried = await client.status(workflowId);
+  expect(carried).toMatchObject({
+    stage: 'awaiting-consent',
+    accountConnectorId: waiting.accountConnectorId,
+    consentLink: waiting.consentLink,
+  });
+  expect(carried.attempts).toBeGreaterThan(waiting.attempts);
+
+  // The link issued by the first run still works in the new one.
+  const linkId = decodeURIComponent(waiting.consentLink!.split('/connect/')[1]!);
+  const claims = JSON.parse(Buffer.from(linkId.split('.')[0]!, 'base64url').toString()) as { lid: string };
+  const auth = await client.issueAuthUrl(workflowId, claims.lid);
+  expect((await answerConsentPage(auth.url)).answerStatus).toBe(302);
+  await client.completeConsent(workflowId, 'test');
+  expect((await client.result(workflowId)).accountConnectorId).toBe(waiting.accountConnectorId);
+  expect(installCount(await simulatorStats(simulator.url), accountId, FIXTURE_CONNECTORS.oauth.name)).toBe(1);
 });

@@ -1,5 +1,6 @@
 /** Human-readable renderings for the CLI. */
 import type { ProvisioningStatus } from '../workflows/messages.js';
+import type { ListedProvisioning } from './filters.js';
 
 export function formatStatus(workflowId: string, s: ProvisioningStatus): string {
   const lines = [
@@ -30,4 +31,27 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
   return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
+}
+
+/** A table of provisionings for `list` and bulk previews. */
+export function formatList(rows: ListedProvisioning[], now: Date, limit?: number): string {
+  if (rows.length === 0) return 'no provisionings match';
+  const header = ['WORKFLOW ID', 'STAGE', 'ACCOUNT', 'CONNECTOR', 'AGE', 'STATUS'];
+  const body = rows.map((r) => [
+    r.workflowId,
+    r.stage ?? '-',
+    r.accountId ?? '-',
+    r.connector ?? '-',
+    formatDuration(Math.max(0, now.getTime() - Date.parse(r.startTime))),
+    r.status,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const lines = [line(header), ...body.map(line)];
+  lines.push(
+    limit !== undefined && rows.length >= limit
+      ? `${rows.length} shown (the limit); narrow the filters or raise --limit`
+      : `${rows.length} provisioning(s)`,
+  );
+  return lines.join('\n');
 }

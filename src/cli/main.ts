@@ -1,126 +1,70 @@
 /**
  * `provisioner`: the support and batch CLI. Human-readable output by default, JSON with --json.
+ * Each command lives in `commands/<name>.ts`; this file only dispatches and turns errors into exit codes.
  */
-import { parseArgs } from 'node:util';
-import { InvalidRequestError, ProvisioningClient, ProvisioningError } from '../client.js';
-import { ConfigError, loadConfig } from '../config.js';
-import { formatStatus } from './format.js';
+import { InvalidRequestError, ProvisioningError } from '../client.js';
+import { ConfigError } from '../config.js';
+import { CliRefusal, UsageError, type CliCommand } from './command.js';
+import { authUrlCommand } from './commands/auth-url.js';
+import { cancelCommand } from './commands/cancel.js';
+import { completeCommand } from './commands/complete.js';
+import { linkCommand } from './commands/link.js';
+import { listCommand } from './commands/list.js';
+import { startCommand } from './commands/start.js';
+import { statusCommand } from './commands/status.js';
 
-const USAGE = `usage: provisioner <command> [options]
+/** Add a command: one module in commands/ and one entry here. */
+const commands: CliCommand[] = [
+  startCommand,
+  statusCommand,
+  listCommand,
+  linkCommand,
+  authUrlCommand,
+  completeCommand,
+  cancelCommand,
+];
 
-commands:
-  start --account ID (--connector-id N | --connector-name NAME [--connector-version V]) [--install-name NAME]
-        [--auth-value VALUE] [--username U --return-url URL] [--create-account [--account-name NAME]]
-        [--notify-url URL] [--consent 14d] [--request file.json]
-  status <id>                 where a provisioning stands, with its stage timeline
-  link <id>                   a fresh consent link for the customer (revokes the previous one)
-  auth-url <id>               a fresh Cyclr connectorauth URL (single use, 5 minutes)
-  complete <id>               tell it consent was given (it verifies with Cyclr)
-  cancel <id> [--reason R]    stop it and remove what it installed
+const FILTERS_HELP = `FILTERS (list, and the bulk forms of link/complete/cancel):
+  --stage S  --account A  --connector C  --batch B  --older-than 14d  --limit N
+  bulk actions touch running provisionings only: preview with --dry-run, then confirm (or pass --yes)`;
 
-options: --json  machine-readable output`;
-
-const options = {
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  account: { type: 'string' },
-  'connector-id': { type: 'string' },
-  'connector-name': { type: 'string' },
-  'connector-version': { type: 'string' },
-  'install-name': { type: 'string' },
-  'auth-value': { type: 'string' },
-  username: { type: 'string' },
-  'return-url': { type: 'string' },
-  'create-account': { type: 'boolean' },
-  'account-name': { type: 'string' },
-  'notify-url': { type: 'string' },
-  consent: { type: 'string' },
-  request: { type: 'string' },
-  reason: { type: 'string' },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
-
-class UsageError extends Error {}
-
-function requestFromFlags(v: Values): unknown {
-  if (!v.account) throw new UsageError('start needs --account ID (the Cyclr account API ID)');
-  const connector = v['connector-id']
-    ? { id: Number(v['connector-id']) }
-    : v['connector-name']
-      ? { name: v['connector-name'], ...(v['connector-version'] ? { version: v['connector-version'] } : {}) }
-      : undefined;
-  if (!connector) throw new UsageError('start needs --connector-id N or --connector-name NAME');
-  return {
-    accountId: v.account,
-    connector,
-    ...(v['install-name'] ? { installName: v['install-name'] } : {}),
-    ...(v['auth-value'] ? { authValue: v['auth-value'] } : {}),
-    ...(v.username || v['return-url'] ? { oauth: { username: v.username, returnUrl: v['return-url'] } } : {}),
-    ...(v['create-account'] ? { account: { create: true, name: v['account-name'] ?? v.account } } : {}),
-    ...(v['notify-url'] ? { notifyUrl: v['notify-url'] } : {}),
-    ...(v.consent ? { timeouts: { consent: v.consent } } : {}),
-  };
+function usage(): string {
+  return [
+    'usage: provisioner <command> [options]',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.usage}`),
+    '',
+    FILTERS_HELP,
+    '',
+    'options: --json  machine-readable output;  -h, --help',
+  ].join('\n');
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  const [command, id] = positionals;
-  if (values.help || !command) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
   }
-  const out = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data, null, 2) : human);
-  const needId = () => {
-    if (!id) throw new UsageError(`${command} needs a provisioning id, e.g. provision:acme-1:HubSpot`);
-    return id;
-  };
-  const client = await ProvisioningClient.connect(loadConfig());
-  try {
-    switch (command) {
-      case 'start': {
-        const request = values.request
-          ? JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(values.request!, 'utf8')))
-          : requestFromFlags(values);
-        const started = await client.start(request);
-        out(`${started.created ? 'started' : 'already running'}: ${started.workflowId}`, started);
-        return 0;
-      }
-      case 'status': {
-        const status = await client.status(needId());
-        out(formatStatus(needId(), status), status);
-        return 0;
-      }
-      case 'link': {
-        const link = await client.issueConsentLink(needId());
-        out(`${link.url}\n(valid until ${link.expiresAt}; earlier links no longer work)`, link);
-        return 0;
-      }
-      case 'auth-url': {
-        const auth = await client.issueAuthUrl(needId());
-        out(`${auth.url}\n(single use; expires ${auth.expiresAt})`, auth);
-        return 0;
-      }
-      case 'complete':
-        await client.completeConsent(needId(), 'cli');
-        out(`signalled ${needId()}: it will verify with Cyclr`, { workflowId: needId(), signalled: true });
-        return 0;
-      case 'cancel':
-        await client.cancel(needId(), values.reason);
-        out(`cancelling ${needId()}`, { workflowId: needId(), cancelled: true });
-        return 0;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
-  } finally {
-    await client.temporal.connection.close();
+  const command = commands.find((c) => c.name === name);
+  if (!command)
+    throw new UsageError(`unknown command "${name}"; commands are ${commands.map((c) => c.name).join(', ')}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: provisioner ${command.usage}`);
+    return 0;
   }
+  return command.run(rest);
 }
 
 function fail(err: unknown): number {
   if (err instanceof UsageError) {
-    console.error(`error: ${err.message}\n\n${USAGE}`);
+    console.error(`error: ${err.message}\n(see "provisioner --help")`);
     return 2;
+  }
+  if (err instanceof CliRefusal) {
+    console.error(`error: ${err.message}`);
+    return 1;
   }
   if (err instanceof InvalidRequestError) {
     console.error('error: invalid request');
@@ -136,7 +80,7 @@ function fail(err: unknown): number {
     return 1;
   }
   if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`error: ${err.message}\n\n${USAGE}`);
+    console.error(`error: ${err.message}\n(see "provisioner --help")`);
     return 2;
   }
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);

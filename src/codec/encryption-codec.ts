@@ -6,9 +6,10 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { Key } from '../config.js';
 
+const { temporal } = proto; // a CommonJS module: named imports do not work under ESM
 const ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
 const IV_BYTES = 12;
@@ -48,13 +49,28 @@ export class EncryptionCodec implements PayloadCodec {
       const keyIdBytes = payload.metadata?.[KEY_ID];
       const keyId = keyIdBytes ? decoder.decode(keyIdBytes) : '';
       const key = this.keys.get(keyId);
-      if (!key) throw new Error(`payload encrypted with key "${keyId}", which PAYLOAD_ENCRYPTION_KEY does not hold`);
+      if (!key) {
+        throw new Error(
+          `payload encrypted with key "${keyId}", which PAYLOAD_ENCRYPTION_KEY does not hold; keep retired keys after the current one ("new:secret,${keyId || 'old'}:secret")`,
+        );
+      }
       const data = Buffer.from(payload.data ?? new Uint8Array());
       const iv = data.subarray(0, IV_BYTES);
       const tag = data.subarray(data.length - TAG_BYTES);
-      const decipher = createDecipheriv('aes-256-gcm', key, iv);
-      decipher.setAuthTag(tag);
-      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      if (data.length < IV_BYTES + TAG_BYTES) {
+        throw new Error(`payload encrypted with key "${keyId}" is truncated (${data.length} bytes); it was altered in storage or transit`);
+      }
+      let plain: Buffer;
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv);
+        decipher.setAuthTag(tag);
+        plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      } catch {
+        // GCM's own message ("unable to authenticate data") names neither the cause nor the key.
+        throw new Error(
+          `payload encrypted with key "${keyId}" failed authentication: it was altered, or key "${keyId}" in PAYLOAD_ENCRYPTION_KEY is not the secret it was encrypted with`,
+        );
+      }
       return temporal.api.common.v1.Payload.decode(plain);
     });
   }

@@ -64,7 +64,9 @@ export function chooseAuthMethod(connector: ResolvedConnector, request: Provisio
   const given = new Set((request.properties ?? []).map((p) => p.name));
   const missing = connector.requiredProperties.filter((p) => !given.has(p));
   if (missing.length) {
-    throw invalid(`properties: ${connector.name} needs ${missing.map((m) => `"${m}"`).join(', ')}; add them as { "name", "value" }`);
+    throw invalid(
+      `properties: ${connector.name} needs ${missing.map((m) => `"${m}"`).join(', ')}; add them as { "name", "value" }`,
+    );
   }
   if (needsConsent(method)) {
     if (!request.oauth && !request.authValue) {
@@ -74,7 +76,12 @@ export function chooseAuthMethod(connector: ResolvedConnector, request: Provisio
       );
     }
   } else if (['ApiKey', 'Basic', 'AuthFields'].includes(method.authType) && !request.authValue) {
-    const what = method.authType === 'Basic' ? 'base64 of "user:password"' : method.authType === 'ApiKey' ? 'the API key' : 'the auth fields';
+    const what =
+      method.authType === 'Basic'
+        ? 'base64 of "user:password"'
+        : method.authType === 'ApiKey'
+          ? 'the API key'
+          : 'the auth fields';
     throw invalid(`authValue: ${connector.name} uses ${describe(method)}; pass ${what} as authValue`);
   }
   return method;

@@ -5,7 +5,9 @@ export function installKey(request: Pick<ProvisioningRequest, 'installName' | 'c
   return request.installName ?? request.connector.name ?? `connector-${request.connector.id}`;
 }
 
-export function provisioningWorkflowId(request: Pick<ProvisioningRequest, 'accountId' | 'installName' | 'connector'>): string {
+export function provisioningWorkflowId(
+  request: Pick<ProvisioningRequest, 'accountId' | 'installName' | 'connector'>,
+): string {
   return `provision:${request.accountId}:${installKey(request)}`;
 }
 

@@ -8,9 +8,11 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   uuid4,
   workflowInfo,
@@ -29,7 +31,14 @@ import {
   type ProvisioningResult,
   type ProvisioningStatus,
 } from './messages.js';
-import { DEFAULT_TIMEOUTS, formatInvalidFields, parseProvisioningRequest, type ProvisioningRequest } from './request.js';
+import {
+  DEFAULT_TIMEOUTS,
+  formatInvalidFields,
+  parseProvisioningRequest,
+  type ProvisioningRequest,
+} from './request.js';
+import { batchItemSignal } from './batch-messages.js';
+import { FINAL_STAGES, type Stage } from './stages.js';
 import { failureOf, recordStage } from './status.js';
 
 /** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
@@ -50,6 +59,9 @@ const cyclr = proxyActivities<ProvisioningActivities>({
   scheduleToCloseTimeout: '1d',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
 });
+
+/** Signing a link is local CPU work: no need for a round trip through the server. */
+const links = proxyLocalActivities<ProvisioningActivities>({ startToCloseTimeout: '5s' });
 
 const events = proxyActivities<EventActivities>({
   startToCloseTimeout: '15s',
@@ -72,6 +84,8 @@ export interface ProvisionOptions {
   connector?: ResolvedConnector;
   /** Set by continue-as-new only. */
   resume?: ConsentWaitState;
+  /** History length that triggers continue-as-new while waiting; lowered only by tests. */
+  continueAsNewAfterEvents?: number;
 }
 
 /** Continue-as-new well before Temporal's ~50k-event history limit. */
@@ -92,6 +106,8 @@ export async function provisionConnector(
     batchId: rawRequest?.batchId,
   };
   let linkId = resume?.linkId;
+  /** Event deliveries and batch notices in flight; awaited before the workflow ends. */
+  const pendingEvents: Promise<void>[] = [];
   let consentHint: string | undefined;
   let cancelReason: string | undefined;
   const main = new CancellationScope();
@@ -124,7 +140,7 @@ export async function provisionConnector(
     issueConsentLinkUpdate,
     async () => {
       linkId = uuid4();
-      status.consentLink = await cyclr.createConsentLink({ workflowId, linkId, expiresAt: status.consentExpiresAt! });
+      status.consentLink = await links.createConsentLink({ workflowId, linkId, expiresAt: status.consentExpiresAt! });
       return { url: status.consentLink, linkId, expiresAt: status.consentExpiresAt! };
     },
     { validator: () => requireStage('awaiting-consent', 'issue a consent link') },
@@ -142,8 +158,8 @@ export async function provisionConnector(
 
   const parsed = parseProvisioningRequest(rawRequest);
   if (!parsed.ok) {
-    recordStage(status, 'failed');
     status.lastError = { type: 'InvalidRequest', message: formatInvalidFields(parsed.errors) };
+    setStage('failed');
     throw ApplicationFailure.create({ type: 'InvalidRequest', message: status.lastError.message, nonRetryable: true });
   }
   const request = parsed.request;
@@ -164,7 +180,22 @@ export async function provisionConnector(
     }
   }
 
-  const pendingEvents: Promise<void>[] = [];
+  function setStage(stage: Stage, note?: string): void {
+    recordStage(status, stage, note);
+    const parent = workflowInfo().parent;
+    if (parent && (stage === 'awaiting-consent' || FINAL_STAGES.includes(stage))) {
+      // A batch counts its children by these; a batch that has ended no longer listens, which is fine.
+      pendingEvents.push(
+        getExternalWorkflowHandle(parent.workflowId)
+          .signal(batchItemSignal, {
+            workflowId,
+            stage,
+            error: FINAL_STAGES.includes(stage) && stage !== 'completed' ? status.lastError : undefined,
+          })
+          .catch(() => undefined),
+      );
+    }
+  }
   function emit(type: EventType, extra: { reason?: string } = {}): void {
     if (!request.notifyUrl) return;
     const event = {
@@ -208,13 +239,16 @@ export async function provisionConnector(
     if (err instanceof ContinueAsNewRequested) {
       await Promise.all(pendingEvents);
       await condition(allHandlersFinished);
-      return await continueAsNew<typeof provisionConnector>(rawRequest, { resume: err.state });
+      return await continueAsNew<typeof provisionConnector>(rawRequest, {
+        resume: err.state,
+        continueAsNewAfterEvents: options.continueAsNewAfterEvents,
+      });
     }
     // Clean-up must run even though the main scope was cancelled.
     return await CancellationScope.nonCancellable(async () => {
       if (isCancellation(err)) {
-        recordStage(status, 'cancelled', cancelReason);
         status.lastError = { type: 'Cancelled', message: cancelReason ?? 'cancelled through Temporal' };
+        setStage('cancelled', cancelReason);
         await removeInstalled();
         emit('provisioning.cancelled', { reason: status.lastError.message });
         await finish(undefined);
@@ -224,11 +258,11 @@ export async function provisionConnector(
       const failure = failureOf(err);
       status.lastError = failure;
       if (failure.type === 'ConsentExpired') {
-        recordStage(status, 'expired');
+        setStage('expired');
         await removeInstalled();
         emit('provisioning.expired');
       } else {
-        recordStage(status, 'failed');
+        setStage('failed');
         await removeInstalled();
         emit('provisioning.failed');
       }
@@ -239,22 +273,28 @@ export async function provisionConnector(
 
   async function provision(): Promise<ProvisioningResult> {
     if (!resume) {
-      if (!connector) connector = await cyclr.resolveConnector(request.connector);
+      // The account check is independent of the connector: run both at once.
+      const accountChecked = request.account?.create ? undefined : cyclr.checkAccount(request.accountId);
+      try {
+        if (!connector) connector = await cyclr.resolveConnector(request.connector);
+      } finally {
+        await accountChecked?.catch(() => undefined);
+      }
       status.connector = { id: connector.id, name: connector.name };
       const method = chooseAuthMethod(connector, request);
 
       if (request.account?.create) {
-        recordStage(status, 'ensuring-account');
+        setStage('ensuring-account');
         await cyclr.ensureAccount({
           id: request.accountId,
           name: request.account.name ?? request.accountId,
           timezone: request.account.timezone,
         });
       } else {
-        await cyclr.checkAccount(request.accountId);
+        await accountChecked;
       }
 
-      recordStage(status, 'installing');
+      setStage('installing');
       const installed = await cyclr.installConnector({
         accountId: request.accountId,
         connectorId: connector.id,
@@ -269,7 +309,7 @@ export async function provisionConnector(
       status.accountConnectorId = installed.accountConnectorId;
 
       if (!needsConsent(method) || installed.authenticated) {
-        recordStage(status, 'verifying');
+        setStage('verifying');
         status.attempts += 1;
         if (installed.authenticated || (await isAuthenticated())) return complete();
         throw ApplicationFailure.create({
@@ -298,8 +338,8 @@ export async function provisionConnector(
       nextReminderAt = Date.now() + reminderEvery;
       status.consentExpiresAt = new Date(deadline).toISOString();
       linkId = uuid4();
-      status.consentLink = await cyclr.createConsentLink({ workflowId, linkId, expiresAt: status.consentExpiresAt });
-      recordStage(status, 'awaiting-consent');
+      status.consentLink = await links.createConsentLink({ workflowId, linkId, expiresAt: status.consentExpiresAt });
+      setStage('awaiting-consent');
       emit('provisioning.consent_requested');
     }
 
@@ -318,14 +358,14 @@ export async function provisionConnector(
       if (consentHint !== undefined) {
         const source = consentHint;
         consentHint = undefined;
-        recordStage(status, 'verifying', `consent reported by ${source}`);
+        setStage('verifying', `consent reported by ${source}`);
         status.attempts += 1;
         if (await isAuthenticated()) return complete();
         status.lastError = {
           type: 'ConsentNotConfirmed',
           message: `consent reported by ${source}, but Cyclr does not report the connector authenticated yet`,
         };
-        recordStage(status, 'awaiting-consent', 'Cyclr did not confirm consent');
+        setStage('awaiting-consent', 'Cyclr did not confirm consent');
       } else if (Date.now() >= nextReminderAt && Date.now() < deadline) {
         nextReminderAt += reminderEvery;
         emit('provisioning.reminder');
@@ -333,12 +373,13 @@ export async function provisionConnector(
         // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.
         status.attempts += 1;
         if (await isAuthenticated()) {
-          recordStage(status, 'verifying', 'consent noticed by periodic check');
+          setStage('verifying', 'consent noticed by periodic check');
           return complete();
         }
       }
 
-      if (workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE || workflowInfo().continueAsNewSuggested) {
+      const limit = options.continueAsNewAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE;
+      if (workflowInfo().historyLength > limit || workflowInfo().continueAsNewSuggested) {
         throw new ContinueAsNewRequested({
           status,
           connector: connector!,
@@ -353,7 +394,7 @@ export async function provisionConnector(
 
   function complete(): ProvisioningResult {
     const completedAt = new Date().toISOString();
-    recordStage(status, 'completed');
+    setStage('completed');
     status.lastError = undefined;
     status.consentLink = undefined;
     linkId = undefined; // revokes any consent link already sent

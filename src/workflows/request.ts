@@ -122,7 +122,8 @@ function describeIssue(issue: z.ZodIssue): InvalidField {
     };
   }
   if (issue.code === 'invalid_type') {
-    if (issue.received === 'undefined') return { path, message: issue.message === 'Required' ? 'is required' : issue.message };
+    if (issue.received === 'undefined')
+      return { path, message: issue.message === 'Required' ? 'is required' : issue.message };
     return { path, message: `must be ${issue.expected}, not ${issue.received}` };
   }
   return { path, message: issue.message };

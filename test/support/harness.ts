@@ -17,7 +17,8 @@ export const TEST_NOTIFY_SECRET = 'test-notify-signing-secret-0123';
 
 export function temporalAddress(): string {
   const address = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is unset: run the tests with `npm test` (global-setup starts the server)');
+  if (!address)
+    throw new Error('TEST_TEMPORAL_ADDRESS is unset: run the tests with `npm test` (global-setup starts the server)');
   return address;
 }
 
@@ -73,7 +74,11 @@ export async function provisioningClient(options: TestStackOptions): Promise<Pro
 }
 
 /** Polls until `check` returns a value (not undefined), or fails with what it last saw. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

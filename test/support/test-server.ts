@@ -4,10 +4,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevServer } from '../../src/local-stack/dev-server.js';
+import { startDevServer, type DevServer } from '../../src/local-stack/dev-server.js';
 import { writeWorkflowBundle } from '../../src/workflow-bundle.js';
 
-export default async function globalSetup(): Promise<void> {
+export async function setup(): Promise<void> {
   const dir = join(process.cwd(), '.tmp', 'test');
   mkdirSync(dir, { recursive: true });
   const [server, bundlePath] = await Promise.all([
@@ -17,5 +17,11 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_TEMPORAL_ADDRESS = server.address;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   writeFileSync(join(dir, 'env.json'), JSON.stringify({ temporalAddress: server.address, bundlePath }));
-  (globalThis as { __devServer?: typeof server }).__devServer = server;
+  devServer = server;
+}
+
+let devServer: DevServer | undefined;
+
+export async function teardown(): Promise<void> {
+  await devServer?.stop();
 }

@@ -1,0 +1,165 @@
+/**
+ * `npm run bench`: 200 OAuth provisionings against the simulator, on a real Temporal dev server and worker.
+ * Prints p50/p99 of start-to-`awaiting-consent` and of consent-signal-to-`completed`, beside the simulator's own
+ * request round trip measured in the same run (the baseline: what one Cyclr call costs here).
+ *
+ *   npm run bench [-- --count 200 --concurrency 50]
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import { ProvisioningClient } from '../src/client.js';
+import { loadConfig } from '../src/config.js';
+import { startDevServer } from '../src/local-stack/dev-server.js';
+import { startService } from '../src/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import { startSimulator } from '../src/simulator/server.js';
+import { dataConverter } from '../src/temporal/connection.js';
+import { writeWorkflowBundle } from '../src/workflow-bundle.js';
+
+const { values } = parseArgs({
+  options: { count: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '50' } },
+});
+const COUNT = Number(values.count);
+const CONCURRENCY = Number(values.concurrency);
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const [server, bundlePath, simulator] = await Promise.all([
+    startDevServer({ headless: true }),
+    writeWorkflowBundle(join(dir, 'workflow-bundle.js')),
+    startSimulator({ clientId: 'bench', clientSecret: 'bench-secret-0123456789' }),
+  ]);
+  const env = {
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    CYCLR_API_URL: simulator.url,
+    CYCLR_SERVICE_DOMAIN: simulator.url,
+    CYCLR_CLIENT_ID: 'bench',
+    CYCLR_CLIENT_SECRET: 'bench-secret-0123456789',
+    WORKFLOW_BUNDLE_PATH: bundlePath,
+  };
+  const worker = startService({ name: 'worker', script: 'src/worker.ts', env });
+  try {
+    await worker.waitFor(/worker ready/);
+    const config = loadConfig(env);
+    const connection = await Connection.connect({ address: server.address });
+    const client = new ProvisioningClient(
+      new Client({ connection, dataConverter: dataConverter(config) }),
+      config.temporal.taskQueue,
+    );
+
+    // Baseline: the simulator's own round trip for one authenticated Cyclr call, measured now, on this machine.
+    const tokenRes = await fetch(`${simulator.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'bench',
+        client_secret: env.CYCLR_CLIENT_SECRET,
+      }),
+    });
+    const { access_token } = (await tokenRes.json()) as { access_token: string };
+    const roundTrips: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${simulator.url}/v1.0/connectors/${FIXTURE_CONNECTORS.oauth.id}`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+      await res.arrayBuffer();
+      roundTrips.push(performance.now() - t0);
+    }
+
+    const accounts = Array.from({ length: COUNT }, (_, i) => `bench-${Date.now().toString(36)}-${i}`);
+    await fetch(`${simulator.url}/_admin/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ accounts }),
+    });
+
+    const toWaiting: number[] = [];
+    const started = new Map<string, number>();
+    const t0 = performance.now();
+    await pool(accounts, CONCURRENCY, async (accountId) => {
+      const at = Date.now();
+      const { workflowId } = await client.start({
+        accountId,
+        connector: { id: FIXTURE_CONNECTORS.oauth.id },
+        oauth: { username: 'bench@example.test', returnUrl: 'https://example.test/done' },
+        timeouts: { checkEvery: '1h' },
+      });
+      started.set(workflowId, at);
+    });
+    const waiting = new Map<string, number>();
+    await pool([...started.keys()], CONCURRENCY, async (workflowId) => {
+      for (;;) {
+        const s = await client.status(workflowId);
+        const entry = s.history.find((h) => h.stage === 'awaiting-consent');
+        if (entry) {
+          toWaiting.push(Date.parse(entry.at) - started.get(workflowId)!);
+          waiting.set(workflowId, s.accountConnectorId!);
+          return;
+        }
+        if (['failed', 'cancelled', 'expired'].includes(s.stage)) throw new Error(`${workflowId} ended ${s.stage}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    const startPhase = performance.now() - t0;
+
+    const toCompleted: number[] = [];
+    const t1 = performance.now();
+    await pool([...waiting.entries()], CONCURRENCY, async ([workflowId, accountConnectorId]) => {
+      await fetch(`${simulator.url}/_admin/account-connectors/${accountConnectorId}/authenticate`, { method: 'POST' });
+      const signalledAt = Date.now();
+      await client.completeConsent(workflowId, 'bench');
+      const result = await client.result(workflowId);
+      toCompleted.push(Date.parse(result.completedAt) - signalledAt);
+    });
+    const signalPhase = performance.now() - t1;
+
+    const rt50 = percentile(roundTrips, 50);
+    const rt99 = percentile(roundTrips, 99);
+    const row = (label: string, samples: number[]) => {
+      const p50 = percentile(samples, 50);
+      const p99 = percentile(samples, 99);
+      return `${label.padEnd(34)} p50 ${p50.toFixed(0).padStart(6)} ms   p99 ${p99.toFixed(0).padStart(6)} ms   (${(p50 / rt50).toFixed(0)}x / ${(p99 / rt99).toFixed(0)}x the round trip)`;
+    };
+    console.log(
+      `\nprovisionings: ${COUNT} OAuth (${FIXTURE_CONNECTORS.oauth.name}), client concurrency ${CONCURRENCY}`,
+    );
+    console.log(
+      `${'simulator round trip (baseline)'.padEnd(34)} p50 ${rt50.toFixed(2).padStart(6)} ms   p99 ${rt99.toFixed(2).padStart(6)} ms`,
+    );
+    console.log(row('start -> awaiting-consent', toWaiting));
+    console.log(row('consent signal -> completed', toCompleted));
+    console.log(
+      `throughput: ${(COUNT / (startPhase / 1000)).toFixed(1)} starts/s to awaiting-consent, ${(COUNT / (signalPhase / 1000)).toFixed(1)} completions/s`,
+    );
+    await connection.close();
+  } finally {
+    await worker.kill();
+    await simulator.close();
+    await server.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

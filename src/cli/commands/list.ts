@@ -1,0 +1,19 @@
+import { commonOptions, output, parse, UsageError, withClient, type CliCommand } from '../command.js';
+import { buildQuery, filterOptions, listProvisionings, parseLimit } from '../filters.js';
+import { formatList } from '../format.js';
+
+export const listCommand: CliCommand = {
+  name: 'list',
+  usage: `list [--stage S] [--account A] [--connector C] [--batch B] [--older-than 2d] [--limit N]
+                               provisionings by stage, account, connector, batch and age (newest first)`,
+  async run(args) {
+    const { values, positionals } = parse(args, { ...commonOptions, ...filterOptions });
+    if (positionals.length)
+      throw new UsageError(`list takes no arguments; got "${positionals[0]}" (filters are flags)`);
+    const query = buildQuery(values);
+    const limit = parseLimit(values.limit, 100);
+    const found = await withClient((c) => listProvisionings(c.temporal, query, limit));
+    output(values.json, formatList(found, new Date(), limit), found);
+    return 0;
+  },
+};

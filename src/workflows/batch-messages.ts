@@ -1,0 +1,61 @@
+/** Messages between provisionBatch, its children, and the clients that watch it. */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Stage } from './stages.js';
+
+/** Sent by a provisionConnector child to its batch when it reaches awaiting-consent and when it ends. */
+export interface BatchItemUpdate {
+  workflowId: string;
+  stage: Stage;
+  error?: { type: string; message: string };
+}
+
+export interface BatchFailure {
+  /** Absent for a row rejected before it had a valid request (it never had a workflow id). */
+  workflowId?: string;
+  /** 1-based line of the input file, when known. */
+  line?: number;
+  type: string;
+  message: string;
+}
+
+export interface BatchProgress {
+  batchId?: string;
+  /** Rows in the file, bad rows included. */
+  total: number;
+  /** Children started (or found already started by an earlier run of the same batch). */
+  started: number;
+  completed: number;
+  /** Bad rows, rows whose connector could not be resolved, and failed or expired children. */
+  failed: number;
+  awaitingConsent: number;
+  cancelled: number;
+  /** Children started and not yet final nor awaiting consent. */
+  inFlight?: number;
+  /** Rows left unstarted because the batch was cancelled. */
+  notStarted?: number;
+  state?: 'running' | 'cancelling' | 'completed' | 'cancelled';
+  startedAt?: string;
+  finishedAt?: string;
+  /** Bounded: the first failures, enough to act on; the failures file holds them all. */
+  failures: BatchFailure[];
+}
+
+/** What `provisionBatch` is started with; the rows themselves stay in the batch store (see src/batch/store.ts). */
+export interface BatchRequest {
+  batchId: string;
+  /** Valid rows in the store. */
+  rows: number;
+  pageSize: number;
+  /** Rows rejected before the start (bad or duplicate), counted as failed. */
+  rejected: { count: number; sample: BatchFailure[] };
+  /** Children running at once (the window). Default 50. */
+  concurrency?: number;
+  /** Items started per run before continue-as-new. Default 1000. */
+  continueAsNewAfter?: number;
+  /** How long without news before the batch asks Temporal about its in-flight children. Default "1m". */
+  reconcileEvery?: string;
+}
+
+export const batchItemSignal = defineSignal<[BatchItemUpdate]>('batchItem');
+export const progressQuery = defineQuery<BatchProgress>('progress');
+export const batchCancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
