@@ -1,0 +1,275 @@
+/**
+ * The one place where Cyclr's answers become Temporal failures. Every failure carries Cyclr's own `Message` (with
+ * secrets scrubbed), the method and the route pattern, never a URL, a header or a request body.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+
+/** Failure types this client throws; workflows and retry policies match on these strings. */
+export const CyclrErrorType = {
+  BadRequest: 'CyclrBadRequest',
+  NotFound: 'CyclrNotFound',
+  Conflict: 'CyclrConflict',
+  Unprocessable: 'CyclrUnprocessable',
+  Rejected: 'CyclrRequestRejected',
+  Unauthorized: 'CyclrUnauthorized',
+  Forbidden: 'CyclrForbidden',
+  RateLimited: 'CyclrRateLimited',
+  Unavailable: 'CyclrUnavailable',
+  NetworkError: 'CyclrNetworkError',
+  BadResponse: 'CyclrBadResponse',
+  ConnectorNotFound: 'ConnectorNotFound',
+  AmbiguousConnector: 'AmbiguousConnector',
+  InvalidRequest: 'InvalidRequest',
+  InvalidConfiguration: 'InvalidConfiguration',
+} as const;
+
+/** The one detail attached to every HTTP failure; safe to show (scrubbed). */
+export interface CyclrFailureDetail {
+  endpoint: string;
+  status: number | 'network-error';
+  cyclrMessage?: string;
+}
+
+/** Which env var to name when Cyclr refuses our credentials. */
+export type CredentialHint = 'client-credentials' | 'access-token';
+
+const CREDENTIAL_FIX: Record<CredentialHint, string> = {
+  'client-credentials': 'check CYCLR_CLIENT_ID / CYCLR_CLIENT_SECRET',
+  'access-token': 'check CYCLR_ACCESS_TOKEN',
+};
+
+const REDACTED = '[redacted]';
+// Field names whose values are secrets wherever Cyclr might echo them (JSON, form or query style).
+const SECRET_FIELD =
+  /("?\b(?:AuthValue|access_token|client_secret|refresh_token|Token|Password|ClientSecret|AccessToken|RefreshToken)\b"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,&}]+)/gi;
+const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
+
+/** Removes every known secret, and any value that looks like one by its field name, from text meant for humans. */
+export function scrub(text: string, secrets: Iterable<string | undefined>): string {
+  let out = text;
+  // Longest first, so a secret that contains another is removed whole.
+  const list = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  list.sort((a, b) => b.length - a.length);
+  for (const secret of list) {
+    out = out.split(secret).join(REDACTED);
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret) out = out.split(encoded).join(REDACTED);
+  }
+  return out.replace(SECRET_FIELD, `$1${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
+}
+
+/** Pulls a human message out of a Cyclr (ASP.NET Web API) or OAuth error body, or undefined when there is none. */
+export function extractCyclrMessage(body: string): string | undefined {
+  const trimmed = body.trim();
+  if (!trimmed) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(trimmed);
+    if (typeof parsed === 'string') return parsed;
+    if (parsed && typeof parsed === 'object') {
+      const o = parsed as Record<string, unknown>;
+      const parts: string[] = [];
+      for (const key of ['Message', 'message', 'ExceptionMessage', 'error', 'error_description']) {
+        if (typeof o[key] === 'string' && o[key]) parts.push(o[key] as string);
+      }
+      const modelState = o.ModelState;
+      if (modelState && typeof modelState === 'object') {
+        for (const [field, errors] of Object.entries(modelState as Record<string, unknown>)) {
+          if (Array.isArray(errors)) parts.push(`${field}: ${errors.filter((e) => typeof e === 'string').join('; ')}`);
+        }
+      }
+      return parts.length ? parts.join(' - ') : undefined;
+    }
+  } catch {
+    // Not JSON (an HTML error page from a proxy, say): show a short, single-line start of it.
+  }
+  return trimmed.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return undefined;
+  const text = raw.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+export interface HttpFailureInput {
+  /** Route pattern, e.g. 'GET /v1.0/account/connectors/{id}'. */
+  endpoint: string;
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Secrets that must not leak through an echoed body. */
+  secrets: Iterable<string | undefined>;
+  credentialHint: CredentialHint;
+  /** True when this 401 came after a fresh token (or the token cannot be renewed). */
+  afterRenewal?: boolean;
+}
+
+/** Classifies a non-2xx Cyclr response into a Temporal ApplicationFailure. */
+export function httpFailure(input: HttpFailureInput): ApplicationFailure {
+  const { endpoint, status, credentialHint } = input;
+  const raw = extractCyclrMessage(input.body);
+  const cyclrMessage = raw === undefined ? undefined : scrub(raw, input.secrets);
+  const detail: CyclrFailureDetail = { endpoint, status, ...(cyclrMessage ? { cyclrMessage } : {}) };
+  const said = cyclrMessage ? `: ${cyclrMessage}` : '';
+  const fail = (type: string, message: string, nonRetryable: boolean, nextRetryDelay?: number) =>
+    ApplicationFailure.create({
+      type,
+      message,
+      nonRetryable,
+      details: [detail],
+      ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}),
+    });
+
+  switch (status) {
+    case 400:
+      return fail(CyclrErrorType.BadRequest, `Cyclr rejected ${endpoint} (400 Bad Request)${said}`, true);
+    case 404:
+      return fail(CyclrErrorType.NotFound, `Cyclr found nothing at ${endpoint} (404 Not Found)${said}`, true);
+    case 409:
+      return fail(CyclrErrorType.Conflict, `Cyclr reported a conflict on ${endpoint} (409 Conflict)${said}`, true);
+    case 422:
+      return fail(
+        CyclrErrorType.Unprocessable,
+        `Cyclr could not process ${endpoint} (422 Unprocessable Entity)${said}`,
+        true,
+      );
+    case 401:
+      return fail(
+        CyclrErrorType.Unauthorized,
+        `Cyclr refused our credentials on ${endpoint} (401 Unauthorized${input.afterRenewal ? ', even with a fresh token' : ''})${said}; ${CREDENTIAL_FIX[credentialHint]}`,
+        true,
+      );
+    case 403:
+      return fail(
+        CyclrErrorType.Forbidden,
+        `Cyclr forbade ${endpoint} (403 Forbidden)${said}; the credentials lack access to this resource or account (${CREDENTIAL_FIX[credentialHint]})`,
+        true,
+      );
+    case 429: {
+      const delay = parseRetryAfter(input.headers['retry-after']);
+      const when = delay !== undefined ? `; retry after ${Math.ceil(delay / 1000)}s` : '';
+      return fail(CyclrErrorType.RateLimited, `Cyclr rate-limited ${endpoint} (429)${when}${said}`, false, delay);
+    }
+    case 408:
+      return fail(CyclrErrorType.Unavailable, `Cyclr timed out on ${endpoint} (408)${said}`, false);
+  }
+  if (status >= 500) {
+    const delay = parseRetryAfter(input.headers['retry-after']);
+    return fail(CyclrErrorType.Unavailable, `Cyclr failed on ${endpoint} (${status})${said}`, false, delay);
+  }
+  if (status >= 400) {
+    return fail(CyclrErrorType.Rejected, `Cyclr rejected ${endpoint} (${status})${said}`, true);
+  }
+  // A redirect or other surprise: most likely CYCLR_API_URL points at the console rather than the API.
+  return fail(
+    CyclrErrorType.BadResponse,
+    `Cyclr answered ${endpoint} with an unexpected status ${status}; check CYCLR_API_URL points at the API host (e.g. https://api.cyclr.com)`,
+    true,
+  );
+}
+
+/** Bad credentials at POST /oauth/token (400 invalid_client, 401, 403). */
+export function tokenRefusedFailure(input: {
+  endpoint: string;
+  status: number;
+  body: string;
+  secrets: Iterable<string | undefined>;
+}): ApplicationFailure {
+  const raw = extractCyclrMessage(input.body);
+  const cyclrMessage = raw === undefined ? undefined : scrub(raw, input.secrets);
+  const detail: CyclrFailureDetail = {
+    endpoint: input.endpoint,
+    status: input.status,
+    ...(cyclrMessage ? { cyclrMessage } : {}),
+  };
+  return ApplicationFailure.create({
+    type: CyclrErrorType.Unauthorized,
+    message: `Cyclr refused the client credentials at ${input.endpoint} (${input.status}${cyclrMessage ? ` ${cyclrMessage}` : ''}); ${CREDENTIAL_FIX['client-credentials']}`,
+    nonRetryable: true,
+    details: [detail],
+  });
+}
+
+/** A 2xx whose body is not what the API documents. */
+export function badResponseFailure(endpoint: string, status: number, what: string): ApplicationFailure {
+  const detail: CyclrFailureDetail = { endpoint, status };
+  return ApplicationFailure.create({
+    type: CyclrErrorType.BadResponse,
+    message: `Cyclr answered ${endpoint} with ${what}; check CYCLR_API_URL points at the Cyclr API (e.g. https://api.cyclr.com)`,
+    nonRetryable: true,
+    details: [detail],
+  });
+}
+
+/**
+ * Network errors, timeouts and dropped connections. Retryable: a dropped install may have committed, and the retried
+ * activity finds it by name. Only the error code travels on, never got's error (its options hold our headers).
+ */
+export function networkFailure(endpoint: string, err: unknown, timeoutMs: number): ApplicationFailure {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const isTimeout = e?.name === 'TimeoutError' || code === 'ETIMEDOUT';
+  const what = isTimeout
+    ? `timed out after ${timeoutMs} ms`
+    : code === 'ECONNRESET' || (typeof e?.message === 'string' && /socket hang up/i.test(e.message))
+      ? 'lost the connection (socket hang up); the request may or may not have been applied'
+      : `failed to reach Cyclr${code ? ` (${code})` : ''}`;
+  const detail: CyclrFailureDetail = { endpoint, status: 'network-error' };
+  return ApplicationFailure.create({
+    type: CyclrErrorType.NetworkError,
+    message: `${endpoint} ${what}`,
+    nonRetryable: false,
+    details: [detail],
+  });
+}
+
+/** Caller mistakes (not Cyclr's): name the field and the fix. */
+export function invalidRequest(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: CyclrErrorType.InvalidRequest, message, nonRetryable: true });
+}
+
+export function invalidConfiguration(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: CyclrErrorType.InvalidConfiguration, message, nonRetryable: true });
+}
+
+function failureOf(err: unknown): ApplicationFailure | undefined {
+  return err instanceof ApplicationFailure ? err : undefined;
+}
+
+/** The scrubbed detail of a failure this module produced. */
+export function cyclrDetail(err: unknown): CyclrFailureDetail | undefined {
+  const d = failureOf(err)?.details?.[0];
+  return d && typeof d === 'object' && 'endpoint' in d ? (d as CyclrFailureDetail) : undefined;
+}
+
+export function isCyclrFailure(err: unknown, type: string): boolean {
+  return failureOf(err)?.type === type;
+}
+
+export const isNotFound = (err: unknown): boolean => isCyclrFailure(err, CyclrErrorType.NotFound);
+export const isUnauthorized = (err: unknown): boolean => isCyclrFailure(err, CyclrErrorType.Unauthorized);
+export const isRetryable = (err: unknown): boolean => {
+  const f = failureOf(err);
+  return f !== undefined && !f.nonRetryable;
+};
+
+/** 400 whose Cyclr Message matches: how the API reports "exists already" cases. */
+export function isBadRequestSaying(err: unknown, pattern: RegExp): boolean {
+  if (!isCyclrFailure(err, CyclrErrorType.BadRequest)) return false;
+  const message = cyclrDetail(err)?.cyclrMessage;
+  return message !== undefined && pattern.test(message.trim());
+}
+
+/** POST /v1.0/accounts with an Id that exists. */
+export const ACCOUNT_ID_IN_USE = /^ID already in use\.?$/i;
+/** POST /v1.0/connectors/{id}/install with a Name that exists in the account. */
+export const ACCOUNT_CONNECTOR_NAME_IN_USE = /^Account connector name .* is in use\.?$/i;
+
+export const isAccountIdInUse = (err: unknown): boolean => isBadRequestSaying(err, ACCOUNT_ID_IN_USE);
+export const isAccountConnectorNameInUse = (err: unknown): boolean =>
+  isBadRequestSaying(err, ACCOUNT_CONNECTOR_NAME_IN_USE);
