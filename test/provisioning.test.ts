@@ -328,3 +328,26 @@ test('a long wait continues as new with its state, and consent given after that 
   expect((await client.result(workflowId)).accountConnectorId).toBe(waiting.accountConnectorId);
   expect(installCount(await simulatorStats(simulator.url), accountId, FIXTURE_CONNECTORS.oauth.name)).toBe(1);
 });
+
+test('a cancel that arrives mid-install lets the install finish, then removes it: nothing left untracked', async () => {
+  const accountId = await newAccount();
+  await setFaults(simulator.url, { install: { latencyMs: 1500 } });
+  try {
+    const { workflowId } = await client.start({
+      accountId,
+      connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+      authValue: 'k',
+    });
+    await stageOf(workflowId, 'installing');
+    await client.cancel(workflowId, 'changed my mind');
+    const err = await failureOf(workflowId);
+    expect(err.type).toBe('Cancelled');
+    const status = await client.status(workflowId);
+    expect(status.stage).toBe('cancelled');
+    expect(status.accountConnectorId).toBeDefined();
+    expect(installCount(await simulatorStats(simulator.url), accountId, FIXTURE_CONNECTORS.apiKey.name)).toBe(1);
+    expect((await fetch(`${simulator.url}/_admin/account-connectors/${status.accountConnectorId}`)).status).toBe(404);
+  } finally {
+    await setFaults(simulator.url, {});
+  }
+});

@@ -85,6 +85,10 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
       return { accountConnectorId: ac.Id, authenticated: ac.Authenticated };
     },
 
+    async findAccountConnector({ accountId, name }: { accountId: string; name: string }): Promise<number | undefined> {
+      return (await cyclr.findAccountConnectorByName(accountId, name))?.Id;
+    },
+
     async checkAuthenticated({ accountId, accountConnectorId }: AccountConnectorRef): Promise<boolean> {
       const ac = await cyclr.getAccountConnector(accountId, accountConnectorId);
       return ac.Authenticated;
@@ -106,7 +110,11 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
       callbackMessage?: string;
     }): Promise<AuthUrl> {
       const { token, expiresAt } = await cyclr.createSignInToken(input.accountId, input.username);
-      const state = signToken('callback', { wf: input.workflowId, exp: Date.now() + CALLBACK_STATE_TTL_MS }, linkSigningKeys);
+      const state = signToken(
+        'callback',
+        { wf: input.workflowId, exp: Date.now() + CALLBACK_STATE_TTL_MS },
+        linkSigningKeys,
+      );
       // With callbackMessage Cyclr postMessages to targetOrigin, which must then be a bare origin.
       const targetOrigin = input.callbackMessage
         ? new URL(publicBaseUrl).origin

@@ -5,6 +5,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -166,6 +167,8 @@ export async function provisionConnector(
   status.returnUrl = request.oauth?.returnUrl;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...request.timeouts };
   let connector: ResolvedConnector | undefined = resume?.connector ?? options.connector;
+  /** Set once an install has been attempted: the Name that finds it at Cyclr. */
+  let installName: string | undefined = resume ? (request.installName ?? resume.connector.name) : undefined;
 
   function isFinal(): boolean {
     return ['completed', 'failed', 'cancelled', 'expired'].includes(status.stage);
@@ -221,9 +224,27 @@ export async function provisionConnector(
     );
   }
 
+  /**
+   * Removes what this provisioning installed, unless the request said keep. An install whose answer never arrived
+   * may still have committed at Cyclr, so it is looked up by Name. A removal that fails is reported, not hidden.
+   */
   async function removeInstalled(): Promise<void> {
-    if (status.accountConnectorId === undefined || request.keepOnCancel) return;
-    await cyclr.removeAccountConnector({ accountId: status.accountId, accountConnectorId: status.accountConnectorId });
+    if (request.keepOnCancel || !installName) return;
+    try {
+      const accountConnectorId =
+        status.accountConnectorId ??
+        (await cyclr.findAccountConnector({ accountId: status.accountId, name: installName }));
+      if (accountConnectorId === undefined) return;
+      await cyclr.removeAccountConnector({ accountId: status.accountId, accountConnectorId });
+    } catch (err) {
+      const { message } = failureOf(err);
+      log.error('could not remove the account connector', { workflowId, error: message });
+      status.lastError = {
+        type: status.lastError?.type ?? 'CleanupFailed',
+        message:
+          `${status.lastError?.message ?? ''} (and removing account connector ${status.accountConnectorId ?? installName} failed: ${message})`.trim(),
+      };
+    }
   }
 
   async function finish<T>(outcome: T): Promise<T> {
@@ -275,13 +296,15 @@ export async function provisionConnector(
     if (!resume) {
       // The account check is independent of the connector: run both at once.
       const accountChecked = request.account?.create ? undefined : cyclr.checkAccount(request.accountId);
+      let resolved: ResolvedConnector;
       try {
-        if (!connector) connector = await cyclr.resolveConnector(request.connector);
+        resolved = connector ?? (await cyclr.resolveConnector(request.connector));
       } finally {
         await accountChecked?.catch(() => undefined);
       }
-      status.connector = { id: connector.id, name: connector.name };
-      const method = chooseAuthMethod(connector, request);
+      connector = resolved;
+      status.connector = { id: resolved.id, name: resolved.name };
+      const method = chooseAuthMethod(resolved, request);
 
       if (request.account?.create) {
         setStage('ensuring-account');
@@ -295,18 +318,23 @@ export async function provisionConnector(
       }
 
       setStage('installing');
-      const installed = await cyclr.installConnector({
-        accountId: request.accountId,
-        connectorId: connector.id,
-        body: {
-          Name: request.installName ?? connector.name,
-          Description: request.description,
-          AuthenticationId: method.id && connector.authentications.length > 1 ? method.id : request.authenticationId,
-          AuthValue: request.authValue,
-          Properties: request.properties?.map((p) => ({ Name: p.name, Value: p.value, Id: 0 })),
-        },
-      });
+      installName = request.installName ?? resolved.name;
+      // A cancel must not interrupt an install half way: let it finish so we know what to remove.
+      const installed = await CancellationScope.nonCancellable(() =>
+        cyclr.installConnector({
+          accountId: request.accountId,
+          connectorId: resolved.id,
+          body: {
+            Name: installName,
+            Description: request.description,
+            AuthenticationId: method.id && resolved.authentications.length > 1 ? method.id : request.authenticationId,
+            AuthValue: request.authValue,
+            Properties: request.properties?.map((p) => ({ Name: p.name, Value: p.value, Id: 0 })),
+          },
+        }),
+      );
       status.accountConnectorId = installed.accountConnectorId;
+      if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled during install');
 
       if (!needsConsent(method) || installed.authenticated) {
         setStage('verifying');
