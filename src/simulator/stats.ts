@@ -1,0 +1,82 @@
+/** What the simulator saw: requests per route and status, installs per (account, Name), injected faults, peak rate. */
+
+export interface StatsSnapshot {
+  requests: Record<string, { total: number; byStatus: Record<string, number> }>;
+  installs: { accountId: string; name: string; count: number }[];
+  faultsInjected: { '5xx': number; '429': number; drop: number; latency: number };
+  /** Highest number of requests that arrived within any 1 s window. */
+  maxRequestsPerSecond: number;
+  totalRequests: number;
+}
+
+export class Stats {
+  private requests = new Map<string, { total: number; byStatus: Map<string, number> }>();
+  private installs = new Map<string, { accountId: string; name: string; count: number }>();
+  private faults = { '5xx': 0, '429': 0, drop: 0, latency: 0 };
+  private totalRequests = 0;
+  // Arrival times within the last second, as a queue with a moving head (cheap at hundreds of requests/s).
+  private window: number[] = [];
+  private head = 0;
+  private maxPerSecond = 0;
+
+  arrived(now = performance.now()): void {
+    this.totalRequests += 1;
+    this.window.push(now);
+    while (this.window[this.head] <= now - 1000) this.head += 1;
+    if (this.head > 4096) {
+      this.window = this.window.slice(this.head);
+      this.head = 0;
+    }
+    this.maxPerSecond = Math.max(this.maxPerSecond, this.window.length - this.head);
+  }
+
+  /** `status` is an HTTP status, or "dropped" for a connection destroyed without an answer. */
+  answered(routeKey: string, status: number | 'dropped'): void {
+    let entry = this.requests.get(routeKey);
+    if (!entry) {
+      entry = { total: 0, byStatus: new Map() };
+      this.requests.set(routeKey, entry);
+    }
+    entry.total += 1;
+    const s = String(status);
+    entry.byStatus.set(s, (entry.byStatus.get(s) ?? 0) + 1);
+  }
+
+  installed(accountId: string, name: string): void {
+    const key = `${accountId}\u0000${name}`;
+    const entry = this.installs.get(key);
+    if (entry) entry.count += 1;
+    else this.installs.set(key, { accountId, name, count: 1 });
+  }
+
+  fault(kind: keyof Stats['faults']): void {
+    this.faults[kind] += 1;
+  }
+
+  /** Successful install commits for one (account, Name), including those whose response was dropped. */
+  installCount(accountId: string, name: string): number {
+    return this.installs.get(`${accountId}\u0000${name}`)?.count ?? 0;
+  }
+
+  snapshot(): StatsSnapshot {
+    const requests: StatsSnapshot['requests'] = {};
+    for (const [key, v] of this.requests) requests[key] = { total: v.total, byStatus: Object.fromEntries(v.byStatus) };
+    return {
+      requests,
+      installs: [...this.installs.values()].map((i) => ({ ...i })),
+      faultsInjected: { ...this.faults },
+      maxRequestsPerSecond: this.maxPerSecond,
+      totalRequests: this.totalRequests,
+    };
+  }
+
+  reset(): void {
+    this.requests.clear();
+    this.installs.clear();
+    this.faults = { '5xx': 0, '429': 0, drop: 0, latency: 0 };
+    this.totalRequests = 0;
+    this.window = [];
+    this.head = 0;
+    this.maxPerSecond = 0;
+  }
+}
