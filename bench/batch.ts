@@ -30,7 +30,12 @@ const CONNECTOR = FIXTURE_CONNECTORS.apiKey;
 const dir = join(PROJECT_ROOT, '.tmp', 'bench-batch');
 let runCounter = 0;
 
-function envFor(address: string, taskQueue: string, simulatorUrl: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+function envFor(
+  address: string,
+  taskQueue: string,
+  simulatorUrl: string,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
   return {
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -106,7 +111,9 @@ async function batchRun(
   const file = join(dir, `${tag}.jsonl`);
   writeFileSync(
     file,
-    accounts.map((accountId) => JSON.stringify({ accountId, connector: { id: CONNECTOR.id }, authValue: 'bench-key' })).join('\n') + '\n',
+    accounts
+      .map((accountId) => JSON.stringify({ accountId, connector: { id: CONNECTOR.id }, authValue: 'bench-key' }))
+      .join('\n') + '\n',
   );
   sim.resetStats();
   const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([k, pid]) => [k, cpuSeconds(pid)]));
@@ -119,7 +126,8 @@ async function batchRun(
     const used = Object.entries(cpuPids).map(([k, pid]) => `${k} ${(cpuSeconds(pid) - cpuBefore[k]!).toFixed(1)} s`);
     console.log(`  CPU during the ${rows}-row batch (${s(ms)} wall, 2 cores): ${used.join(', ')}`);
   }
-  if (progress.completed !== rows) throw new Error(`batch ${batchId}: ${JSON.stringify({ ...progress, failures: progress.failures.slice(0, 3) })}`);
+  if (progress.completed !== rows)
+    throw new Error(`batch ${batchId}: ${JSON.stringify({ ...progress, failures: progress.failures.slice(0, 3) })}`);
   const stats = sim.stats();
   return { ms, requests: stats.totalRequests, maxRps: stats.maxRequestsPerSecond, progress };
 }
@@ -135,7 +143,9 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  console.log(`bench:batch on ${process.platform}, ${(await import('node:os')).cpus().length} cores${quick ? ' (--quick: no 10,000-row run)' : ''}`);
+  console.log(
+    `bench:batch on ${process.platform}, ${(await import('node:os')).cpus().length} cores${quick ? ' (--quick: no 10,000-row run)' : ''}`,
+  );
   const [server, bundle, sim] = await Promise.all([
     startDevServer({ headless: true }),
     writeWorkflowBundle(join(dir, 'workflow-bundle.js')),
@@ -151,7 +161,11 @@ async function main(): Promise<void> {
     const store = new BatchStore(join(dir, 'store'), config.payloadKeys);
     const worker = await startWorker(env);
     workers.push(worker);
-    cpuPids = { 'Temporal dev server': server.process.pid!, worker: worker.process.pid!, 'bench + simulator': process.pid };
+    cpuPids = {
+      'Temporal dev server': server.process.pid!,
+      worker: worker.process.pid!,
+      'bench + simulator': process.pid,
+    };
 
     // Warm-up: the worker's first workflows and connections, so the first measured run is not penalised.
     sim.setFaults({});
@@ -187,10 +201,17 @@ async function main(): Promise<void> {
     const limit = 100;
     const limitedQueue = `${taskQueue}-limited`;
     const limited = await startWorker(
-      envFor(server.address, limitedQueue, sim.url, { WORKFLOW_BUNDLE_PATH: bundle, CYCLR_MAX_REQUESTS_PER_SECOND: String(limit) }),
+      envFor(server.address, limitedQueue, sim.url, {
+        WORKFLOW_BUNDLE_PATH: bundle,
+        CYCLR_MAX_REQUESTS_PER_SECOND: String(limit),
+      }),
     );
     workers.push(limited);
-    cpuPids = { 'Temporal dev server': server.process.pid!, worker: limited.process.pid!, 'bench + simulator': process.pid };
+    cpuPids = {
+      'Temporal dev server': server.process.pid!,
+      worker: limited.process.pid!,
+      'bench + simulator': process.pid,
+    };
     sim.setFaults({ '*': { latencyMs: 50 } });
     const rl = await batchRun(sim, client, store, limitedQueue, 600);
     console.log(

@@ -35,6 +35,10 @@ const envSchema = z
     CYCLR_CLIENT_SECRET: z.string().min(1).optional(),
     CYCLR_ACCESS_TOKEN: z.string().min(1).optional(),
     CYCLR_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().positive().default(20),
+    /** Requests per second to Cyclr across every worker together (server-side task-queue rate); unset: no limit. */
+    CYCLR_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive('must be a positive number of requests per second').optional(),
+    /** Where batch files' rows are kept (a shared volume when workers run on several hosts). */
+    BATCH_STORE_DIR: z.string().min(1).optional(),
     TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('cyclr-provisioning'),
@@ -74,6 +78,7 @@ export interface CyclrConfig {
   serviceDomain: string;
   credentials: { clientId: string; clientSecret: string } | { accessToken: string };
   maxConcurrentRequests: number;
+  maxRequestsPerSecond?: number;
 }
 
 export interface Config {
@@ -96,6 +101,8 @@ export interface Config {
   payloadKeys: Key[];
   notifySigningSecret: string;
   metricsPort?: number;
+  /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
+  batchStoreDir?: string;
 }
 
 export class ConfigError extends Error {
@@ -114,7 +121,9 @@ export interface LoadOptions {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
-  const parsed = envSchema.safeParse(env);
+  // `FOO=` (as compose and .env files write an unset optional value) means unset, not an empty string.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
   }
@@ -135,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
             ? { accessToken: e.CYCLR_ACCESS_TOKEN }
             : { clientId: e.CYCLR_CLIENT_ID!, clientSecret: e.CYCLR_CLIENT_SECRET! },
           maxConcurrentRequests: e.CYCLR_MAX_CONCURRENT_REQUESTS,
+          maxRequestsPerSecond: e.CYCLR_MAX_REQUESTS_PER_SECOND,
         }
       : undefined,
     temporal: {
@@ -152,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
     notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? linkKeys[0]!.secret,
     metricsPort: e.METRICS_PORT,
+    batchStoreDir: e.BATCH_STORE_DIR,
   };
 }
 

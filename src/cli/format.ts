@@ -1,8 +1,9 @@
 /** Human-readable renderings for the CLI. */
 import type { ProvisioningStatus } from '../workflows/messages.js';
+import { FINAL_STAGES } from '../workflows/stages.js';
 import type { ListedProvisioning } from './filters.js';
 
-export function formatStatus(workflowId: string, s: ProvisioningStatus): string {
+export function formatStatus(workflowId: string, s: ProvisioningStatus, now = new Date()): string {
   const lines = [
     `${workflowId}`,
     `  stage:      ${s.stage}`,
@@ -13,12 +14,29 @@ export function formatStatus(workflowId: string, s: ProvisioningStatus): string 
   if (s.consentLink) lines.push(`  link:       ${s.consentLink}`, `  expires:    ${s.consentExpiresAt}`);
   lines.push(`  checks:     ${s.attempts}`);
   if (s.lastError) lines.push(`  last error: ${s.lastError.type}: ${s.lastError.message}`);
-  lines.push('  timeline:');
+  const width = Math.max('STAGE'.length, ...s.history.map((h) => h.stage.length));
+  lines.push(
+    '  timeline:',
+    `    ${'AT'.padEnd(24)}  ${'SINCE START'.padEnd(11)}  ${'STAGE'.padEnd(width)}  TIME IN STAGE`,
+  );
   const start = s.history[0] ? Date.parse(s.history[0].at) : 0;
-  for (const h of s.history) {
-    const offset = formatDuration(Date.parse(h.at) - start);
-    lines.push(`    ${h.at}  +${offset.padEnd(8)} ${h.stage}${h.note ? `  (${h.note})` : ''}`);
-  }
+  s.history.forEach((h, i) => {
+    const at = Date.parse(h.at);
+    const next = s.history[i + 1];
+    // How long it stayed in the stage: until the next entry, or until now for a stage still in progress.
+    const lasted = next
+      ? `${formatDuration(Date.parse(next.at) - at)}`
+      : FINAL_STAGES.includes(h.stage)
+        ? ''
+        : `${formatDuration(Math.max(0, now.getTime() - at))} so far`;
+    const cells = [
+      `    ${h.at.padEnd(24)}`,
+      `+${formatDuration(at - start)}`.padEnd(11),
+      h.stage.padEnd(width),
+      lasted.padEnd(13),
+    ];
+    lines.push(`${cells.join('  ')}${h.note ? `  ${h.note}` : ''}`.trimEnd());
+  });
   return lines.join('\n');
 }
 

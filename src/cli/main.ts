@@ -6,6 +6,8 @@ import { InvalidRequestError, ProvisioningError } from '../client.js';
 import { ConfigError } from '../config.js';
 import { CliRefusal, UsageError, type CliCommand } from './command.js';
 import { authUrlCommand } from './commands/auth-url.js';
+import { batchCommand } from './commands/batch.js';
+import { batchCancelCommand, batchStatusCommand } from './commands/batch-status.js';
 import { cancelCommand } from './commands/cancel.js';
 import { completeCommand } from './commands/complete.js';
 import { linkCommand } from './commands/link.js';
@@ -22,6 +24,9 @@ const commands: CliCommand[] = [
   authUrlCommand,
   completeCommand,
   cancelCommand,
+  batchCommand,
+  batchStatusCommand,
+  batchCancelCommand,
 ];
 
 const FILTERS_HELP = `FILTERS (list, and the bulk forms of link/complete/cancel):

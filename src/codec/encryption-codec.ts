@@ -58,7 +58,9 @@ export class EncryptionCodec implements PayloadCodec {
       const iv = data.subarray(0, IV_BYTES);
       const tag = data.subarray(data.length - TAG_BYTES);
       if (data.length < IV_BYTES + TAG_BYTES) {
-        throw new Error(`payload encrypted with key "${keyId}" is truncated (${data.length} bytes); it was altered in storage or transit`);
+        throw new Error(
+          `payload encrypted with key "${keyId}" is truncated (${data.length} bytes); it was altered in storage or transit`,
+        );
       }
       let plain: Buffer;
       try {

@@ -11,6 +11,8 @@ export interface DevServerOptions {
   /** Persist state to this SQLite file so a restart loses nothing. */
   dbFilename?: string;
   headless?: boolean;
+  /** The remote codec the Web UI decodes payloads through, e.g. http://localhost:8080/codec (see src/codec/server.ts). */
+  uiCodecEndpoint?: string;
   /** Where the server's own output goes; default: discarded. */
   stdio?: 'inherit' | 'ignore';
 }
@@ -40,6 +42,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort ?? port + 1000));
+  if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   // Visibility is eventually consistent; a short refresh keeps `list` current for people and tests.

@@ -1,1 +1,2 @@
 export { provisionConnector } from './provision-connector.js';
+export { provisionBatch } from './provision-batch.js';

@@ -2,6 +2,7 @@
 import { ApplicationFailure, TemporalFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ProvisioningStatus } from './messages.js';
 import { ConnectorName, ProvisioningStage } from './search-attributes.js';
+import { onStageChange } from './stage-events.js';
 import type { Stage } from './stages.js';
 
 /** Enough for a long wait with many unconfirmed hints, without letting the query result grow without bound. */
@@ -11,6 +12,7 @@ export function recordStage(status: ProvisioningStatus, stage: Stage, note?: str
   status.stage = stage;
   status.history.push({ stage, at: new Date().toISOString(), ...(note ? { note } : {}) });
   if (status.history.length > MAX_HISTORY) status.history.splice(1, status.history.length - MAX_HISTORY);
+  onStageChange(status, stage, note);
   upsertSearchAttributes([
     { key: ProvisioningStage, value: stage },
     ...(status.connector.name ? [{ key: ConnectorName, value: status.connector.name }] : []),

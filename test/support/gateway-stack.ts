@@ -62,10 +62,11 @@ export async function startGatewayStack(name: string, workerEnv: NodeJS.ProcessE
       return accountId;
     },
     async close() {
+      // The simulator first: the worker process only exits once its keep-alive connections to it are gone.
+      await Promise.race([simulator.close(), new Promise((resolve) => setTimeout(resolve, 5000))]);
       await worker.kill();
       await gateway.close();
       await client.temporal.connection.close();
-      await simulator.close();
     },
   };
 }

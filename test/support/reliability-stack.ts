@@ -21,8 +21,23 @@ export class RestartableDevServer {
   }
 
   async start(): Promise<void> {
-    this.server = await startDevServer({ dbFilename: this.dbFilename, headless: true, port: this.port });
-    this.port = Number(this.server.address.split(':').pop());
+    // A port picked free can be taken before the server binds it, and a just-stopped server's port can linger:
+    // try again rather than fail the suite on the machine's timing.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.server = await startDevServer({
+          dbFilename: this.dbFilename,
+          headless: true,
+          port: this.port,
+          stdio: process.env.RELIABILITY_DEBUG ? 'inherit' : 'ignore',
+        });
+        this.port = Number(this.server.address.split(':').pop());
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(1000);
+      }
+    }
   }
 
   async stop(): Promise<void> {

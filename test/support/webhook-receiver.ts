@@ -4,11 +4,12 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WebhookHeaders } from '../../src/events/signature.js';
 import type { ProvisioningEvent } from '../../src/events/types.js';
 
 export interface ReceivedEvent {
   body: string;
-  headers: IncomingHttpHeaders;
+  headers: IncomingHttpHeaders & Partial<WebhookHeaders>;
   event: ProvisioningEvent;
   receivedAt: number;
 }

@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# One image for the worker, the gateway and the codec server (pick with the command). Multi-stage: dependencies,
+# then the workflow bundle built once at image build time, then a slim runtime that runs as the non-root `node` user.
+
+ARG NODE_IMAGE=node:20.19-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# npm 11 runs no install scripts by default; the Temporal core bridge ships prebuilt native binaries.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
+FROM deps AS bundle
+COPY tsconfig.json ./
+COPY src ./src
+# Workers load this file instead of bundling the workflow code at every start (WORKFLOW_BUNDLE_PATH).
+RUN npx tsx src/workflow-bundle.ts dist/workflow-bundle.js
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
+    METRICS_PORT=9464 \
+    GATEWAY_PORT=8080
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --chown=root:root tsconfig.json ./
+COPY --chown=root:root src ./src
+COPY --chown=root:root bin ./bin
+COPY --from=bundle --chown=root:root /app/dist ./dist
+# Files stay root-owned and read-only to the process; the batch store is its one writable path (a volume in compose).
+RUN mkdir -p /var/lib/cyclr-provisioner/batches && chown node:node /var/lib/cyclr-provisioner/batches
+USER node
+EXPOSE 8080 9464 8888
+# The worker by default; compose runs the gateway and codec server with other commands.
+CMD ["node", "--import", "tsx", "src/worker.ts"]

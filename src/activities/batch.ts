@@ -1,0 +1,89 @@
+/**
+ * The activities of provisionBatch: reading the batch's rows from the store a page at a time, recording failures
+ * beside them, and asking Temporal where children stand (for children that existed before this run, or went quiet).
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { BatchNotFoundError, type BatchRow, type BatchStore } from '../batch/store.js';
+import type { BatchFailure } from '../workflows/batch-messages.js';
+import { statusQuery } from '../workflows/messages.js';
+import type { Stage } from '../workflows/stages.js';
+
+export interface BatchActivityDeps {
+  store: BatchStore;
+}
+
+export interface BatchItemState {
+  workflowId: string;
+  /** Undefined while it is running short of awaiting consent (or cannot be read). */
+  stage?: Stage;
+  error?: { type: string; message: string };
+}
+
+export function createBatchActivities({ store }: BatchActivityDeps) {
+  return {
+    async readBatchPage({ batchId, page }: { batchId: string; page: number }): Promise<BatchRow[]> {
+      try {
+        await store.manifest(batchId);
+        return await store.readPage(batchId, page);
+      } catch (err) {
+        if (err instanceof BatchNotFoundError) {
+          throw ApplicationFailure.create({ type: 'BatchNotFound', message: err.message, nonRetryable: true });
+        }
+        throw err;
+      }
+    },
+
+    async recordBatchFailures({ batchId, failures }: { batchId: string; failures: BatchFailure[] }): Promise<void> {
+      await store.appendFailures(batchId, failures);
+    },
+
+    async describeBatchItems({ workflowIds }: { workflowIds: string[] }): Promise<BatchItemState[]> {
+      const client = Context.current().client;
+      return Promise.all(
+        workflowIds.map(async (workflowId): Promise<BatchItemState> => {
+          const handle = client.workflow.getHandle(workflowId);
+          const { status } = await handle.describe();
+          switch (status.name) {
+            case 'COMPLETED':
+              return { workflowId, stage: 'completed' };
+            case 'CANCELLED':
+              return { workflowId, stage: 'cancelled' };
+            case 'TERMINATED':
+              return {
+                workflowId,
+                stage: 'failed',
+                error: { type: 'Terminated', message: 'terminated through Temporal' },
+              };
+            case 'TIMED_OUT':
+              return { workflowId, stage: 'failed', error: { type: 'TimedOut', message: 'the workflow timed out' } };
+            case 'FAILED': {
+              const error = await handle.result().then(
+                () => ({ type: 'Failed', message: 'the provisioning failed' }),
+                (err: unknown) =>
+                  err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure
+                    ? { type: err.cause.type ?? 'Failed', message: err.cause.message }
+                    : { type: 'Failed', message: 'the provisioning failed' },
+              );
+              return {
+                workflowId,
+                stage:
+                  error.type === 'ConsentExpired' ? 'expired' : error.type === 'Cancelled' ? 'cancelled' : 'failed',
+                error,
+              };
+            }
+            case 'RUNNING': {
+              const current = await handle.query(statusQuery).catch(() => undefined);
+              return { workflowId, stage: current?.stage === 'awaiting-consent' ? 'awaiting-consent' : undefined };
+            }
+            default:
+              return { workflowId };
+          }
+        }),
+      );
+    },
+  };
+}
+
+export type BatchActivities = ReturnType<typeof createBatchActivities>;

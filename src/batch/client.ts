@@ -1,0 +1,149 @@
+/**
+ * Batch functions for the CLI, the gateway and scripts: validate and store a file, start (or re-attach to) its
+ * provisionBatch, read its progress, cancel it, and gather its failures.
+ */
+import { writeFile } from 'node:fs/promises';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import {
+  batchCancelSignal,
+  progressQuery,
+  type BatchFailure,
+  type BatchProgress,
+  type BatchRequest,
+} from '../workflows/batch-messages.js';
+import { MAX_FAILURES_IN_PROGRESS } from '../workflows/batch-state.js';
+import { batchWorkflowId } from '../workflows/ids.js';
+import type { provisionBatch } from '../workflows/provision-batch.js';
+import { BatchId } from '../workflows/search-attributes.js';
+import { readBatchFile, type ParsedBatchFile } from './parse-file.js';
+import { checkBatchId, contentHash, type BatchManifest, type BatchStore } from './store.js';
+
+export interface SubmitOptions {
+  file: string;
+  batchId?: string;
+  concurrency?: number;
+  continueAsNewAfter?: number;
+  reconcileEvery?: string;
+  pageSize?: number;
+}
+
+export interface SubmittedBatch {
+  batchId: string;
+  workflowId: string;
+  /** False when the batch was already running: this call re-attached to it. */
+  started: boolean;
+  file: ParsedBatchFile;
+  manifest: BatchManifest;
+}
+
+export class BatchError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function submitBatch(
+  temporal: Client,
+  taskQueue: string,
+  store: BatchStore,
+  options: SubmitOptions,
+): Promise<SubmittedBatch> {
+  const file = await readBatchFile(options.file);
+  // The default id comes from the content, so submitting the same file again finds the same batch.
+  const batchId = checkBatchId(options.batchId ?? `b-${contentHash(file.rows).slice(0, 16)}`);
+  const { manifest } = await store.write(batchId, file.rows, file.rejected, {
+    pageSize: options.pageSize,
+    source: options.file,
+  });
+  const request: BatchRequest = {
+    batchId,
+    rows: manifest.rows,
+    pageSize: manifest.pageSize,
+    rejected: { count: file.rejected.length, sample: file.rejected.slice(0, MAX_FAILURES_IN_PROGRESS) },
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.continueAsNewAfter !== undefined ? { continueAsNewAfter: options.continueAsNewAfter } : {}),
+    ...(options.reconcileEvery !== undefined ? { reconcileEvery: options.reconcileEvery } : {}),
+  };
+  const workflowId = batchWorkflowId(batchId);
+  try {
+    // A finished batch with this id starts again: completed children are not re-run, failed ones are retried.
+    await temporal.workflow.start<typeof provisionBatch>('provisionBatch', {
+      taskQueue,
+      workflowId,
+      args: [request],
+      typedSearchAttributes: new TypedSearchAttributes([{ key: BatchId, value: batchId }]),
+      staticSummary: `Batch ${batchId}: ${manifest.rows} rows${file.rejected.length ? ` (+${file.rejected.length} rejected)` : ''}`,
+    });
+    return { batchId, workflowId, started: true, file, manifest };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      return { batchId, workflowId, started: false, file, manifest };
+    }
+    throw err;
+  }
+}
+
+export interface BatchSnapshot {
+  progress: BatchProgress;
+  /** Temporal's view: RUNNING, COMPLETED, FAILED, ... */
+  status: string;
+}
+
+/** Progress of a running or finished batch (finished: its result, which is the final progress). */
+export async function batchProgress(temporal: Client, batchId: string): Promise<BatchSnapshot> {
+  const handle = temporal.workflow.getHandle<typeof provisionBatch>(batchWorkflowId(batchId));
+  let status: string;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      throw new BatchError('BatchNotFound', `no batch "${batchId}"; start one with "provisioner batch FILE"`);
+    }
+    throw err;
+  }
+  if (status === 'COMPLETED') return { progress: await handle.result(), status };
+  if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
+    return { progress: await handle.query(progressQuery), status: 'RUNNING' };
+  }
+  // Failed, terminated, timed out: the last run's state is still readable by query.
+  const progress = await handle.query(progressQuery).catch(async (err: unknown) => {
+    const cause = await handle.result().catch((e: unknown) => e);
+    const why = cause instanceof WorkflowFailedError ? (cause.cause?.message ?? cause.message) : String(err);
+    throw new BatchError('BatchFailed', `batch "${batchId}" ended ${status.toLowerCase()}: ${why}`);
+  });
+  return { progress, status };
+}
+
+export async function cancelBatch(temporal: Client, batchId: string, reason?: string): Promise<void> {
+  await temporal.workflow.getHandle(batchWorkflowId(batchId)).signal(batchCancelSignal, { reason });
+}
+
+/** Every failure known: the store's (rejected rows, recorded failures) and any the progress holds not yet recorded. */
+export async function batchFailures(
+  store: BatchStore,
+  batchId: string,
+  progress: BatchProgress,
+): Promise<BatchFailure[]> {
+  const all = await store.failures(batchId).catch(() => [] as BatchFailure[]);
+  const key = (f: BatchFailure) => f.workflowId ?? `line:${f.line}`;
+  const known = new Set(all.map(key));
+  for (const f of progress.failures) if (!known.has(key(f))) all.push(f);
+  return all.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+}
+
+/** `<batchId>.failures.jsonl`: one failure per line: line, workflowId, type, message. */
+export async function writeFailuresFile(path: string, failures: readonly BatchFailure[]): Promise<void> {
+  const lines = failures.map((f) =>
+    JSON.stringify({ line: f.line ?? null, workflowId: f.workflowId ?? null, type: f.type, message: f.message }),
+  );
+  await writeFile(path, lines.map((l) => l + '\n').join(''));
+}

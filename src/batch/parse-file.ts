@@ -1,0 +1,211 @@
+/**
+ * Reading a batch file (CSV or JSONL) into validated provisioning requests. Every row is checked with the same
+ * schema as a single start; a bad row is reported with its line and reason and does not stop the good ones. A file
+ * that cannot be read as a whole (too big, not CSV/JSONL, a broken header) is one clear error.
+ *
+ * Messages never echo a row's values: rows carry secrets.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { BatchFailure } from '../workflows/batch-messages.js';
+import { provisioningWorkflowId } from '../workflows/ids.js';
+import { formatInvalidFields, parseProvisioningRequest } from '../workflows/request.js';
+import { CsvSyntaxError, readCsv } from './csv.js';
+import type { BatchRow } from './store.js';
+
+export const MAX_FILE_BYTES = 512 * 1024 * 1024;
+export const MAX_ROWS = 1_000_000;
+
+export class BatchFileError extends Error {
+  readonly type = 'BatchFileError';
+}
+
+export interface ParsedBatchFile {
+  format: 'csv' | 'jsonl';
+  rows: BatchRow[];
+  /** Bad rows and duplicates, with line numbers. */
+  rejected: BatchFailure[];
+  /** Rows in the file, bad ones included. */
+  total: number;
+}
+
+/** CSV columns and the request field each one fills. `property.<Name>` columns add properties. */
+const COLUMNS: Record<string, (r: Draft, v: string, errors: string[]) => void> = {
+  accountId: (r, v) => (r.accountId = v),
+  connectorId: (r, v, errors) => {
+    if (!/^\d+$/.test(v.trim())) errors.push('connectorId: must be a whole number, e.g. 1001');
+    else connector(r).id = Number(v);
+  },
+  connectorName: (r, v) => (connector(r).name = v),
+  connectorVersion: (r, v) => (connector(r).version = v),
+  installName: (r, v) => (r.installName = v),
+  description: (r, v) => (r.description = v),
+  authenticationId: (r, v) => (r.authenticationId = v),
+  authValue: (r, v) => (r.authValue = v),
+  username: (r, v) => (oauth(r).username = v),
+  returnUrl: (r, v) => (oauth(r).returnUrl = v),
+  callbackMessage: (r, v) => (oauth(r).callbackMessage = v),
+  notifyUrl: (r, v) => (r.notifyUrl = v),
+  createAccount: (r, v, errors) => {
+    const b = bool(v);
+    if (b === undefined) errors.push('createAccount: must be true or false');
+    else account(r).create = b;
+  },
+  accountName: (r, v) => (account(r).name = v),
+  accountTimezone: (r, v) => (account(r).timezone = v),
+  consentTimeout: (r, v) => (timeouts(r).consent = v),
+  reminderEvery: (r, v) => (timeouts(r).reminderEvery = v),
+  checkEvery: (r, v) => (timeouts(r).checkEvery = v),
+  keepOnCancel: (r, v, errors) => {
+    const b = bool(v);
+    if (b === undefined) errors.push('keepOnCancel: must be true or false');
+    else r.keepOnCancel = b;
+  },
+};
+
+type Draft = Record<string, unknown> & {
+  connector?: Record<string, unknown>;
+  oauth?: Record<string, unknown>;
+  account?: Record<string, unknown>;
+  timeouts?: Record<string, unknown>;
+  properties?: { name: string; value: string }[];
+};
+const connector = (r: Draft) => (r.connector ??= {});
+const oauth = (r: Draft) => (r.oauth ??= {});
+const account = (r: Draft) => (r.account ??= {});
+const timeouts = (r: Draft) => (r.timeouts ??= {});
+
+function bool(v: string): boolean | undefined {
+  const s = v.trim().toLowerCase();
+  if (['true', 'yes', '1', 'y'].includes(s)) return true;
+  if (['false', 'no', '0', 'n'].includes(s)) return false;
+  return undefined;
+}
+
+export async function readBatchFile(path: string): Promise<ParsedBatchFile> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw new BatchFileError(`cannot read ${path}: no such file`);
+  }
+  if (size > MAX_FILE_BYTES) {
+    throw new BatchFileError(
+      `${path} is ${(size / 1048576).toFixed(0)} MB; the limit is ${MAX_FILE_BYTES / 1048576} MB: split it into several batches`,
+    );
+  }
+  const ext = extname(path).toLowerCase();
+  const format = ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : undefined;
+  if (!format) throw new BatchFileError(`${path}: name the file .csv or .jsonl so its format is clear`);
+  return parseBatchText(await readFile(path, 'utf8'), format);
+}
+
+export function parseBatchText(text: string, format: 'csv' | 'jsonl'): ParsedBatchFile {
+  const drafts = format === 'csv' ? csvDrafts(text) : jsonlDrafts(text);
+  const rows: BatchRow[] = [];
+  const rejected: BatchFailure[] = [];
+  const firstLineOf = new Map<string, number>();
+  let total = 0;
+  for (const draft of drafts) {
+    total += 1;
+    if (total > MAX_ROWS) {
+      throw new BatchFileError(`the file has more than ${MAX_ROWS} rows: split it into several batches`);
+    }
+    if ('error' in draft) {
+      rejected.push({ line: draft.line, type: 'InvalidRow', message: draft.error });
+      continue;
+    }
+    const parsed = parseProvisioningRequest(draft.request);
+    if (!parsed.ok) {
+      rejected.push({ line: draft.line, type: 'InvalidRequest', message: formatInvalidFields(parsed.errors) });
+      continue;
+    }
+    const workflowId = provisioningWorkflowId(parsed.request);
+    const first = firstLineOf.get(workflowId);
+    if (first !== undefined) {
+      rejected.push({
+        line: draft.line,
+        workflowId,
+        type: 'DuplicateRow',
+        message: `same account and install name as line ${first} (${workflowId}); the first row is kept`,
+      });
+      continue;
+    }
+    firstLineOf.set(workflowId, draft.line);
+    rows.push({ line: draft.line, request: parsed.request });
+  }
+  if (total === 0) throw new BatchFileError('the file has no rows');
+  return { format, rows, rejected, total };
+}
+
+type Draft0 = { line: number; request: unknown } | { line: number; error: string };
+
+function* csvDrafts(text: string): Generator<Draft0> {
+  const records = readCsv(text);
+  let header: string[];
+  try {
+    const first = records.next();
+    if (first.done) throw new BatchFileError('the file is empty: a CSV batch starts with a header row');
+    header = first.value.fields.map((h) => h.trim());
+  } catch (err) {
+    if (err instanceof CsvSyntaxError) throw new BatchFileError(`malformed CSV: ${err.message}`);
+    throw err;
+  }
+  const unknown = header.filter((h) => !(h in COLUMNS) && !/^property\..+/.test(h));
+  if (unknown.length) {
+    throw new BatchFileError(
+      `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} in the header (line 1); ` +
+        `columns are ${Object.keys(COLUMNS).join(', ')}, and property.<Name> for properties`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const h of header) {
+    if (seen.has(h)) throw new BatchFileError(`column "${h}" appears twice in the header (line 1)`);
+    seen.add(h);
+  }
+  if (!seen.has('accountId')) throw new BatchFileError('the header (line 1) needs an accountId column');
+  for (;;) {
+    let next: IteratorResult<{ line: number; fields: string[] }>;
+    try {
+      next = records.next();
+    } catch (err) {
+      if (err instanceof CsvSyntaxError) throw new BatchFileError(`malformed CSV: ${err.message}`);
+      throw err;
+    }
+    if (next.done) return;
+    const { line, fields } = next.value;
+    if (fields.length !== header.length) {
+      yield { line, error: `has ${fields.length} columns; the header has ${header.length}` };
+      continue;
+    }
+    const draft: Draft = {};
+    const errors: string[] = [];
+    header.forEach((column, i) => {
+      const value = fields[i]!;
+      if (value === '') return; // an empty cell is an absent field
+      if (column.startsWith('property.')) {
+        (draft.properties ??= []).push({ name: column.slice('property.'.length), value });
+      } else {
+        COLUMNS[column]!(draft, value, errors);
+      }
+    });
+    yield errors.length ? { line, error: errors.join('; ') } : { line, request: draft };
+  }
+}
+
+function* jsonlDrafts(text: string): Generator<Draft0> {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (!raw) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // JSON.parse's message quotes the text, which may hold a secret: say what is wrong without it.
+      yield { line: i + 1, error: 'not valid JSON: each line must be one JSON object' };
+      continue;
+    }
+    yield { line: i + 1, request: value };
+  }
+}

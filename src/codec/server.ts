@@ -1,0 +1,194 @@
+/**
+ * The remote codec endpoint, so the Temporal Web UI and CLI can show our encrypted payloads:
+ * `POST /codec/encode` and `POST /codec/decode` take and return `{ payloads: [{ metadata, data }] }` with base64
+ * bytes (Temporal's remote codec protocol). Bearer-token authenticated, CORS for the UI's origin.
+ *
+ * `codecRoutes` is a fastify plugin the gateway can mount; `npm run codec-server` runs it alone.
+ * Point the UI at it with TEMPORAL_CODEC_ENDPOINT=https://host/codec, the CLI with
+ * `temporal workflow show --codec-endpoint https://host/codec --codec-auth "Bearer $CODEC_AUTH_TOKEN"`.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Payload } from '@temporalio/common';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ConfigError, loadConfig, type Key } from '../config.js';
+import { createLogger, type JsonLogger } from '../observability/logger.js';
+import { EncryptionCodec } from './encryption-codec.js';
+
+export interface CodecServerOptions {
+  /** PAYLOAD_ENCRYPTION_KEY: the first encrypts, all decrypt. */
+  keys: readonly Key[];
+  /** Accepted bearer tokens (CODEC_AUTH_TOKEN, comma-separated for rotation); empty: no authentication. */
+  authTokens: readonly string[];
+  /** Browser origins allowed to call it (the Temporal UI's), e.g. http://localhost:8233. `*` allows any. */
+  corsOrigins: readonly string[];
+  /** Mount point; the UI and CLI append /encode and /decode. */
+  prefix?: string;
+  logger?: JsonLogger;
+}
+
+/** Temporal's JSON form of a Payload: bytes as base64. */
+const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
+const bodySchema = z.object({
+  payloads: z
+    .array(z.object({ metadata: z.record(base64).optional(), data: base64.optional() }).passthrough())
+    .max(10_000),
+});
+
+type JsonPayload = { metadata?: Record<string, string>; data?: string };
+
+function fromJson(p: JsonPayload): Payload {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    data: Buffer.from(p.data ?? '', 'base64'),
+  };
+}
+
+function toJson(p: Payload): JsonPayload {
+  return {
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
+    ),
+    data: Buffer.from(p.data ?? []).toString('base64'),
+  };
+}
+
+function tokenMatches(presented: string, accepted: readonly string[]): boolean {
+  const given = Buffer.from(presented);
+  return accepted.some((t) => {
+    const want = Buffer.from(t);
+    return want.length === given.length && timingSafeEqual(want, given);
+  });
+}
+
+/** A fastify plugin: `app.register(codecRoutes, options)`. */
+export async function codecRoutes(app: FastifyInstance, options: CodecServerOptions): Promise<void> {
+  const codec = new EncryptionCodec(options.keys);
+  const prefix = (options.prefix ?? '/codec').replace(/\/+$/, '');
+  const anyOrigin = options.corsOrigins.includes('*');
+
+  const cors = (request: FastifyRequest, reply: FastifyReply) => {
+    const origin = request.headers.origin;
+    if (!origin || !(anyOrigin || options.corsOrigins.includes(origin))) return;
+    reply.header('access-control-allow-origin', origin);
+    reply.header('vary', 'Origin');
+    // The UI sends its session credentials and an X-Namespace header.
+    reply.header('access-control-allow-credentials', 'true');
+    reply.header('access-control-allow-methods', 'POST, OPTIONS');
+    reply.header('access-control-allow-headers', 'authorization, content-type, x-namespace');
+    reply.header('access-control-max-age', '600');
+  };
+
+  const authorised = (request: FastifyRequest): boolean => {
+    if (options.authTokens.length === 0) return true;
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    return Boolean(match && tokenMatches(match[1]!.trim(), options.authTokens));
+  };
+
+  for (const action of ['encode', 'decode'] as const) {
+    const url = `${prefix}/${action}`;
+    app.options(url, async (request, reply) => {
+      cors(request, reply);
+      return reply.code(204).send();
+    });
+    app.post(url, { bodyLimit: 16 * 1024 * 1024 }, async (request, reply) => {
+      cors(request, reply);
+      if (!authorised(request)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'Unauthorized', message: 'send "Authorization: Bearer <CODEC_AUTH_TOKEN>"' });
+      }
+      const parsed = bodySchema.safeParse(request.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        return reply.code(400).send({
+          error: 'BadRequest',
+          message: `${issue.path.join('.') || 'body'}: ${issue.message}; send JSON {"payloads":[{"metadata":{...},"data":"<base64>"}]}`,
+        });
+      }
+      const payloads = parsed.data.payloads.map(fromJson);
+      try {
+        const result = action === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+        return reply.send({ payloads: result.map(toJson) });
+      } catch (err) {
+        // The codec's messages name key ids, never key material.
+        const message = err instanceof Error ? err.message : String(err);
+        options.logger?.warn(`codec ${action} failed`, { error: message, namespace: request.headers['x-namespace'] });
+        return reply.code(422).send({ error: 'CodecFailed', message });
+      }
+    });
+  }
+}
+
+/** Options from the environment: PAYLOAD_ENCRYPTION_KEY, CODEC_AUTH_TOKEN, CODEC_CORS_ORIGINS. */
+export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CodecServerOptions {
+  const config = loadConfig(env);
+  const authTokens = (env.CODEC_AUTH_TOKEN ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const problems: string[] = [];
+  if (authTokens.some((t) => t.length < 16)) problems.push('CODEC_AUTH_TOKEN: each token needs at least 16 characters');
+  if (env.NODE_ENV === 'production' && authTokens.length === 0 && env.CODEC_ALLOW_UNAUTHENTICATED !== 'true') {
+    problems.push(
+      'CODEC_AUTH_TOKEN: is required in production (anyone who reaches the endpoint can decrypt payloads); ' +
+        'set CODEC_ALLOW_UNAUTHENTICATED=true only if a proxy in front authenticates every request',
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    keys: config.payloadKeys,
+    authTokens,
+    corsOrigins: (env.CODEC_CORS_ORIGINS ?? 'http://localhost:8233')
+      .split(',')
+      .map((o) => o.trim().replace(/\/+$/, ''))
+      .filter(Boolean),
+  };
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger({ service: 'codec-server' });
+  let options: CodecServerOptions;
+  try {
+    options = { ...codecOptionsFromEnv(), logger };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) console.error(`config error: ${p}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const app = Fastify({ logger: false });
+  await app.register(codecRoutes, options);
+  const host = process.env.CODEC_HOST ?? '0.0.0.0';
+  const wanted = Number(process.env.CODEC_PORT ?? 8888);
+  if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) {
+    console.error(`config error: CODEC_PORT: "${process.env.CODEC_PORT}" must be a port number (0-65535)`);
+    process.exit(2);
+  }
+  await app.listen({ host, port: wanted });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : process.env.CODEC_PORT;
+  logger.info(`codec server listening on http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/codec`, {
+    authenticated: options.authTokens.length > 0,
+    corsOrigins: options.corsOrigins,
+  });
+  if (options.authTokens.length === 0)
+    logger.warn('codec server: no CODEC_AUTH_TOKEN; anyone who reaches it can decrypt payloads');
+  const stop = async () => {
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(`codec server failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

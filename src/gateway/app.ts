@@ -1,0 +1,98 @@
+/**
+ * The HTTP gateway as a fastify app built from its dependencies (a ProvisioningClient and configuration), so tests
+ * run it in-process and `main.ts` runs it for real. Routes are registered per file; each file also documents itself
+ * in the OpenAPI document.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { GatewayDeps, GatewayRoutes } from './deps.js';
+import { toHttpError } from './errors.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { redactUrl } from './redact.js';
+import { callbackRoutes } from './routes/callback.js';
+import { connectRoutes } from './routes/connect.js';
+import { healthRoutes } from './routes/health.js';
+import { provisioningRoutes } from './routes/provisionings.js';
+
+/** Every route file the gateway serves. Add new ones (e.g. batches) here. */
+export const ROUTES: readonly GatewayRoutes[] = [healthRoutes, provisioningRoutes, connectRoutes, callbackRoutes];
+
+export interface GatewayLogOptions {
+  level?: string;
+  /** Where log lines go (default stdout); tests pass a stream to read them. */
+  stream?: { write(line: string): unknown };
+}
+
+export interface BuildAppOptions extends GatewayDeps {
+  /** Off unless given: request logs carry URLs, which are redacted for link and callback paths. */
+  logger?: GatewayLogOptions | false;
+  routes?: readonly GatewayRoutes[];
+}
+
+const openApiRoute: GatewayRoutes = {
+  register() {},
+  paths: {
+    '/openapi.json': {
+      get: {
+        operationId: 'openApiDocument',
+        summary: 'This document',
+        responses: {
+          '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
+      },
+    },
+  },
+};
+
+function loggerOptions(options: GatewayLogOptions | false | undefined): FastifyServerOptions['logger'] {
+  if (!options) return false;
+  return {
+    level: options.level ?? 'info',
+    ...(options.stream ? { stream: options.stream } : {}),
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        url: redactUrl(req.url),
+        remoteAddress: req.ip,
+      }),
+    },
+  };
+}
+
+export async function buildApp({ client, config, logger, routes = ROUTES }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(logger),
+    // Consent links are longer than fastify's default 100-character limit for a path parameter.
+    routerOptions: { maxParamLength: 4096 },
+    bodyLimit: 256 * 1024,
+  });
+
+  // An empty body with a JSON content type is "no body" (e.g. a cancel without a reason), not an error.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    void defaultJson(request, text, done);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: 'NotFound',
+      message: `no route ${request.method} ${redactUrl(request.url.split('?')[0]!)}; the routes are listed at /openapi.json`,
+    }),
+  );
+
+  const all = [...routes, openApiRoute];
+  const document = buildOpenApiDocument(
+    all.map((r) => r.paths),
+    config.publicBaseUrl,
+  );
+  app.get('/openapi.json', async () => document);
+  for (const r of routes) r.register(app, { client, config });
+  return app;
+}

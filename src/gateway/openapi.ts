@@ -1,0 +1,137 @@
+/**
+ * The OpenAPI 3.1 document served at /openapi.json, assembled from each route file's `paths`. The request schema is
+ * derived from the zod schema the gateway validates with, so the two cannot drift apart.
+ */
+import { provisioningRequestSchema } from '../workflows/request.js';
+import { STAGES } from '../workflows/stages.js';
+import { zodToJsonSchema, type JsonSchema } from './json-schema.js';
+
+export type OpenApiPaths = Record<string, Record<string, unknown>>;
+
+/** What the zod refinements check, which JSON Schema cannot say by itself. */
+const REQUEST_NOTES: Record<string, string> = {
+  accountId: 'The Cyclr account API ID, sent as X-Cyclr-Account.',
+  connector:
+    'Either { "id": 123 } or { "name": "Salesforce", "version": "v3" } (version optional); not both id and name.',
+  installName:
+    "The account connector Name (default: the connector's Name); makes the install idempotent within the account.",
+  authValue: 'A secret (API key, or base64 user:pass); never shown back.',
+  oauth: "Required when the connector needs a user's consent. returnUrl is where the browser lands when done.",
+  notifyUrl: 'Where lifecycle events are POSTed, signed like Standard Webhooks.',
+  timeouts: 'Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s).',
+};
+
+function requestSchema(): JsonSchema {
+  const schema = zodToJsonSchema(provisioningRequestSchema);
+  const properties = schema.properties as Record<string, JsonSchema>;
+  for (const [key, description] of Object.entries(REQUEST_NOTES)) {
+    if (properties[key]) properties[key] = { ...properties[key], description };
+  }
+  return schema;
+}
+
+const stage = { type: 'string', enum: [...STAGES] };
+
+export const components = {
+  schemas: {
+    ProvisioningRequest: requestSchema(),
+    ProvisioningStatus: {
+      type: 'object',
+      required: ['stage', 'accountId', 'connector', 'attempts', 'history'],
+      properties: {
+        stage,
+        accountId: { type: 'string' },
+        connector: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } },
+        accountConnectorId: { type: 'integer' },
+        consentLink: { type: 'string', format: 'uri', description: 'Our long-lived signed consent link.' },
+        consentExpiresAt: { type: 'string', format: 'date-time' },
+        returnUrl: { type: 'string', format: 'uri' },
+        attempts: { type: 'integer', description: 'Checks of Authenticated with Cyclr while awaiting consent.' },
+        history: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['stage', 'at'],
+            properties: { stage, at: { type: 'string', format: 'date-time' }, note: { type: 'string' } },
+          },
+        },
+        lastError: { $ref: '#/components/schemas/Failure' },
+        batchId: { type: 'string' },
+      },
+    },
+    Provisioning: {
+      type: 'object',
+      required: ['workflowId', 'status'],
+      properties: { workflowId: { type: 'string' }, status: { $ref: '#/components/schemas/ProvisioningStatus' } },
+    },
+    ConsentLink: {
+      type: 'object',
+      required: ['workflowId', 'url', 'expiresAt'],
+      properties: {
+        workflowId: { type: 'string' },
+        url: { type: 'string', format: 'uri' },
+        expiresAt: { type: 'string', format: 'date-time' },
+      },
+    },
+    Failure: {
+      type: 'object',
+      required: ['type', 'message'],
+      properties: { type: { type: 'string' }, message: { type: 'string' } },
+    },
+    Error: {
+      type: 'object',
+      required: ['error', 'message'],
+      properties: {
+        error: {
+          type: 'string',
+          description: 'InvalidRequest, ProvisioningNotFound, ProvisioningFinished, NotAwaitingConsent, ...',
+        },
+        message: { type: 'string' },
+        fields: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['path', 'message'],
+            properties: { path: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+};
+
+/** Helpers for route files. */
+export const json = (ref: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+export const errorResponse = (description: string) => json('Error', description);
+export const htmlPage = (description: string) => ({
+  description,
+  content: { 'text/html': { schema: { type: 'string' } } },
+});
+export const workflowIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The workflow id, e.g. provision:{accountId}:{installName}, URL-encoded.',
+  schema: { type: 'string' },
+};
+
+export function buildOpenApiDocument(pathsList: OpenApiPaths[], serverUrl?: string): Record<string, unknown> {
+  const paths: OpenApiPaths = {};
+  for (const p of pathsList) {
+    for (const [path, item] of Object.entries(p)) paths[path] = { ...paths[path], ...item };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Cyclr provisioning gateway',
+      version: '0.1.0',
+      description: 'Start and steer durable Cyclr connector provisionings; consent links and the OAuth callback.',
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    paths,
+    components,
+  };
+}

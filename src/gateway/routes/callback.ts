@@ -1,0 +1,89 @@
+/**
+ * GET /oauth/callback?state=...: where Cyclr sends the browser after consent (targetOrigin). A valid, signed state
+ * tells the workflow consent happened (a hint; the workflow checks with Cyclr) and sends the browser on to the
+ * request's returnUrl. Anything else is refused and signals nothing.
+ */
+import { ProvisioningError } from '../../client.js';
+import { verifyToken } from '../../signing/signed-token.js';
+import type { GatewayRoutes } from '../deps.js';
+import { toHttpError } from '../errors.js';
+import { htmlPage } from '../openapi.js';
+import { noStore, sendPage } from '../pages.js';
+import { statusWithin, unavailable, unknownProvisioning } from './link-pages.js';
+
+const ENDED = ['cancelled', 'expired', 'failed'];
+
+export const callbackRoutes: GatewayRoutes = {
+  register(app, { client, config }) {
+    // No automatic HEAD route: a HEAD must not signal the workflow.
+    app.get<{ Querystring: { state?: string | string[] } }>(
+      '/oauth/callback',
+      { exposeHeadRoute: false },
+      async (request, reply) => {
+        const state = request.query.state;
+        if (typeof state !== 'string' || !state) {
+          return sendPage(reply, 400, {
+            title: 'Incomplete sign-in response',
+            message:
+              'This page expects to be reached from the sign-in page, with its state. Start again from the link you were sent.',
+          });
+        }
+        const verified = verifyToken('callback', state, config.linkSigningKeys);
+        if (!verified.ok) {
+          const expired = verified.reason === 'expired';
+          return sendPage(reply, verified.reason === 'malformed' ? 400 : 403, {
+            title: expired ? 'This sign-in response has expired' : 'This sign-in response is not valid',
+            message: expired
+              ? 'Too much time passed since sign-in started. Open the link you were sent again to finish.'
+              : 'We could not confirm this response came from your sign-in. Open the link you were sent again to finish.',
+          });
+        }
+
+        const workflowId = verified.claims.wf;
+        try {
+          await client.completeConsent(workflowId, 'callback');
+        } catch (err) {
+          if (err instanceof ProvisioningError && err.type === 'ProvisioningNotFound')
+            return unknownProvisioning(reply);
+          // Already finished: the user may still be done (completed), handled below by the stage.
+          if (!(err instanceof ProvisioningError && err.type === 'ProvisioningFinished')) {
+            request.log.error({ errorType: toHttpError(err).body.error }, 'consent callback could not be signalled');
+            return unavailable(reply);
+          }
+        }
+
+        const status = await statusWithin(client, workflowId);
+        if (status && ENDED.includes(status.stage)) {
+          return sendPage(reply, 410, {
+            title: 'This request has ended',
+            message: `This connection request was ${status.stage === 'failed' ? 'stopped' : status.stage} before sign-in finished. Ask the team that sent the link for a new one.`,
+          });
+        }
+        if (status?.returnUrl) return noStore(reply).redirect(status.returnUrl, 302);
+        return sendPage(reply, 200, {
+          title: 'Thank you',
+          message: 'Sign-in is complete. You can close this window.',
+        });
+      },
+    );
+  },
+
+  paths: {
+    '/oauth/callback': {
+      get: {
+        operationId: 'oauthCallback',
+        summary: "Cyclr's redirect target after consent: signals the provisioning and redirects to its returnUrl",
+        parameters: [{ name: 'state', in: 'query', required: true, schema: { type: 'string' } }],
+        responses: {
+          '302': { description: "Redirect to the request's oauth.returnUrl" },
+          '200': htmlPage('Done, but no returnUrl is known (or the status could not be read in time)'),
+          '400': htmlPage('Missing or malformed state; nothing signalled'),
+          '403': htmlPage('State with a bad signature, for another purpose, or expired; nothing signalled'),
+          '404': htmlPage('The provisioning does not exist'),
+          '410': htmlPage('The provisioning was cancelled, expired or failed'),
+          '503': htmlPage('Temporarily unavailable'),
+        },
+      },
+    },
+  },
+};

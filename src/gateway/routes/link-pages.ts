@@ -1,0 +1,124 @@
+/** What a person sees when a consent link or callback cannot take them on to Cyclr or back to the app. */
+import type { FastifyReply } from 'fastify';
+import type { ProvisioningClient } from '../../client.js';
+import type { VerifyResult } from '../../signing/signed-token.js';
+import type { ProvisioningStatus } from '../../workflows/messages.js';
+import { sendPage, type PageContent } from '../pages.js';
+
+type Refusal = Extract<VerifyResult, { ok: false }>['reason'];
+
+/** Consent links: malformed 404, expired 410, anything signed wrongly 403. */
+export function refusedLink(reply: FastifyReply, reason: Refusal): FastifyReply {
+  if (reason === 'malformed') {
+    return sendPage(reply, 404, {
+      title: 'Link not found',
+      message:
+        'This link is incomplete or mistyped. Open the link from the most recent email you received, or ask for a new one.',
+    });
+  }
+  if (reason === 'expired') {
+    return sendPage(reply, 410, {
+      title: 'This link has expired',
+      message: 'The time allowed to connect has passed. Ask the team that sent it for a new link.',
+    });
+  }
+  return sendPage(reply, 403, {
+    title: 'This link is not valid',
+    message:
+      'This link was altered or was not issued by us, so it cannot be used. Open the link from the original email, or ask for a new one.',
+  });
+}
+
+export function revokedLink(reply: FastifyReply): FastifyReply {
+  return sendPage(reply, 410, {
+    title: 'This link was replaced',
+    message: 'This link was replaced by a newer one. Use the link from the most recent email you received.',
+  });
+}
+
+export function unknownProvisioning(reply: FastifyReply): FastifyReply {
+  return sendPage(reply, 404, {
+    title: 'Link no longer in use',
+    message: 'We could not find the connection request this link belongs to. Ask the team that sent it for a new link.',
+  });
+}
+
+export function unavailable(reply: FastifyReply): FastifyReply {
+  return sendPage(reply, 503, {
+    title: 'Please try again in a moment',
+    message: 'We could not process this link just now. Nothing was lost: try the same link again in a few minutes.',
+  }).header('Retry-After', '30');
+}
+
+/** Statuses a query may not answer quickly (no worker running): the page must not hang for long. */
+export async function statusWithin(
+  client: ProvisioningClient,
+  workflowId: string,
+  ms = 5000,
+): Promise<ProvisioningStatus | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      client.status(workflowId),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The link works only while awaiting consent: say why it does not now, in terms of the provisioning's stage. */
+export function notAwaitingConsentPage(
+  status: ProvisioningStatus | undefined,
+  retryHref: string,
+): { status: number; page: PageContent; retryAfterSeconds?: number } {
+  const backToApp = status?.returnUrl ? { href: status.returnUrl, label: 'Continue' } : undefined;
+  switch (status?.stage) {
+    case 'completed':
+      return {
+        status: 409,
+        page: {
+          title: 'Already connected',
+          message: 'This connection is already complete. There is nothing more to do.',
+          action: backToApp,
+        },
+      };
+    case 'cancelled':
+      return {
+        status: 410,
+        page: {
+          title: 'This request was cancelled',
+          message: 'This connection request was cancelled, so the link no longer works.',
+        },
+      };
+    case 'expired':
+      return {
+        status: 410,
+        page: {
+          title: 'This link has expired',
+          message: 'The time allowed to connect has passed. Ask the team that sent it for a new link.',
+        },
+      };
+    case 'failed':
+      return {
+        status: 410,
+        page: {
+          title: 'This request has ended',
+          message: 'This connection request could not be completed. Ask the team that sent it for help.',
+        },
+      };
+    default:
+      // verifying (a consent is being checked) or not yet ready: worth another click shortly.
+      return {
+        status: 409,
+        retryAfterSeconds: 5,
+        page: {
+          title: 'One moment',
+          message: 'We are checking this connection right now. Try the link again in a few seconds.',
+          action: { href: retryHref, label: 'Try again' },
+        },
+      };
+  }
+}

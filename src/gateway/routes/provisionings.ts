@@ -1,0 +1,161 @@
+/** Start, read, cancel a provisioning, and re-send its consent link (JSON). */
+import type { FastifyReply } from 'fastify';
+import { parseProvisioningRequest, type InvalidField } from '../../workflows/request.js';
+import type { ProvisioningStatus } from '../../workflows/messages.js';
+import type { GatewayRoutes } from '../deps.js';
+import { GatewayError, invalidRequest } from '../errors.js';
+import { errorResponse, json, workflowIdParam } from '../openapi.js';
+
+/** Only provisionConnector workflows are served here; a batch id would fail in confusing ways further down. */
+function requireProvisioningId(id: string): string {
+  if (!id.startsWith('provision:')) {
+    throw new GatewayError(
+      404,
+      'ProvisioningNotFound',
+      `no provisioning "${id}"; ids look like provision:{accountId}:{installName}`,
+    );
+  }
+  return id;
+}
+
+function location(reply: FastifyReply, workflowId: string): FastifyReply {
+  return reply.header('Location', `/provisionings/${encodeURIComponent(workflowId)}`);
+}
+
+function parseCancelBody(body: unknown): { reason?: string } {
+  if (body === undefined || body === null) return {};
+  const fields: InvalidField[] = [];
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    fields.push({ path: '(request)', message: 'must be a JSON object such as {"reason": "customer churned"}' });
+  } else {
+    const { reason, ...rest } = body as Record<string, unknown>;
+    for (const key of Object.keys(rest)) {
+      fields.push({ path: key, message: `unknown field "${key}"; the only field is "reason"` });
+    }
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) {
+      fields.push({ path: 'reason', message: 'must be a string of at most 500 characters' });
+    }
+    if (!fields.length) return { reason: reason as string | undefined };
+  }
+  throw invalidRequest(fields);
+}
+
+export const provisioningRoutes: GatewayRoutes = {
+  register(app, { client }) {
+    app.post('/provisionings', async (request, reply) => {
+      const parsed = parseProvisioningRequest(request.body);
+      if (!parsed.ok) throw invalidRequest(parsed.errors);
+      const started = await client.start(parsed.request);
+      if (started.created) {
+        // Just started: its first stage is known without waiting for a worker to answer a query.
+        const status: ProvisioningStatus = {
+          stage: 'resolving-connector',
+          accountId: parsed.request.accountId,
+          connector: { id: parsed.request.connector.id, name: parsed.request.connector.name },
+          attempts: 0,
+          history: [],
+          ...(parsed.request.oauth ? { returnUrl: parsed.request.oauth.returnUrl } : {}),
+        };
+        return location(reply, started.workflowId).code(202).send({ workflowId: started.workflowId, status });
+      }
+      const status = started.status ?? (await client.status(started.workflowId));
+      return location(reply, started.workflowId).code(200).send({ workflowId: started.workflowId, status });
+    });
+
+    app.get<{ Params: { id: string } }>('/provisionings/:id', async (request) => {
+      const workflowId = requireProvisioningId(request.params.id);
+      return { workflowId, status: await client.status(workflowId) };
+    });
+
+    app.post<{ Params: { id: string } }>('/provisionings/:id/cancel', async (request, reply) => {
+      const workflowId = requireProvisioningId(request.params.id);
+      const { reason } = parseCancelBody(request.body);
+      await client.cancel(workflowId, reason);
+      return reply.code(202).send({ workflowId, cancelling: true });
+    });
+
+    app.post<{ Params: { id: string } }>('/provisionings/:id/consent-link', async (request) => {
+      const workflowId = requireProvisioningId(request.params.id);
+      const link = await client.issueConsentLink(workflowId);
+      return { workflowId, url: link.url, expiresAt: link.expiresAt };
+    });
+  },
+
+  paths: {
+    '/provisionings': {
+      post: {
+        operationId: 'startProvisioning',
+        summary: 'Start a provisioning (idempotent: the same account and install name return the same one)',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ProvisioningRequest' } } },
+        },
+        responses: {
+          '202': json('Provisioning', 'Started; Location names the provisioning'),
+          '200': json('Provisioning', 'Already running: the existing provisioning and its status'),
+          '400': errorResponse('Invalid body; `fields` names each bad field and the fix'),
+          '415': errorResponse('The body is not JSON'),
+        },
+      },
+    },
+    '/provisionings/{id}': {
+      get: {
+        operationId: 'getProvisioning',
+        summary: 'Where a provisioning stands',
+        parameters: [workflowIdParam],
+        responses: {
+          '200': json('Provisioning', 'Its status'),
+          '404': errorResponse('No such provisioning'),
+        },
+      },
+    },
+    '/provisionings/{id}/cancel': {
+      post: {
+        operationId: 'cancelProvisioning',
+        summary: 'Cancel a provisioning; the account connector it installed is removed unless keepOnCancel was set',
+        parameters: [workflowIdParam],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { reason: { type: 'string', maxLength: 500 } },
+                additionalProperties: false,
+              },
+            },
+          },
+        },
+        responses: {
+          '202': {
+            description: 'Cancellation requested',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['workflowId', 'cancelling'],
+                  properties: { workflowId: { type: 'string' }, cancelling: { const: true } },
+                },
+              },
+            },
+          },
+          '400': errorResponse('Invalid body'),
+          '404': errorResponse('No such provisioning'),
+          '409': errorResponse('Already finished'),
+        },
+      },
+    },
+    '/provisionings/{id}/consent-link': {
+      post: {
+        operationId: 'reissueConsentLink',
+        summary: 'Issue a new consent link (to re-send it); earlier links stop working',
+        parameters: [workflowIdParam],
+        responses: {
+          '200': json('ConsentLink', 'The new link'),
+          '404': errorResponse('No such provisioning'),
+          '409': errorResponse('Not awaiting consent, or already finished'),
+        },
+      },
+    },
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * Optional OpenTelemetry tracing through the Temporal SDK's interceptors: off unless OTEL_EXPORTER_OTLP_ENDPOINT is
+ * set. Spans for starting workflows (client), running workflows and their activity calls (workflow interceptors,
+ * exported through a sink) and running activities (activity interceptors), sent over OTLP/HTTP to a collector.
+ */
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { Resource } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
+
+export interface Tracing {
+  /** Pass in Worker.create's `plugins`: it adds the client, workflow and activity interceptors and the span sink. */
+  plugin: OpenTelemetryPlugin;
+  endpoint: string;
+  /** Flushes spans still buffered; call before the process exits. */
+  shutdown(): Promise<void>;
+}
+
+/** The standard OTel variables: OTEL_EXPORTER_OTLP_ENDPOINT (base URL; /v1/traces is appended), OTEL_SERVICE_NAME. */
+export function tracingFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  defaultService = 'cyclr-provisioner-worker',
+): Tracing | undefined {
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!endpoint) return undefined;
+  let base: URL | undefined;
+  try {
+    base = new URL(endpoint);
+  } catch {
+    base = undefined;
+  }
+  if (!base || !/^https?:$/.test(base.protocol)) {
+    throw new Error(
+      `OTEL_EXPORTER_OTLP_ENDPOINT: "${endpoint}" is not a URL; use the collector's OTLP/HTTP base, e.g. http://otel-collector:4318`,
+    );
+  }
+  const url = `${base.toString().replace(/\/+$/, '')}/v1/traces`;
+  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter({ url }));
+  const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || defaultService });
+  // Workflow spans reach the processor through the plugin's sink; client and activity spans through this tracer
+  // (passed explicitly, so no global provider or context manager is needed).
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  return {
+    plugin: new OpenTelemetryPlugin({ resource, spanProcessor, tracer: provider.getTracer('cyclr-provisioner') }),
+    endpoint: url,
+    shutdown: () => provider.shutdown(),
+  };
+}

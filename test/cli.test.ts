@@ -1,0 +1,253 @@
+/**
+ * The `provisioner` CLI as support staff use it: a real process (bin/provisioner.js) against the dev server, a
+ * worker and the simulator, judged by its output and exit code.
+ */
+import { execFile } from 'node:child_process';
+import type { ProvisioningClient } from '../src/client.js';
+import { PROJECT_ROOT, type ServiceProcess } from '../src/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import type { Simulator } from '../src/simulator/server.js';
+import {
+  eventually,
+  provisioningClient,
+  startTestSimulator,
+  startWorkerProcess,
+  testEnv,
+  uniqueId,
+  type TestStackOptions,
+} from './support/harness.js';
+import { approveSilently, seedAccounts } from './support/simulator-admin.js';
+
+let simulator: Simulator;
+let worker: ServiceProcess;
+let client: ProvisioningClient;
+let stack: TestStackOptions;
+
+beforeAll(async () => {
+  simulator = await startTestSimulator();
+  stack = { taskQueue: uniqueId('cli'), simulatorUrl: simulator.url };
+  [worker, client] = await Promise.all([startWorkerProcess(stack), provisioningClient(stack)]);
+});
+
+afterAll(async () => {
+  await worker?.kill();
+  await client?.temporal.connection.close();
+  await simulator?.close();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `provisioner ...` with stdin not a terminal, as in CI or a script. */
+function provisioner(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['bin/provisioner.js', ...args],
+      { cwd: PROJECT_ROOT, env: { ...process.env, ...testEnv(stack) }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end();
+  });
+}
+
+async function newAccount(): Promise<string> {
+  const accountId = uniqueId('acct');
+  await seedAccounts(simulator.url, [accountId]);
+  return accountId;
+}
+
+async function startOAuth(accountId: string, installName?: string): Promise<string> {
+  const args = ['start', '--account', accountId, '--connector-name', FIXTURE_CONNECTORS.oauth.name];
+  if (installName) args.push('--install-name', installName);
+  const run = await provisioner(
+    ...args,
+    '--username',
+    'jo@example.test',
+    '--return-url',
+    'https://app.example.test/done',
+  );
+  expect(run).toMatchObject({ code: 0 });
+  const id = /started: (\S+)/.exec(run.stdout)?.[1];
+  expect(id).toBeDefined();
+  await eventually(async () => ((await client.status(id!)).stage === 'awaiting-consent' ? true : undefined));
+  return id!;
+}
+
+/** Visibility is eventually consistent: wait until the list shows what the test expects. */
+async function listJson(...filters: string[]): Promise<{ workflowId: string; stage: string; status: string }[]> {
+  const run = await provisioner('list', ...filters, '--json');
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout) as { workflowId: string; stage: string; status: string }[];
+}
+
+test('start, status with its timeline, link, auth-url and complete on one provisioning', async () => {
+  const accountId = await newAccount();
+  const id = await startOAuth(accountId);
+
+  const again = await provisioner(
+    'start',
+    '--account',
+    accountId,
+    '--connector-name',
+    FIXTURE_CONNECTORS.oauth.name,
+    '--username',
+    'jo@example.test',
+    '--return-url',
+    'https://app.example.test/done',
+  );
+  expect(again.stdout).toContain(`already running: ${id}`);
+
+  const status = await provisioner('status', id);
+  expect(status.code).toBe(0);
+  expect(status.stdout).toContain('stage:      awaiting-consent');
+  // The timeline: one line per stage with when, how long since the start, and how long it stayed there.
+  const timeline = status.stdout.split('timeline:\n')[1]!.split('\n');
+  expect(timeline[0]).toMatch(/^\s+AT\s+SINCE START\s+STAGE\s+TIME IN STAGE$/);
+  expect(timeline[1]).toMatch(/^\s+\d{4}-\d\d-\d\dT\S+Z\s+\+0ms\s+resolving-connector\s+\d+(ms|s)$/);
+  expect(timeline[2]).toMatch(/^\s+\S+Z\s+\+\d+(ms|s)\s+installing\s+\d+(ms|s)$/);
+  expect(timeline[3]).toMatch(/^\s+\S+Z\s+\+\d+(ms|s)\s+awaiting-consent\s+\d+(ms|s) so far$/);
+  const statusJson = JSON.parse((await provisioner('status', id, '--json')).stdout) as {
+    history: { stage: string }[];
+    accountConnectorId: number;
+  };
+  expect(statusJson.history.map((h) => h.stage)).toEqual(['resolving-connector', 'installing', 'awaiting-consent']);
+
+  const link = await provisioner('link', id);
+  expect(link.code).toBe(0);
+  expect(link.stdout).toMatch(/http:\/\/127\.0\.0\.1:9\/connect\/\S+/);
+  expect(link.stdout).toContain('earlier links no longer work');
+
+  const authUrl = JSON.parse((await provisioner('auth-url', id, '--json')).stdout) as {
+    url: string;
+    expiresAt: string;
+  };
+  expect(authUrl.url.startsWith(simulator.url)).toBe(true);
+
+  // The customer approved at Cyclr but the redirect got lost: support marks it complete, it verifies and finishes.
+  await approveSilently(simulator.url, statusJson.accountConnectorId);
+  const complete = await provisioner('complete', id);
+  expect(complete).toMatchObject({ code: 0 });
+  expect(complete.stdout).toContain(`signalled ${id}`);
+  expect((await client.result(id)).authenticated).toBe(true);
+
+  // Acting on a finished provisioning is a clear error, not a silent no-op.
+  const late = await provisioner('cancel', id);
+  expect(late.code).toBe(1);
+  expect(late.stderr).toMatch(/ProvisioningFinished.*already finished \(completed\)/);
+});
+
+test('list filters by stage, account, connector and age, as a table or JSON', async () => {
+  const accountId = await newAccount();
+  const id = await startOAuth(accountId);
+  const rows = await eventually(async () => {
+    const found = await listJson('--account', accountId, '--stage', 'awaiting-consent');
+    return found.length === 1 ? found : undefined;
+  });
+  expect(rows[0]).toMatchObject({
+    workflowId: id,
+    stage: 'awaiting-consent',
+    status: 'running',
+    accountId,
+    connector: FIXTURE_CONNECTORS.oauth.name,
+  });
+
+  const table = await provisioner('list', '--account', accountId, '--connector', FIXTURE_CONNECTORS.oauth.name);
+  expect(table.code).toBe(0);
+  expect(table.stdout).toMatch(/^WORKFLOW ID\s+STAGE\s+ACCOUNT\s+CONNECTOR\s+AGE\s+STATUS$/m);
+  expect(table.stdout).toMatch(
+    new RegExp(
+      `^${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+awaiting-consent\\s+${accountId}\\s+HubSpot\\s+\\S+\\s+running$`,
+      'm',
+    ),
+  );
+
+  expect(await listJson('--account', accountId, '--stage', 'completed')).toEqual([]);
+  expect(await listJson('--account', accountId, '--older-than', '1h')).toEqual([]);
+  const none = await provisioner('list', '--account', accountId, '--older-than', '1h');
+  expect(none.stdout).toContain('no provisionings match');
+  await client.cancel(id, 'test over');
+});
+
+test('bulk cancel: --dry-run shows what it would touch, no terminal and no --yes refuses, --yes acts', async () => {
+  const accountId = await newAccount();
+  const ids = [await startOAuth(accountId, 'Crm-One'), await startOAuth(accountId, 'Crm-Two')].sort();
+  await eventually(async () =>
+    (await listJson('--account', accountId, '--stage', 'awaiting-consent')).length === 2 ? true : undefined,
+  );
+
+  const dry = await provisioner('cancel', '--account', accountId, '--stage', 'awaiting-consent', '--dry-run');
+  expect(dry.code).toBe(0);
+  expect(dry.stdout).toContain('would cancel 2:');
+  for (const id of ids) expect(dry.stdout).toContain(id);
+  for (const id of ids) expect((await client.status(id)).stage).toBe('awaiting-consent');
+
+  const refused = await provisioner('cancel', '--account', accountId, '--stage', 'awaiting-consent');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('2 provisioning(s) match; not a terminal, so nothing was done');
+  expect(refused.stderr).toContain('--yes');
+  for (const id of ids) expect((await client.status(id)).stage).toBe('awaiting-consent');
+
+  const done = await provisioner(
+    'cancel',
+    '--account',
+    accountId,
+    '--stage',
+    'awaiting-consent',
+    '--yes',
+    '--reason',
+    'customer left',
+    '--json',
+  );
+  expect(done.code).toBe(0);
+  const summary = JSON.parse(done.stdout) as { done: number; failed: number; results: { workflowId: string }[] };
+  expect(summary).toMatchObject({ done: 2, failed: 0 });
+  expect(summary.results.map((r) => r.workflowId).sort()).toEqual(ids);
+  for (const id of ids) {
+    await eventually(async () => {
+      const s = await client.status(id);
+      return s.stage === 'cancelled' ? s : undefined;
+    });
+  }
+});
+
+test('bulk link issues a fresh link for each match', async () => {
+  const accountId = await newAccount();
+  const id = await startOAuth(accountId);
+  await eventually(async () => ((await listJson('--account', accountId)).length === 1 ? true : undefined));
+  const run = await provisioner('link', '--account', accountId, '--stage', 'awaiting-consent', '--yes');
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain(id);
+  expect(run.stdout).toMatch(/\/connect\/\S+/);
+  expect(run.stdout).toContain('issue new links for: 1 done, 0 failed');
+  await client.cancel(id, 'test over');
+});
+
+test('clear errors and exit codes: unknown id, bad flags, bad values, missing id', async () => {
+  const unknown = await provisioner('status', 'provision:nobody:Nothing');
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('no provisioning "provision:nobody:Nothing"');
+
+  const badFlag = await provisioner('list', '--stag', 'installing');
+  expect(badFlag.code).toBe(2);
+  expect(badFlag.stderr).toContain("Unknown option '--stag'");
+
+  const badStage = await provisioner('list', '--stage', 'waiting');
+  expect(badStage.code).toBe(2);
+  expect(badStage.stderr).toContain('--stage: "waiting" is not a stage; use one of resolving-connector');
+
+  const badAge = await provisioner('cancel', '--older-than', '2 days', '--dry-run');
+  expect(badAge.code).toBe(2);
+  expect(badAge.stderr).toContain('--older-than: "2 days" is not an age');
+
+  const noTarget = await provisioner('cancel');
+  expect(noTarget.code).toBe(2);
+  expect(noTarget.stderr).toContain('cancel needs a provisioning id, or filters');
+
+  const unknownCommand = await provisioner('frobnicate');
+  expect(unknownCommand.code).toBe(2);
+  expect(unknownCommand.stderr).toContain('unknown command "frobnicate"');
+});

@@ -1,0 +1,93 @@
+/**
+ * The JSON logger the worker, gateway and CLI share: one line per event, levels filtered, secrets masked wherever
+ * they appear.
+ */
+import { createLogger, parseLogLevel } from '../src/observability/logger.js';
+import { redactString } from '../src/observability/redact.js';
+
+function capture(level = 'DEBUG') {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    service: 'test',
+    level,
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+  });
+  return { logger, lines };
+}
+
+test('one JSON object per event with ts, level, msg and the workflow fields the SDK passes', () => {
+  const { logger, lines } = capture();
+  logger.info('Activity completed', {
+    workflowId: 'provision:acme-1:HubSpot',
+    workflowRunId: 'run-1',
+    activityType: 'installConnector',
+    attempt: 2,
+    taskToken: new Uint8Array([1, 2, 3]),
+  });
+  expect(lines).toEqual([
+    {
+      ts: '2026-01-02T03:04:05.000Z',
+      level: 'info',
+      msg: 'Activity completed',
+      service: 'test',
+      workflowId: 'provision:acme-1:HubSpot',
+      runId: 'run-1',
+      activityType: 'installConnector',
+      attempt: 2,
+    },
+  ]);
+});
+
+test('secrets are masked under secret-looking keys, at any depth and in any case', () => {
+  const { logger, lines } = capture();
+  logger.warn('install', {
+    request: { authValue: 'api-key-123', AuthValue: 'base64userpass', properties: [{ name: 'region', value: 'eu' }] },
+    cyclrClientSecret: 'cs-1',
+    headers: { Authorization: 'Bearer abc.def', cookie: 'sid=1' },
+    access_token: 'at-1',
+    password: 'pw',
+    linkSigningKey: 'k1:secret',
+    note: 'kept',
+  });
+  const text = JSON.stringify(lines[0]);
+  for (const secret of ['api-key-123', 'base64userpass', 'cs-1', 'abc.def', 'sid=1', 'at-1', '"pw"', 'k1:secret']) {
+    expect(text).not.toContain(secret);
+  }
+  expect(lines[0]).toMatchObject({ note: 'kept', request: { properties: [{ name: 'region', value: 'eu' }] } });
+});
+
+test('credentials inside URLs and messages are masked, the rest of the URL kept', () => {
+  expect(
+    redactString(
+      'GET https://yourco-h.cyclr.com/connectorauth/updateaccountconnectoroauth?id=5&token=abc123&targetOrigin=x',
+    ),
+  ).toBe(
+    'GET https://yourco-h.cyclr.com/connectorauth/updateaccountconnectoroauth?id=5&token=[redacted]&targetOrigin=x',
+  );
+  expect(redactString('postgres://user:hunter2@db:5432/x')).toBe('postgres://[redacted]@db:5432/x');
+  expect(redactString('callback /oauth/callback?state=eyJhbGciOi.sig')).toBe(
+    'callback /oauth/callback?state=[redacted]',
+  );
+  expect(redactString('link https://gw.example/connect/eyJ3IjoicHJvdmlzaW9uIn0.c2lnbmF0dXJl')).toBe(
+    'link https://gw.example/connect/[redacted]',
+  );
+  expect(redactString('sent Authorization: Bearer tok_live_123')).toBe('sent Authorization: Bearer [redacted]');
+  const { logger, lines } = capture();
+  logger.error('failed GET https://api.cyclr.com/x?access_token=zzz', {
+    error: new Error('boom at https://a/b?code=123'),
+  });
+  expect(JSON.stringify(lines[0])).not.toMatch(/zzz|code=123/);
+});
+
+test('LOG_LEVEL filters, and a bad level is a clear error', () => {
+  const { logger, lines } = capture('WARN');
+  logger.info('quiet');
+  logger.debug('quieter');
+  logger.warn('loud');
+  expect(lines.map((l) => l.msg)).toEqual(['loud']);
+  expect(() => parseLogLevel('verbose')).toThrow(
+    'LOG_LEVEL: "verbose" is not a level; use one of TRACE, DEBUG, INFO, WARN, ERROR',
+  );
+  expect(parseLogLevel('debug')).toBe('DEBUG');
+});

@@ -1,0 +1,66 @@
+/**
+ * Replays recorded histories of real runs (every ending, and a batch) against the current workflow bundle: a change
+ * that would break workflows already running (nondeterminism) fails here. Fixtures come from
+ * `npx tsx scripts/record-histories.ts`; re-record only with an intended, versioned (patched) workflow change.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { loadConfig } from '../src/config.js';
+import { PROJECT_ROOT } from '../src/local-stack/processes.js';
+import { dataConverter } from '../src/temporal/connection.js';
+import { TEST_PAYLOAD_KEY } from './support/harness.js';
+
+const { History } = proto.temporal.api.history.v1;
+const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
+const fixtures = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((file) => {
+    const { workflowId, history } = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as {
+      workflowId: string;
+      history: object;
+    };
+    return { name: file.replace(/\.json$/, ''), workflowId, history: History.fromObject(history) };
+  });
+
+test('the fixtures cover every ending and a batch', () => {
+  expect(fixtures.map((f) => f.name)).toEqual(
+    expect.arrayContaining([
+      'completed-apikey',
+      'completed-oauth-consent',
+      'completed-oauth-polled',
+      'failed-connector-not-found',
+      'expired',
+      'cancelled',
+      'batch',
+      'batch-child-completed',
+    ]),
+  );
+});
+
+test('every recorded history replays deterministically against the current workflow code', async () => {
+  const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
+  if (!bundlePath)
+    throw new Error('TEST_WORKFLOW_BUNDLE is unset: run with `npm test` (global-setup bundles the workflows)');
+  const results: { name: string; error?: string }[] = [];
+  const byId = new Map(fixtures.map((f) => [f.workflowId, f.name]));
+  const replays = Worker.runReplayHistories(
+    {
+      workflowBundle: { codePath: bundlePath },
+      // The fixtures' payloads are encrypted with the test key, as the recording worker wrote them.
+      dataConverter: dataConverter(loadConfig({ PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY })),
+      replayName: 'fixtures',
+    },
+    fixtures.map((f) => ({ workflowId: f.workflowId, history: f.history })),
+  );
+  for await (const result of replays) {
+    results.push({
+      name: byId.get(result.workflowId) ?? result.workflowId,
+      ...(result.error ? { error: String(result.error) } : {}),
+    });
+  }
+  expect(results.filter((r) => r.error)).toEqual([]);
+  expect(results).toHaveLength(fixtures.length);
+});
