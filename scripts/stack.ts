@@ -15,10 +15,29 @@ let devServer: DevServer | undefined;
 
 async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = {};
+  // The gateway's URL comes first: the Web UI is started pointing at its codec.
+  const gatewayPort = process.env.GATEWAY_PORT ?? '8080';
+  env.PUBLIC_BASE_URL = (process.env.PUBLIC_BASE_URL ?? `http://localhost:${gatewayPort}`).replace(/\/+$/, '');
+  const gatewayEnv: NodeJS.ProcessEnv = { GATEWAY_PORT: gatewayPort };
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = Number(process.env.TEMPORAL_PORT ?? 7233);
-    devServer = await startDevServer({ port, uiPort: port + 1000, dbFilename: join(stateDir, 'temporal.sqlite') });
+    const uiPort = port + 1000;
+    devServer = await startDevServer({
+      port,
+      uiPort,
+      dbFilename: join(stateDir, 'temporal.sqlite'),
+      uiCodecEndpoint: `${env.PUBLIC_BASE_URL}/codec`,
+    });
     env.TEMPORAL_ADDRESS = devServer.address;
+    // The UI calls the codec from the browser: its origin (either host name) must pass CORS, and it sends no
+    // token, so the local stack's codec takes none (development only; production sets CODEC_AUTH_TOKEN).
+    Object.assign(gatewayEnv, {
+      CODEC_CORS_ORIGINS: [process.env.CODEC_CORS_ORIGINS, `http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`]
+        .filter(Boolean)
+        .join(','),
+      CODEC_AUTH_TOKEN: '',
+      NODE_ENV: process.env.NODE_ENV === 'production' ? 'development' : process.env.NODE_ENV,
+    });
   }
   if (!process.env.CYCLR_API_URL) {
     const simulator = startService({
@@ -36,14 +55,11 @@ async function main(): Promise<void> {
       CYCLR_CLIENT_SECRET: process.env.SIMULATOR_CLIENT_SECRET ?? 'sim-secret',
     });
   }
-  const gatewayPort = process.env.GATEWAY_PORT ?? '8080';
-  env.PUBLIC_BASE_URL = process.env.PUBLIC_BASE_URL ?? `http://localhost:${gatewayPort}`;
-
   const worker = startService({ name: 'worker', script: 'src/worker.ts', env, echo: true });
   services.push(worker);
   const gatewayEntry = 'src/gateway/main.ts';
   const gateway = existsSync(join(PROJECT_ROOT, gatewayEntry))
-    ? startService({ name: 'gateway', script: gatewayEntry, env: { ...env, GATEWAY_PORT: gatewayPort }, echo: true })
+    ? startService({ name: 'gateway', script: gatewayEntry, env: { ...env, ...gatewayEnv }, echo: true })
     : undefined;
   if (gateway) services.push(gateway);
   await Promise.all([worker.waitFor(/worker ready/, 120_000), gateway?.waitFor(/gateway listening/, 60_000)]);
@@ -51,7 +67,7 @@ async function main(): Promise<void> {
   console.log(`
 Local stack is up.
   Temporal:        ${env.TEMPORAL_ADDRESS ?? process.env.TEMPORAL_ADDRESS}${devServer ? ` (state in ${join(stateDir, 'temporal.sqlite')})` : ''}
-  Temporal Web UI: ${devServer?.uiUrl ?? '(external server)'}
+  Temporal Web UI: ${devServer?.uiUrl ? `${devServer.uiUrl} (payloads decoded by ${env.PUBLIC_BASE_URL}/codec)` : '(external server)'}
   Cyclr:           ${env.CYCLR_API_URL ?? process.env.CYCLR_API_URL}${process.env.CYCLR_API_URL ? '' : ' (simulator)'}
   Gateway:         ${gateway ? env.PUBLIC_BASE_URL : '(not built yet)'}
 

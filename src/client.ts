@@ -82,6 +82,8 @@ export class ProvisioningClient {
         taskQueue: this.taskQueue,
         workflowId,
         args: [request],
+        // A completed provisioning is returned, not redone; a failed, cancelled or expired one may start again.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         typedSearchAttributes: new TypedSearchAttributes([
           { key: ProvisioningStage, value: 'resolving-connector' },
           { key: CyclrAccountId, value: request.accountId },

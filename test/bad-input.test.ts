@@ -321,6 +321,29 @@ describe('the HTTP gateway', () => {
     );
   });
 
+  test('a malformed CSV batch over HTTP: 400 InvalidBatch saying what is wrong, nothing started', async () => {
+    const res = await post('/batches', `accountId,connectorId\nacct-1,"${apiKey.id}\n`, 'text/csv');
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe('InvalidBatch');
+    expect(body.message).toMatch(/malformed CSV/);
+  });
+
+  test('a CSV batch whose rows have the wrong column count: 400 naming each line', async () => {
+    const res = await post('/batches', `accountId,connectorId,authValue\nacct-1,${apiKey.id},k,extra\n`, 'text/csv');
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; fields: { path: string; message: string }[] };
+    expect(body.error).toBe('InvalidBatch');
+    expect(body.fields).toEqual([{ path: 'line 2', message: 'has 4 columns; the header has 3' }]);
+  });
+
+  test('a JSON batch with no rows: 400 naming the field', async () => {
+    const res = await post('/batches', JSON.stringify({ rows: [], concurrency: 0 }));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { fields: { path: string; message: string }[] };
+    expect(body.fields.map((f) => f.path).sort()).toEqual(['concurrency', 'rows']);
+  });
+
   test('an unknown provisioning id: 404 with the id format', async () => {
     const res = await fetch(`${stack.gatewayUrl}/provisionings/${encodeURIComponent('provision:nobody:Nothing')}`);
     expect(res.status).toBe(404);

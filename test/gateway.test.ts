@@ -145,6 +145,7 @@ describe('JSON API', () => {
       return s.stage === 'cancelled' ? s : undefined;
     });
     expect(status.lastError).toEqual({ type: 'Cancelled', message: 'customer churned' });
+    await expect(stack.client.result(workflowId)).rejects.toMatchObject({ type: 'Cancelled' });
     const again = await api('POST', `${idPath(workflowId)}/cancel`);
     expect(again.status).toBe(409);
     expect(again.json.error).toBe('ProvisioningFinished');

@@ -9,7 +9,7 @@ import type { AuthUrl } from '../workflows/messages.js';
 import type { ResolvedConnector } from '../workflows/connector.js';
 import type { ConnectorRef } from '../workflows/request.js';
 import type { CyclrClient } from './cyclr/client.js';
-import { isNotFound } from './cyclr/errors.js';
+import { cyclrDetail, isNotFound } from './cyclr/errors.js';
 import type { InstallBody } from './cyclr/types.js';
 
 export interface ProvisioningActivityDeps {
@@ -64,12 +64,14 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
       await cyclr.ensureAccount(input);
     },
 
-    /** Checks the account exists first, so a wrong accountId is one clear error rather than Cyclr's. */
-    async checkAccount(accountId: string): Promise<void> {
+    async installConnector({ accountId, connectorId, body }: InstallInput): Promise<InstalledConnector> {
       try {
-        await cyclr.getAccount(accountId);
+        const ac = await cyclr.installConnector(accountId, connectorId, body);
+        return { accountConnectorId: ac.Id, authenticated: ac.Authenticated };
       } catch (err) {
-        if (isNotFound(err)) {
+        // The install looks the Name up in the account first; a 404 there means the account itself is missing.
+        // Checking that here rather than in a call of its own saves a request and an activity per provisioning.
+        if (isNotFound(err) && cyclrDetail(err)?.endpoint === 'GET /v1.0/account/connectors') {
           throw ApplicationFailure.create({
             type: 'AccountNotFound',
             message: `accountId: Cyclr has no account "${accountId}"; check the id, or pass "account": { "create": true, "name": "..." }`,
@@ -78,11 +80,6 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
         }
         throw err;
       }
-    },
-
-    async installConnector({ accountId, connectorId, body }: InstallInput): Promise<InstalledConnector> {
-      const ac = await cyclr.installConnector(accountId, connectorId, body);
-      return { accountConnectorId: ac.Id, authenticated: ac.Authenticated };
     },
 
     async findAccountConnector({ accountId, name }: { accountId: string; name: string }): Promise<number | undefined> {

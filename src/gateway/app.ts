@@ -4,17 +4,28 @@
  * in the OpenAPI document.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { BatchStore, DEFAULT_BATCH_STORE_DIR } from '../batch/store.js';
+import type { CodecServerOptions } from '../codec/server.js';
+import type { Config } from '../config.js';
 import type { GatewayDeps, GatewayRoutes } from './deps.js';
 import { toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { redactUrl } from './redact.js';
+import { batchRoutes, type BatchRouteDeps } from './routes/batches.js';
 import { callbackRoutes } from './routes/callback.js';
+import { codecGatewayRoutes } from './routes/codec.js';
 import { connectRoutes } from './routes/connect.js';
 import { healthRoutes } from './routes/health.js';
 import { provisioningRoutes } from './routes/provisionings.js';
 
-/** Every route file the gateway serves. Add new ones (e.g. batches) here. */
-export const ROUTES: readonly GatewayRoutes[] = [healthRoutes, provisioningRoutes, connectRoutes, callbackRoutes];
+/** Every route file the gateway serves. Add new ones here. (The codec is added by buildApp when configured.) */
+export const ROUTES: readonly GatewayRoutes[] = [
+  healthRoutes,
+  provisioningRoutes,
+  batchRoutes,
+  connectRoutes,
+  callbackRoutes,
+];
 
 export interface GatewayLogOptions {
   level?: string;
@@ -23,9 +34,16 @@ export interface GatewayLogOptions {
 }
 
 export interface BuildAppOptions extends GatewayDeps {
+  /** The batch store is opened from BATCH_STORE_DIR and PAYLOAD_ENCRYPTION_KEY, as the CLI and the worker do. */
+  config: GatewayDeps['config'] & Pick<Config, 'batchStoreDir' | 'payloadKeys'>;
   /** Off unless given: request logs carry URLs, which are redacted for link and callback paths. */
   logger?: GatewayLogOptions | false;
   routes?: readonly GatewayRoutes[];
+  /** Default: the store the config names. */
+  batchStore?: BatchStore;
+  /** Serves the remote codec at /codec when given (main.ts: codecOptionsFromEnv()). It can decrypt every payload, so
+   * it is never mounted by default. */
+  codec?: CodecServerOptions;
 }
 
 const openApiRoute: GatewayRoutes = {
@@ -58,7 +76,15 @@ function loggerOptions(options: GatewayLogOptions | false | undefined): FastifyS
   };
 }
 
-export async function buildApp({ client, config, logger, routes = ROUTES }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({
+  client,
+  config,
+  logger,
+  routes: baseRoutes = ROUTES,
+  batchStore = new BatchStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR, config.payloadKeys),
+  codec,
+}: BuildAppOptions): Promise<FastifyInstance> {
+  const routes = codec ? [...baseRoutes, codecGatewayRoutes(codec)] : baseRoutes;
   const app = Fastify({
     logger: loggerOptions(logger),
     // Consent links are longer than fastify's default 100-character limit for a path parameter.
@@ -93,6 +119,7 @@ export async function buildApp({ client, config, logger, routes = ROUTES }: Buil
     config.publicBaseUrl,
   );
   app.get('/openapi.json', async () => document);
-  for (const r of routes) r.register(app, { client, config });
+  const deps: BatchRouteDeps = { client, config, batchStore };
+  for (const r of routes) r.register(app, deps);
   return app;
 }

@@ -40,11 +40,13 @@ const STATUS_BY_TYPE: Record<string, number> = {
   LinkRevoked: 410,
 };
 
-/** gRPC UNAVAILABLE / DEADLINE_EXCEEDED: Temporal cannot be reached right now. */
+/** gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4), on the error or its cause: Temporal cannot be reached right now. */
 function isTemporalUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  const name = (err as { name?: unknown } | null)?.name;
-  return name === 'ServiceError' || code === 14 || code === 4;
+  for (let e = err as { code?: unknown; cause?: unknown } | null, depth = 0; e && depth < 4; depth++) {
+    if (e.code === 14 || e.code === 4) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 export function toHttpError(err: unknown): HttpError {

@@ -37,18 +37,38 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  // A port picked at random can be taken between the pick and the bind: pick again, up to three times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.port ?? (await freePort()));
+    } catch (err) {
+      if (options.port !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(options: DevServerOptions, port: number): Promise<DevServer> {
   const cli = ensureTemporalCli();
-  const port = options.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort ?? port + 1000));
   if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
-  // Visibility is eventually consistent; a short refresh keeps `list` current for people and tests.
-  const child = spawn(cli, args, { stdio: options.stdio ?? 'ignore', detached: false });
+  const child = spawn(cli, args, { stdio: ['ignore', options.stdio ?? 'ignore', 'pipe'], detached: false });
+  // Kept so a server that will not start can say why.
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+    if (options.stdio === 'inherit') process.stderr.write(chunk);
+  });
   const address = `127.0.0.1:${port}`;
-  await waitForServer(address, child);
+  try {
+    await waitForServer(address, child);
+  } catch (err) {
+    await stopProcess(child);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${stderr ? `\n${stderr.trim()}` : ''}`);
+  }
   return {
     address,
     uiUrl: options.headless ? undefined : `http://127.0.0.1:${options.uiPort ?? port + 1000}`,

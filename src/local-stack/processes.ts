@@ -54,7 +54,10 @@ export function startService({ name, script, args = [], env, echo }: StartServic
       const m = output.match(pattern);
       if (m) return Promise.resolve(m);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name}: no ${pattern} within ${timeoutMs} ms. Output:\n${output}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${name}: no ${pattern} within ${timeoutMs} ms. Output:\n${output}`)),
+          timeoutMs,
+        );
         const onExit = (code: number | null) => {
           clearTimeout(timer);
           reject(new Error(`${name} exited (${code}) before ${pattern}. Output:\n${output}`));

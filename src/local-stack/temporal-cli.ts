@@ -41,10 +41,15 @@ function goBinDir(): string | undefined {
 function findInstalled(): string | undefined {
   const fromEnv = process.env.TEMPORAL_CLI_PATH;
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} does not exist; unset it or point it at the temporal binary`);
+    if (!existsSync(fromEnv))
+      throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} does not exist; unset it or point it at the temporal binary`);
     return fromEnv;
   }
-  const candidates = [onPath('temporal'), join(pythonScriptsDir() ?? '/nonexistent', 'temporal'), join(goBinDir() ?? '/nonexistent', 'temporal')];
+  const candidates = [
+    onPath('temporal'),
+    join(pythonScriptsDir() ?? '/nonexistent', 'temporal'),
+    join(goBinDir() ?? '/nonexistent', 'temporal'),
+  ];
   return candidates.find((c): c is string => !!c && existsSync(c));
 }
 

@@ -31,7 +31,8 @@ export function connectionOptions(config: Pick<Config, 'temporal'>): TemporalCon
   };
 }
 
+/** Lazy: a gateway or CLI starts even while Temporal is down, and each call reports the outage itself. */
 export async function connectClient(config: Pick<Config, 'temporal' | 'payloadKeys'>): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config));
+  const connection = Connection.lazy(connectionOptions(config));
   return new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) });
 }

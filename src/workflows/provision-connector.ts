@@ -58,7 +58,25 @@ const cyclr = proxyActivities<ProvisioningActivities>({
   startToCloseTimeout: '30s',
   // A Cyclr outage costs time, not the provisioning: retry for up to a day before giving up.
   scheduleToCloseTimeout: '1d',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+  // 429s carry their own delay (Retry-After); other faults are retried briskly, within the client-side limit.
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '15s',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+/** A person is waiting on the other end of issueAuthUrl: answer within seconds or fail, never retry for a day. */
+const interactive = proxyActivities<ProvisioningActivities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5s',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });
 
 /** Signing a link is local CPU work: no need for a round trip through the server. */
@@ -118,7 +136,7 @@ export async function provisionConnector(
   setHandler(
     issueAuthUrlUpdate,
     async () =>
-      cyclr.mintAuthUrl({
+      interactive.mintAuthUrl({
         workflowId,
         accountId: status.accountId,
         accountConnectorId: status.accountConnectorId!,
@@ -142,6 +160,7 @@ export async function provisionConnector(
     async () => {
       linkId = uuid4();
       status.consentLink = await links.createConsentLink({ workflowId, linkId, expiresAt: status.consentExpiresAt! });
+      emit('provisioning.consent_requested', { reason: 'a new consent link was issued; earlier links no longer work' });
       return { url: status.consentLink, linkId, expiresAt: status.consentExpiresAt! };
     },
     { validator: () => requireStage('awaiting-consent', 'issue a consent link') },
@@ -188,6 +207,7 @@ export async function provisionConnector(
     const parent = workflowInfo().parent;
     if (parent && (stage === 'awaiting-consent' || FINAL_STAGES.includes(stage))) {
       // A batch counts its children by these; a batch that has ended no longer listens, which is fine.
+      // Awaited before the run ends: a signal still pending when the workflow completes is never delivered.
       pendingEvents.push(
         getExternalWorkflowHandle(parent.workflowId)
           .signal(batchItemSignal, {
@@ -294,14 +314,8 @@ export async function provisionConnector(
 
   async function provision(): Promise<ProvisioningResult> {
     if (!resume) {
-      // The account check is independent of the connector: run both at once.
-      const accountChecked = request.account?.create ? undefined : cyclr.checkAccount(request.accountId);
-      let resolved: ResolvedConnector;
-      try {
-        resolved = connector ?? (await cyclr.resolveConnector(request.connector));
-      } finally {
-        await accountChecked?.catch(() => undefined);
-      }
+      // A missing account surfaces from the install itself (AccountNotFound), without a call of its own.
+      const resolved = connector ?? (await cyclr.resolveConnector(request.connector));
       connector = resolved;
       status.connector = { id: resolved.id, name: resolved.name };
       const method = chooseAuthMethod(resolved, request);
@@ -313,8 +327,6 @@ export async function provisionConnector(
           name: request.account.name ?? request.accountId,
           timezone: request.account.timezone,
         });
-      } else {
-        await accountChecked;
       }
 
       setStage('installing');

@@ -1,5 +1,11 @@
 /** Keeping the `status` query, the search attributes and the Web UI summary in step with the stage. */
-import { ApplicationFailure, TemporalFailure, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  TemporalFailure,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ProvisioningStatus } from './messages.js';
 import { ConnectorName, ProvisioningStage } from './search-attributes.js';
 import { onStageChange } from './stage-events.js';
@@ -13,10 +19,15 @@ export function recordStage(status: ProvisioningStatus, stage: Stage, note?: str
   status.history.push({ stage, at: new Date().toISOString(), ...(note ? { note } : {}) });
   if (status.history.length > MAX_HISTORY) status.history.splice(1, status.history.length - MAX_HISTORY);
   onStageChange(status, stage, note);
-  upsertSearchAttributes([
-    { key: ProvisioningStage, value: stage },
-    ...(status.connector.name ? [{ key: ConnectorName, value: status.connector.name }] : []),
-  ]);
+  // Each upsert is a history event and a visibility write: send only what changed.
+  const current = workflowInfo().typedSearchAttributes;
+  const changes = [
+    ...(current.get(ProvisioningStage) !== stage ? [{ key: ProvisioningStage, value: stage }] : []),
+    ...(status.connector.name && current.get(ConnectorName) !== status.connector.name
+      ? [{ key: ConnectorName, value: status.connector.name }]
+      : []),
+  ];
+  if (changes.length) upsertSearchAttributes(changes);
   setCurrentDetails(
     `**${stage}**: ${status.connector.name ?? `connector ${status.connector.id ?? '?'}`} for account ${status.accountId}` +
       (status.accountConnectorId !== undefined ? ` (account connector ${status.accountConnectorId})` : '') +

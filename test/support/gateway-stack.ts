@@ -63,7 +63,9 @@ export async function startGatewayStack(name: string, workerEnv: NodeJS.ProcessE
     },
     async close() {
       // The simulator first: the worker process only exits once its keep-alive connections to it are gone.
-      await Promise.race([simulator.close(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([simulator.close(), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
       await worker.kill();
       await gateway.close();
       await client.temporal.connection.close();

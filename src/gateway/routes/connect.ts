@@ -17,7 +17,11 @@ import {
   statusWithin,
   unavailable,
   unknownProvisioning,
+  within,
 } from './link-pages.js';
+
+/** A person is waiting on the click; past this the page says to try again (nothing is lost). */
+const AUTH_URL_TIMEOUT_MS = 20_000;
 
 export const connectRoutes: GatewayRoutes = {
   register(app, { client, config }) {
@@ -41,7 +45,7 @@ export const connectRoutes: GatewayRoutes = {
 
         const { wf, lid } = verified.claims;
         try {
-          const auth = await client.issueAuthUrl(wf, lid);
+          const auth = await within(AUTH_URL_TIMEOUT_MS, client.issueAuthUrl(wf, lid));
           return noStore(reply).redirect(auth.url, 302);
         } catch (err) {
           if (err instanceof ProvisioningError) {

@@ -50,23 +50,31 @@ export function unavailable(reply: FastifyReply): FastifyReply {
   }).header('Retry-After', '30');
 }
 
-/** Statuses a query may not answer quickly (no worker running): the page must not hang for long. */
+/** Rejects with a TimeoutError after `ms`: a browser is waiting, and without a worker Temporal would not answer. */
+export async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(Object.assign(new Error(`no answer within ${ms} ms`), { name: 'TimeoutError' })),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The status for a page, or undefined if it cannot be read quickly. */
 export async function statusWithin(
   client: ProvisioningClient,
   workflowId: string,
   ms = 5000,
 ): Promise<ProvisioningStatus | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      client.status(workflowId),
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-    ]);
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
+  return within(ms, client.status(workflowId)).catch(() => undefined);
 }
 
 /** The link works only while awaiting consent: say why it does not now, in terms of the provisioning's stage. */
