@@ -36,7 +36,10 @@ const envSchema = z
     CYCLR_ACCESS_TOKEN: z.string().min(1).optional(),
     CYCLR_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().positive().default(20),
     /** Requests per second to Cyclr across every worker together (server-side task-queue rate); unset: no limit. */
-    CYCLR_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive('must be a positive number of requests per second').optional(),
+    CYCLR_MAX_REQUESTS_PER_SECOND: z.coerce
+      .number()
+      .positive('must be a positive number of requests per second')
+      .optional(),
     /** Where batch files' rows are kept (a shared volume when workers run on several hosts). */
     BATCH_STORE_DIR: z.string().min(1).optional(),
     TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
@@ -46,7 +49,10 @@ const envSchema = z
     TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
     TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
     TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
-    PUBLIC_BASE_URL: z.string().url('must be where browsers reach the gateway, e.g. https://provisioning.example.com').default('http://localhost:8080'),
+    PUBLIC_BASE_URL: z
+      .string()
+      .url('must be where browsers reach the gateway, e.g. https://provisioning.example.com')
+      .default('http://localhost:8080'),
     GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     LINK_SIGNING_KEY: keyList('LINK_SIGNING_KEY').optional(),
     PAYLOAD_ENCRYPTION_KEY: keyList('PAYLOAD_ENCRYPTION_KEY').optional(),
@@ -57,14 +63,26 @@ const envSchema = z
   .superRefine((env, ctx) => {
     if (!env.CYCLR_API_URL) return;
     if (!env.CYCLR_SERVICE_DOMAIN) {
-      ctx.addIssue({ code: 'custom', path: ['CYCLR_SERVICE_DOMAIN'], message: 'is required: your Partner Service Domain, e.g. yourco-h.cyclr.com' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CYCLR_SERVICE_DOMAIN'],
+        message: 'is required: your Partner Service Domain, e.g. yourco-h.cyclr.com',
+      });
     }
     const hasClient = env.CYCLR_CLIENT_ID || env.CYCLR_CLIENT_SECRET;
     if (!env.CYCLR_ACCESS_TOKEN && !hasClient) {
-      ctx.addIssue({ code: 'custom', path: ['CYCLR_CLIENT_ID'], message: 'set CYCLR_CLIENT_ID and CYCLR_CLIENT_SECRET (or CYCLR_ACCESS_TOKEN)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CYCLR_CLIENT_ID'],
+        message: 'set CYCLR_CLIENT_ID and CYCLR_CLIENT_SECRET (or CYCLR_ACCESS_TOKEN)',
+      });
     } else if (hasClient && !(env.CYCLR_CLIENT_ID && env.CYCLR_CLIENT_SECRET)) {
       const missing = env.CYCLR_CLIENT_ID ? 'CYCLR_CLIENT_SECRET' : 'CYCLR_CLIENT_ID';
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'is required with the other half of the client credentials' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'is required with the other half of the client credentials',
+      });
     }
   });
 
@@ -132,7 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   const problems: string[] = [];
   if (options.cyclr && !e.CYCLR_API_URL) problems.push('CYCLR_API_URL: is required, e.g. https://api.cyclr.com');
   if (production && !e.LINK_SIGNING_KEY) problems.push('LINK_SIGNING_KEY: is required in production ("keyId:secret")');
-  if (production && !e.PAYLOAD_ENCRYPTION_KEY) problems.push('PAYLOAD_ENCRYPTION_KEY: is required in production ("keyId:secret")');
+  if (production && !e.PAYLOAD_ENCRYPTION_KEY)
+    problems.push('PAYLOAD_ENCRYPTION_KEY: is required in production ("keyId:secret")');
   if (problems.length) throw new ConfigError(problems);
   const linkKeys = e.LINK_SIGNING_KEY ?? [DEV_LINK_KEY];
   return {
@@ -178,4 +197,3 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, options: 
     throw err;
   }
 }
-

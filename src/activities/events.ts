@@ -27,7 +27,10 @@ export function createEventActivities({ signingSecret, timeoutMs = 10_000 }: Eve
         status = res.statusCode;
       } catch (err) {
         const code = err instanceof RequestError ? err.code : 'ERROR';
-        throw ApplicationFailure.create({ type: 'EventDeliveryFailed', message: `${input.event.type} to ${origin(input.notifyUrl)}: ${code}` });
+        throw ApplicationFailure.create({
+          type: 'EventDeliveryFailed',
+          message: `${input.event.type} to ${origin(input.notifyUrl)}: ${code}`,
+        });
       }
       if (status >= 200 && status < 300) return;
       // A receiver that refuses the event outright will refuse it again; anything else may recover.

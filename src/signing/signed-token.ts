@@ -32,11 +32,18 @@ function mac(secret: string, data: string): Buffer {
 export function signToken(purpose: TokenPurpose, claims: TokenClaims, keys: readonly Key[]): string {
   const key = keys[0];
   if (!key) throw new Error('no signing key configured');
-  const body = Buffer.from(JSON.stringify({ ...claims, p: purpose, kid: key.id } satisfies SignedClaims)).toString('base64url');
+  const body = Buffer.from(JSON.stringify({ ...claims, p: purpose, kid: key.id } satisfies SignedClaims)).toString(
+    'base64url',
+  );
   return `${body}.${mac(key.secret, body).toString('base64url')}`;
 }
 
-export function verifyToken(purpose: TokenPurpose, token: string, keys: readonly Key[], now = Date.now()): VerifyResult {
+export function verifyToken(
+  purpose: TokenPurpose,
+  token: string,
+  keys: readonly Key[],
+  now = Date.now(),
+): VerifyResult {
   const [body, signature, extra] = token.split('.');
   if (!body || !signature || extra !== undefined) return { ok: false, reason: 'malformed' };
   let claims: SignedClaims;
@@ -45,14 +52,20 @@ export function verifyToken(purpose: TokenPurpose, token: string, keys: readonly
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  if (typeof claims !== 'object' || claims === null || typeof claims.wf !== 'string' || typeof claims.exp !== 'number') {
+  if (
+    typeof claims !== 'object' ||
+    claims === null ||
+    typeof claims.wf !== 'string' ||
+    typeof claims.exp !== 'number'
+  ) {
     return { ok: false, reason: 'malformed' };
   }
   const key = keys.find((k) => k.id === claims.kid);
   if (!key) return { ok: false, reason: 'unknown-key' };
   const expected = mac(key.secret, body);
   const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad-signature' };
   if (claims.p !== purpose) return { ok: false, reason: 'wrong-purpose' };
   if (claims.exp <= now) return { ok: false, reason: 'expired' };
   const { wf, lid, exp } = claims;

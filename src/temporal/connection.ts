@@ -20,9 +20,8 @@ export interface TemporalConnectionOptions {
 
 export function connectionOptions(config: Pick<Config, 'temporal'>): TemporalConnectionOptions {
   const t = config.temporal;
-  const clientCert = t.tlsCertPath && t.tlsKeyPath
-    ? { crt: readFileSync(t.tlsCertPath), key: readFileSync(t.tlsKeyPath) }
-    : undefined;
+  const clientCert =
+    t.tlsCertPath && t.tlsKeyPath ? { crt: readFileSync(t.tlsCertPath), key: readFileSync(t.tlsKeyPath) } : undefined;
   return {
     address: t.address,
     tls: t.tls ? (clientCert ? { clientCertPair: clientCert } : true) : undefined,
