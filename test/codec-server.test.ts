@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { DefaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
-import { codecOptionsFromEnv, codecRoutes } from '../src/codec/server.js';
+import { CODEC_PREFIX, codecOptionsFromEnv, codecRoutes } from '../src/codec/server.js';
 import { loadConfig } from '../src/config.js';
 import { startService } from '../src/local-stack/processes.js';
 import { TEST_PAYLOAD_KEY } from './support/harness.js';
@@ -18,7 +18,8 @@ let base: string;
 
 beforeAll(async () => {
   app = Fastify();
-  await app.register(codecRoutes, { keys, authTokens: [TOKEN], corsOrigins: [UI] });
+  // Mounted with fastify's own prefix, as the gateway and the standalone server mount it.
+  await app.register(codecRoutes, { keys, authTokens: [TOKEN], corsOrigins: [UI], prefix: CODEC_PREFIX });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(() => app.close());

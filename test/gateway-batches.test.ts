@@ -4,13 +4,10 @@
  */
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ProvisioningClient } from '../src/client.js';
 import { codecOptionsFromEnv } from '../src/codec/server.js';
-import { loadConfig } from '../src/config.js';
-import { buildApp } from '../src/gateway/app.js';
 import type { ServiceProcess } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import type { Simulator } from '../src/simulator/server.js';
@@ -25,6 +22,7 @@ import {
   uniqueId,
   type TestStackOptions,
 } from './support/harness.js';
+import { startGateway } from './support/gateway-stack.js';
 import { simulatorStats } from './support/simulator-admin.js';
 
 const SECRET = 'gateway-batch-api-key-SECRET';
@@ -54,14 +52,12 @@ beforeAll(async () => {
   };
   const env = testEnv(stack);
   [worker, client] = await Promise.all([startWorkerProcess(stack), provisioningClient(stack)]);
-  gateway = await buildApp({
+  ({ app: gateway, url } = await startGateway(
     client,
-    config: loadConfig(env),
-    codec: codecOptionsFromEnv(env),
-    logger: { level: 'info', stream: { write: (line: string) => logLines.push(line) } },
-  });
-  await gateway.listen({ host: '127.0.0.1', port: 0 });
-  url = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+    env,
+    { level: 'info', stream: { write: (line: string) => logLines.push(line) } },
+    { codec: codecOptionsFromEnv(env) },
+  ));
 });
 
 afterAll(async () => {

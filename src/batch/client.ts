@@ -1,6 +1,6 @@
 /**
- * Batch functions for the CLI, the gateway and scripts: validate and store a file, start (or re-attach to) its
- * provisionBatch, read its progress, cancel it, and gather its failures.
+ * Batch functions for the CLI, the gateway and scripts: validate and store a file (or rows already parsed), start (or
+ * re-attach to) its provisionBatch, read its progress, cancel it, and gather its failures.
  */
 import { writeFile } from 'node:fs/promises';
 import {
@@ -24,8 +24,9 @@ import { BatchId } from '../workflows/search-attributes.js';
 import { readBatchFile, type ParsedBatchFile } from './parse-file.js';
 import { checkBatchId, contentHash, type BatchManifest, type BatchStore } from './store.js';
 
-export interface SubmitOptions {
-  file: string;
+/** How a parsed batch is stored and started; `source` is recorded in its manifest (a file path, or where it came from). */
+export interface SubmitParsedOptions {
+  source: string;
   batchId?: string;
   concurrency?: number;
   continueAsNewAfter?: number;
@@ -33,11 +34,17 @@ export interface SubmitOptions {
   pageSize?: number;
 }
 
+export interface SubmitOptions extends Omit<SubmitParsedOptions, 'source'> {
+  file: string;
+}
+
 export interface SubmittedBatch {
   batchId: string;
   workflowId: string;
   /** False when the batch was already running: this call re-attached to it. */
   started: boolean;
+  /** True when this call stored the rows; false when the same rows were already stored under this id. */
+  created: boolean;
   file: ParsedBatchFile;
   manifest: BatchManifest;
 }
@@ -51,18 +58,30 @@ export class BatchError extends Error {
   }
 }
 
+/** Reads and validates a batch file, then stores and starts it as submitParsedBatch does. */
 export async function submitBatch(
   temporal: Client,
   taskQueue: string,
   store: BatchStore,
-  options: SubmitOptions,
+  { file, ...options }: SubmitOptions,
 ): Promise<SubmittedBatch> {
-  const file = await readBatchFile(options.file);
-  // The default id comes from the content, so submitting the same file again finds the same batch.
+  const parsed = await readBatchFile(file);
+  return submitParsedBatch(temporal, taskQueue, store, parsed, { ...options, source: file });
+}
+
+/** Stores already-parsed rows and starts (or re-attaches to) their provisionBatch. */
+export async function submitParsedBatch(
+  temporal: Client,
+  taskQueue: string,
+  store: BatchStore,
+  file: ParsedBatchFile,
+  options: SubmitParsedOptions,
+): Promise<SubmittedBatch> {
+  // The default id comes from the content, so submitting the same rows again finds the same batch.
   const batchId = checkBatchId(options.batchId ?? `b-${contentHash(file.rows).slice(0, 16)}`);
-  const { manifest } = await store.write(batchId, file.rows, file.rejected, {
+  const { manifest, created } = await store.write(batchId, file.rows, file.rejected, {
     pageSize: options.pageSize,
-    source: options.file,
+    source: options.source,
   });
   const request: BatchRequest = {
     batchId,
@@ -83,10 +102,10 @@ export async function submitBatch(
       typedSearchAttributes: new TypedSearchAttributes([{ key: BatchId, value: batchId }]),
       staticSummary: `Batch ${batchId}: ${manifest.rows} rows${file.rejected.length ? ` (+${file.rejected.length} rejected)` : ''}`,
     });
-    return { batchId, workflowId, started: true, file, manifest };
+    return { batchId, workflowId, started: true, created, file, manifest };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return { batchId, workflowId, started: false, file, manifest };
+      return { batchId, workflowId, started: false, created, file, manifest };
     }
     throw err;
   }

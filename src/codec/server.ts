@@ -3,7 +3,8 @@
  * `POST /codec/encode` and `POST /codec/decode` take and return `{ payloads: [{ metadata, data }] }` with base64
  * bytes (Temporal's remote codec protocol). Bearer-token authenticated, CORS for the UI's origin.
  *
- * `codecRoutes` is a fastify plugin the gateway can mount; `npm run codec-server` runs it alone.
+ * `codecRoutes` is a fastify plugin serving `/encode` and `/decode`; mount it with fastify's own `prefix`
+ * (`app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX })`), as the gateway and `npm run codec-server` do.
  * Point the UI at it with TEMPORAL_CODEC_ENDPOINT=https://host/codec, the CLI with
  * `temporal workflow show --codec-endpoint https://host/codec --codec-auth "Bearer $CODEC_AUTH_TOKEN"`.
  */
@@ -23,10 +24,11 @@ export interface CodecServerOptions {
   authTokens: readonly string[];
   /** Browser origins allowed to call it (the Temporal UI's), e.g. http://localhost:8233. `*` allows any. */
   corsOrigins: readonly string[];
-  /** Mount point; the UI and CLI append /encode and /decode. */
-  prefix?: string;
   logger?: JsonLogger;
 }
+
+/** Where the gateway and the standalone server mount the plugin; the UI and CLI append /encode and /decode. */
+export const CODEC_PREFIX = '/codec';
 
 /** Temporal's JSON form of a Payload: bytes as base64. */
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
@@ -62,10 +64,9 @@ function tokenMatches(presented: string, accepted: readonly string[]): boolean {
   });
 }
 
-/** A fastify plugin: `app.register(codecRoutes, options)`. */
+/** A fastify plugin: `app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX })`. */
 export async function codecRoutes(app: FastifyInstance, options: CodecServerOptions): Promise<void> {
   const codec = new EncryptionCodec(options.keys);
-  const prefix = (options.prefix ?? '/codec').replace(/\/+$/, '');
   const anyOrigin = options.corsOrigins.includes('*');
 
   const cors = (request: FastifyRequest, reply: FastifyReply) => {
@@ -88,7 +89,7 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
   };
 
   for (const action of ['encode', 'decode'] as const) {
-    const url = `${prefix}/${action}`;
+    const url = `/${action}`;
     app.options(url, async (request, reply) => {
       cors(request, reply);
       return reply.code(204).send();
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = Fastify({ logger: false });
-  await app.register(codecRoutes, options);
+  await app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX });
   const host = process.env.CODEC_HOST ?? '0.0.0.0';
   const wanted = Number(process.env.CODEC_PORT ?? 8888);
   if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) {
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
   await app.listen({ host, port: wanted });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : process.env.CODEC_PORT;
-  logger.info(`codec server listening on http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/codec`, {
+  logger.info(`codec server listening on http://${host === '0.0.0.0' ? 'localhost' : host}:${port}${CODEC_PREFIX}`, {
     authenticated: options.authTokens.length > 0,
     corsOrigins: options.corsOrigins,
   });

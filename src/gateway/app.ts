@@ -11,7 +11,7 @@ import type { GatewayDeps, GatewayRoutes } from './deps.js';
 import { toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { redactUrl } from './redact.js';
-import { batchRoutes, type BatchRouteDeps } from './routes/batches.js';
+import { batchRoutes } from './routes/batches.js';
 import { callbackRoutes } from './routes/callback.js';
 import { codecGatewayRoutes } from './routes/codec.js';
 import { connectRoutes } from './routes/connect.js';
@@ -33,7 +33,7 @@ export interface GatewayLogOptions {
   stream?: { write(line: string): unknown };
 }
 
-export interface BuildAppOptions extends GatewayDeps {
+export interface BuildAppOptions extends Omit<GatewayDeps, 'batchStore'> {
   /** The batch store is opened from BATCH_STORE_DIR and PAYLOAD_ENCRYPTION_KEY, as the CLI and the worker do. */
   config: GatewayDeps['config'] & Pick<Config, 'batchStoreDir' | 'payloadKeys'>;
   /** Off unless given: request logs carry URLs, which are redacted for link and callback paths. */
@@ -119,7 +119,7 @@ export async function buildApp({
     config.publicBaseUrl,
   );
   app.get('/openapi.json', async () => document);
-  const deps: BatchRouteDeps = { client, config, batchStore };
+  const deps: GatewayDeps = { client, config, batchStore };
   for (const r of routes) r.register(app, deps);
   return app;
 }

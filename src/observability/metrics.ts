@@ -6,18 +6,7 @@
 import type { MetricMeter } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import type { CyclrRequestEvent } from '../activities/cyclr/client.js';
-
-/** Our metric names (the runtime adds no prefix to custom metrics; core's own start with `temporal_`). */
-export const METRIC = {
-  cyclrRequests: 'cyclr_requests',
-  cyclrRequestDuration: 'cyclr_request_duration',
-  started: 'provisionings_started',
-  completed: 'provisionings_completed',
-  failed: 'provisionings_failed',
-  expired: 'provisionings_expired',
-  cancelled: 'provisionings_cancelled',
-  consentWait: 'provisioning_consent_wait',
-} as const;
+import { METRIC } from '../workflows/metric-names.js';
 
 const MINUTE = 60_000;
 const CONSENT_WAIT_BUCKETS_MS = [

@@ -8,16 +8,8 @@
  */
 import { log, metricMeter } from '@temporalio/workflow';
 import type { ProvisioningStatus } from './messages.js';
+import { METRIC } from './metric-names.js';
 import type { Stage } from './stages.js';
-
-const names = {
-  started: 'provisionings_started',
-  completed: 'provisionings_completed',
-  failed: 'provisionings_failed',
-  expired: 'provisionings_expired',
-  cancelled: 'provisionings_cancelled',
-  consentWait: 'provisioning_consent_wait',
-} as const;
 
 export function onStageChange(status: ProvisioningStatus, stage: Stage, note?: string): void {
   const level = stage === 'failed' ? 'warn' : 'info';
@@ -39,19 +31,19 @@ function recordStageMetrics(status: ProvisioningStatus, stage: Stage): void {
   switch (stage) {
     case 'resolving-connector':
       // Only the very first entry is a start; continue-as-new resumes without re-recording it.
-      if (status.history.length === 1) metricMeter.createCounter(names.started).add(1);
+      if (status.history.length === 1) metricMeter.createCounter(METRIC.started).add(1);
       return;
     case 'completed':
-      metricMeter.createCounter(names.completed).add(1);
+      metricMeter.createCounter(METRIC.completed).add(1);
       break;
     case 'failed':
-      metricMeter.createCounter(names.failed).add(1, { type: status.lastError?.type ?? 'Error' });
+      metricMeter.createCounter(METRIC.failed).add(1, { type: status.lastError?.type ?? 'Error' });
       break;
     case 'expired':
-      metricMeter.createCounter(names.expired).add(1);
+      metricMeter.createCounter(METRIC.expired).add(1);
       break;
     case 'cancelled':
-      metricMeter.createCounter(names.cancelled).add(1);
+      metricMeter.createCounter(METRIC.cancelled).add(1);
       break;
     default:
       return;
@@ -59,7 +51,7 @@ function recordStageMetrics(status: ProvisioningStatus, stage: Stage): void {
   const waitMs = consentWaitMs(status);
   if (waitMs !== undefined) {
     metricMeter
-      .createHistogram(names.consentWait, 'int', 'ms', 'Time from asking for consent to the end')
+      .createHistogram(METRIC.consentWait, 'int', 'ms', 'Time from asking for consent to the end')
       .record(waitMs, {
         outcome: stage,
       });

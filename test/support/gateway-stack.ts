@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ProvisioningClient } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
-import { buildApp, type GatewayLogOptions } from '../../src/gateway/app.js';
+import { buildApp, type BuildAppOptions, type GatewayLogOptions } from '../../src/gateway/app.js';
 import type { ServiceProcess } from '../../src/local-stack/processes.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import {
@@ -30,14 +30,18 @@ export interface GatewayStack {
   close(): Promise<void>;
 }
 
+/** What a test may add to the gateway built from its env: the codec at /codec, or a batch store of its own. */
+export type GatewayExtras = Pick<BuildAppOptions, 'codec' | 'batchStore'>;
+
 /** Starts a gateway on 127.0.0.1, port 0; returns it with its URL. */
 export async function startGateway(
   client: ProvisioningClient,
   env: NodeJS.ProcessEnv,
   logger?: GatewayLogOptions,
+  extras: GatewayExtras = {},
 ): Promise<{ app: FastifyInstance; url: string }> {
   const config = loadConfig(env);
-  const app = await buildApp({ client, config, logger });
+  const app = await buildApp({ client, config, logger, ...extras });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }

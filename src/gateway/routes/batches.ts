@@ -3,25 +3,17 @@
  * src/batch/client.ts. A body is JSON `{ rows, batchId?, concurrency? }`, or a CSV / JSONL file as it would be
  * given to the CLI. Rows carry secrets (authValue): nothing here echoes a row's values.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BatchError, batchProgress, cancelBatch, submitBatch, type SubmittedBatch } from '../../batch/client.js';
+import { BatchError, batchProgress, cancelBatch, submitParsedBatch, type SubmittedBatch } from '../../batch/client.js';
 import { BatchFileError, parseBatchText, type ParsedBatchFile } from '../../batch/parse-file.js';
-import { BatchConflictError, checkBatchId, type BatchStore } from '../../batch/store.js';
+import { BatchConflictError, checkBatchId } from '../../batch/store.js';
 import type { BatchFailure } from '../../workflows/batch-messages.js';
 import { MAX_CONCURRENCY } from '../../workflows/batch-state.js';
 import type { InvalidField } from '../../workflows/request.js';
 import type { GatewayDeps, GatewayRoutes } from '../deps.js';
 import { GatewayError, invalidRequest, toHttpError } from '../errors.js';
 import { errorResponse } from '../openapi.js';
-
-/** What the batch routes need beyond every route's deps; buildApp supplies it. */
-export interface BatchRouteDeps extends GatewayDeps {
-  batchStore: BatchStore;
-}
 
 /** A batch file travels in one request; bigger ones go through the CLI, which reads from disk (or are split). */
 export const MAX_BATCH_BODY_BYTES = 50 * 1024 * 1024;
@@ -147,25 +139,17 @@ function parse(input: BatchInput): ParsedBatchFile {
   return parsed;
 }
 
-/**
- * submitBatch reads a file, as the CLI gives it one: the body goes to a private temporary file (owner-only, removed
- * at once) so validation, storage and the start are the CLI's own code.
- */
-async function submit(deps: BatchRouteDeps, input: BatchInput): Promise<SubmittedBatch> {
-  const dir = await mkdtemp(join(tmpdir(), 'gateway-batch-'));
+/** The CLI's own store-and-start, given the rows this route has already parsed. */
+async function submit(deps: GatewayDeps, parsed: ParsedBatchFile, input: BatchInput): Promise<SubmittedBatch> {
   try {
-    const file = join(dir, `upload.${input.format}`);
-    await writeFile(file, input.text, { mode: 0o600 });
-    return await submitBatch(deps.client.temporal, deps.client.taskQueue, deps.batchStore, {
-      file,
+    return await submitParsedBatch(deps.client.temporal, deps.client.taskQueue, deps.batchStore, parsed, {
       batchId: input.batchId,
       concurrency: input.concurrency,
+      source: `POST /batches (${input.format})`,
     });
   } catch (err) {
     if (err instanceof BatchConflictError) throw new GatewayError(409, 'BatchConflict', err.message);
     throw err;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -221,7 +205,7 @@ function batchErrorHandler(err: unknown, request: FastifyRequest, reply: Fastify
   return reply.code(status).send(body);
 }
 
-function registerBatchRoutes(app: FastifyInstance, deps: BatchRouteDeps): void {
+function registerBatchRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   // In their own scope, so only these routes take CSV/JSONL bodies and the larger limit.
   void app.register(async (scope) => {
     for (const [type, format] of Object.entries(FILE_TYPES)) {
@@ -239,12 +223,11 @@ function registerBatchRoutes(app: FastifyInstance, deps: BatchRouteDeps): void {
       async (request, reply) => {
         const input = batchInput(request);
         const parsed = parse(input);
-        const receivedAt = new Date().toISOString();
-        const submitted = await submit(deps, input);
+        const submitted = await submit(deps, parsed, input);
         // "Already existed": attached to a running batch, or its rows were stored by an earlier request (a re-run of
         // a finished batch starts it again, and its finished children are not repeated).
-        const existed = !submitted.started || submitted.manifest.createdAt < receivedAt;
-        const rejected = submitted.file.rejected;
+        const existed = !submitted.started || !submitted.created;
+        const rejected = parsed.rejected;
         return reply
           .header('Location', `/batches/${encodeURIComponent(submitted.batchId)}`)
           .code(existed ? 200 : 202)
@@ -253,7 +236,7 @@ function registerBatchRoutes(app: FastifyInstance, deps: BatchRouteDeps): void {
             workflowId: submitted.workflowId,
             created: !existed,
             total: parsed.total,
-            accepted: submitted.file.rows.length,
+            accepted: parsed.rows.length,
             rejectedCount: rejected.length,
             rejected: rejected.slice(0, MAX_REJECTED_SHOWN).map((r) => ({ line: r.line, message: r.message })),
           });
@@ -377,11 +360,7 @@ const submitted = (description: string) => ({
 });
 
 export const batchRoutes: GatewayRoutes = {
-  // GatewayDeps does not carry the batch store yet; buildApp passes BatchRouteDeps.
-  register(app, deps: BatchRouteDeps) {
-    if (!deps.batchStore) throw new Error('batch routes need a batchStore: build the gateway with buildApp');
-    registerBatchRoutes(app, deps);
-  },
+  register: registerBatchRoutes,
   paths: {
     '/batches': {
       post: {

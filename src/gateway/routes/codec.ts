@@ -3,7 +3,7 @@
  * (`--ui-codec-endpoint`) and CLI (`--codec-endpoint`) can show our encrypted payloads. The plugin, its auth and CORS
  * rules are src/codec/server.ts's; this file mounts it and documents it.
  */
-import { codecRoutes, type CodecServerOptions } from '../../codec/server.js';
+import { CODEC_PREFIX, codecRoutes, type CodecServerOptions } from '../../codec/server.js';
 import type { GatewayRoutes } from '../deps.js';
 
 const payloadsSchema = {
@@ -75,11 +75,8 @@ function operation(action: 'encode' | 'decode') {
 export function codecGatewayRoutes(options: CodecServerOptions): GatewayRoutes {
   return {
     register(app) {
-      // The plugin mounts itself at /codec by default. Its `prefix` option doubles as fastify's own route prefix
-      // (the paths would become /codec/codec/...), so it is not passed.
-      const { prefix: _ignored, ...rest } = options;
-      void app.register(codecRoutes, rest);
+      void app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX });
     },
-    paths: { '/codec/encode': operation('encode'), '/codec/decode': operation('decode') },
+    paths: { [`${CODEC_PREFIX}/encode`]: operation('encode'), [`${CODEC_PREFIX}/decode`]: operation('decode') },
   };
 }
