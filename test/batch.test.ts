@@ -9,26 +9,17 @@ import { batchProgress, cancelBatch, submitBatch } from '../src/batch/client.js'
 import { BatchFileError, parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
 import { loadConfig } from '../src/config.js';
-import { startService, type ServiceProcess } from '../src/local-stack/processes.js';
+import { startService } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import type { Simulator } from '../src/simulator/server.js';
 import type { BatchProgress } from '../src/workflows/batch-messages.js';
 import { batchWorkflowId } from '../src/workflows/ids.js';
-import {
-  eventually,
-  provisioningClient,
-  startTestSimulator,
-  startWorkerProcess,
-  testEnv,
-  uniqueId,
-  type TestStackOptions,
-} from './support/harness.js';
+import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
 import { setFaults, simulatorStats } from './support/simulator-admin.js';
 
+let stack: TestStack;
 let simulator: Simulator;
-let worker: ServiceProcess;
 let client: ProvisioningClient;
-let stack: TestStackOptions;
 let store: BatchStore;
 let dir: string;
 
@@ -39,21 +30,14 @@ const SECRET = 'batch-api-key-SECRET-value';
 beforeAll(async () => {
   mkdirSync(join(process.cwd(), '.tmp', 'test'), { recursive: true });
   dir = mkdtempSync(join(process.cwd(), '.tmp', 'test', 'batch-'));
-  simulator = await startTestSimulator();
-  stack = {
-    taskQueue: uniqueId('batch'),
-    simulatorUrl: simulator.url,
+  stack = await startTestStack('batch', {
     env: { BATCH_STORE_DIR: join(dir, 'store'), CYCLR_MAX_CONCURRENT_REQUESTS: '100' },
-  };
-  store = new BatchStore(join(dir, 'store'), loadConfig(testEnv(stack)).payloadKeys);
-  [worker, client] = await Promise.all([startWorkerProcess(stack), provisioningClient(stack)]);
+  });
+  ({ simulator, client } = stack);
+  store = new BatchStore(join(dir, 'store'), loadConfig(testEnv(stack.options)).payloadKeys);
 });
 
-afterAll(async () => {
-  await worker?.kill();
-  await client?.temporal.connection.close();
-  await simulator?.close();
-});
+afterAll(() => stack?.stop());
 
 /** Installs the simulator committed per (account, Name) for the given accounts. */
 async function installsFor(accounts: Set<string>): Promise<number[]> {
@@ -84,7 +68,7 @@ function apiKeyRow(accountId: string): string[] {
 }
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = startService({ name: 'cli', script: 'src/cli/main.ts', args, env: testEnv(stack) });
+  const cli = startService({ name: 'cli', script: 'src/cli/main.ts', args, env: testEnv(stack.options) });
   let stdout = '';
   let stderr = '';
   cli.process.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -238,8 +222,7 @@ test('the worker is killed (SIGKILL) twice mid-batch and restarted; the batch fi
         60_000,
         `${after} completed`,
       );
-      await worker.kill('SIGKILL');
-      worker = await startWorkerProcess(stack);
+      await stack.restartWorker('SIGKILL');
     }
     const progress = await finalProgress(batchId, 120_000);
     expect(progress).toMatchObject({ total: 150, started: 150, completed: 150, failed: 0, awaitingConsent: 0 });

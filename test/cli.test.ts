@@ -4,36 +4,22 @@
  */
 import { execFile } from 'node:child_process';
 import type { ProvisioningClient } from '../src/client.js';
-import { PROJECT_ROOT, type ServiceProcess } from '../src/local-stack/processes.js';
+import { PROJECT_ROOT } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import type { Simulator } from '../src/simulator/server.js';
-import {
-  eventually,
-  provisioningClient,
-  startTestSimulator,
-  startWorkerProcess,
-  testEnv,
-  uniqueId,
-  type TestStackOptions,
-} from './support/harness.js';
+import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
 import { approveSilently, seedAccounts } from './support/simulator-admin.js';
 
+let stack: TestStack;
 let simulator: Simulator;
-let worker: ServiceProcess;
 let client: ProvisioningClient;
-let stack: TestStackOptions;
 
 beforeAll(async () => {
-  simulator = await startTestSimulator();
-  stack = { taskQueue: uniqueId('cli'), simulatorUrl: simulator.url };
-  [worker, client] = await Promise.all([startWorkerProcess(stack), provisioningClient(stack)]);
+  stack = await startTestStack('cli');
+  ({ simulator, client } = stack);
 });
 
-afterAll(async () => {
-  await worker?.kill();
-  await client?.temporal.connection.close();
-  await simulator?.close();
-});
+afterAll(() => stack?.stop());
 
 interface Run {
   code: number;
@@ -47,7 +33,7 @@ function provisioner(...args: string[]): Promise<Run> {
     const child = execFile(
       process.execPath,
       ['bin/provisioner.js', ...args],
-      { cwd: PROJECT_ROOT, env: { ...process.env, ...testEnv(stack) }, timeout: 60_000 },
+      { cwd: PROJECT_ROOT, env: { ...process.env, ...testEnv(stack.options) }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end();

@@ -4,35 +4,22 @@
  */
 import type { ProvisioningClient } from '../src/client.js';
 import { freePort } from '../src/local-stack/dev-server.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import type { Simulator } from '../src/simulator/server.js';
-import {
-  eventually,
-  provisioningClient,
-  startTestSimulator,
-  startWorkerProcess,
-  uniqueId,
-  type TestStackOptions,
-} from './support/harness.js';
+import { eventually, startTestStack, uniqueId, type TestStack } from './support/harness.js';
 import { seedAccounts } from './support/simulator-admin.js';
 
+let stack: TestStack;
 let simulator: Simulator;
-let worker: ServiceProcess;
 let client: ProvisioningClient;
 let metricsUrl: string;
 let ids: { ok: string; missing: string; consent: string };
 
 beforeAll(async () => {
-  simulator = await startTestSimulator();
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  const stack: TestStackOptions = {
-    taskQueue: uniqueId('metrics'),
-    simulatorUrl: simulator.url,
-    env: { METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1' },
-  };
-  [worker, client] = await Promise.all([startWorkerProcess(stack), provisioningClient(stack)]);
+  stack = await startTestStack('metrics', { env: { METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1' } });
+  ({ simulator, client } = stack);
 
   const accountId = uniqueId('acct');
   await seedAccounts(simulator.url, [accountId]);
@@ -57,11 +44,7 @@ beforeAll(async () => {
   await client.result(consent.workflowId).catch(() => undefined);
 });
 
-afterAll(async () => {
-  await worker?.kill();
-  await client?.temporal.connection.close();
-  await simulator?.close();
-});
+afterAll(() => stack?.stop());
 
 /** The value of the first sample whose name and labels match, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -95,7 +78,7 @@ test('the SDK metrics and Cyclr requests by endpoint and status are on the metri
 
 test('each stage change is one JSON log line with the workflow id, stage and attempts', async () => {
   const jsonLines = () =>
-    worker
+    stack.worker
       .output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -124,7 +107,7 @@ test('each stage change is one JSON log line with the workflow id, stage and att
     'cancelled',
   ]);
   // The AuthValue was never logged.
-  expect(worker.output()).not.toContain('metrics-key');
+  expect(stack.worker.output()).not.toContain('metrics-key');
 });
 
 test('provisionings started, completed, failed by type and cancelled are counted, with the consent wait', async () => {

@@ -2,18 +2,10 @@
  * provisionConnector end to end: a real Temporal dev server, a real worker process, the Cyclr simulator.
  */
 import { ProvisioningError, type ProvisioningClient } from '../src/client.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import type { Simulator } from '../src/simulator/server.js';
 import { provisioningWorkflowId } from '../src/workflows/ids.js';
-import {
-  eventually,
-  provisioningClient,
-  startTestSimulator,
-  startWorkerProcess,
-  uniqueId,
-  type TestStackOptions,
-} from './support/harness.js';
+import { eventually, startTestStack, uniqueId, type TestStack } from './support/harness.js';
 import {
   answerConsentPage,
   approveSilently,
@@ -24,22 +16,16 @@ import {
   simulatorStats,
 } from './support/simulator-admin.js';
 
+let stack: TestStack;
 let simulator: Simulator;
-let worker: ServiceProcess;
 let client: ProvisioningClient;
-let stack: TestStackOptions;
 
 beforeAll(async () => {
-  simulator = await startTestSimulator();
-  stack = { taskQueue: uniqueId('provisioning'), simulatorUrl: simulator.url };
-  [worker, client] = await Promise.all([startWorkerProcess(stack), provisioningClient(stack)]);
+  stack = await startTestStack('provisioning');
+  ({ simulator, client } = stack);
 });
 
-afterAll(async () => {
-  await worker?.kill();
-  await client?.temporal.connection.close();
-  await simulator?.close();
-});
+afterAll(() => stack?.stop());
 
 async function newAccount(): Promise<string> {
   const accountId = uniqueId('acct');
@@ -285,12 +271,12 @@ test('the worker stopped mid-wait and a new one started: the provisioning contin
   const accountId = await newAccount();
   const { workflowId } = await client.start(oauthRequest(accountId, { timeouts: { checkEvery: '1s' } }));
   const waiting = await stageOf(workflowId, 'awaiting-consent');
-  await worker.kill('SIGKILL');
+  await stack.worker.kill('SIGKILL');
   await approveSilently(simulator.url, waiting.accountConnectorId!);
   // Nothing can complete while no worker runs.
   await new Promise((r) => setTimeout(r, 2000));
   expect((await client.handle(workflowId).describe()).status.name).toBe('RUNNING');
-  worker = await startWorkerProcess(stack);
+  await stack.restartWorker();
   const result = await client.result(workflowId);
   expect(result.accountConnectorId).toBe(waiting.accountConnectorId);
 });
@@ -300,7 +286,7 @@ test('a long wait continues as new with its state, and consent given after that 
   const request = oauthRequest(accountId, { timeouts: { checkEvery: '1s' } });
   const workflowId = provisioningWorkflowId(request);
   await client.temporal.workflow.start('provisionConnector', {
-    taskQueue: stack.taskQueue,
+    taskQueue: stack.options.taskQueue,
     workflowId,
     args: [request, { continueAsNewAfterEvents: 30 }],
   });

@@ -118,6 +118,50 @@ export const workflowIdParam = {
   schema: { type: 'string' },
 };
 
+/** `POST .../cancel` for provisionings and batches: same body, same answers, a different id field. */
+export function cancelOperation(input: {
+  operationId: string;
+  summary: string;
+  idParam: unknown;
+  idField: 'workflowId' | 'batchId';
+  noun: string;
+}): Record<string, unknown> {
+  return {
+    operationId: input.operationId,
+    summary: input.summary,
+    parameters: [input.idParam],
+    requestBody: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: { reason: { type: 'string', maxLength: 500 } },
+            additionalProperties: false,
+          },
+        },
+      },
+    },
+    responses: {
+      '202': {
+        description: 'Cancellation requested',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: [input.idField, 'cancelling'],
+              properties: { [input.idField]: { type: 'string' }, cancelling: { const: true } },
+            },
+          },
+        },
+      },
+      '400': errorResponse('Invalid body'),
+      '404': errorResponse(`No such ${input.noun}`),
+      '409': errorResponse('Already finished'),
+    },
+  };
+}
+
 export function buildOpenApiDocument(pathsList: OpenApiPaths[], serverUrl?: string): Record<string, unknown> {
   const paths: OpenApiPaths = {};
   for (const p of pathsList) {

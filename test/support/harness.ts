@@ -92,3 +92,40 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** A simulator in this process, a worker process and a client, on a task queue of their own. */
+export interface TestStack {
+  simulator: Simulator;
+  worker: ServiceProcess;
+  client: ProvisioningClient;
+  options: TestStackOptions;
+  /** Kills the worker (SIGKILL by default) and starts a new one on the same queue. */
+  restartWorker(signal?: NodeJS.Signals): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(
+  name: string,
+  extra: { env?: NodeJS.ProcessEnv; simulator?: Parameters<typeof startSimulator>[0] } = {},
+): Promise<TestStack> {
+  const simulator = await startTestSimulator(extra.simulator);
+  const options: TestStackOptions = { taskQueue: uniqueId(name), simulatorUrl: simulator.url, env: extra.env };
+  const [worker, client] = await Promise.all([startWorkerProcess(options), provisioningClient(options)]);
+  const stack: TestStack = {
+    simulator,
+    worker,
+    client,
+    options,
+    async restartWorker(signal = 'SIGKILL') {
+      await stack.worker.kill(signal);
+      stack.worker = await startWorkerProcess(options);
+      return stack.worker;
+    },
+    async stop() {
+      await stack.worker.kill();
+      await client.temporal.connection.close();
+      await simulator.close();
+    },
+  };
+  return stack;
+}

@@ -13,7 +13,7 @@ import { MAX_CONCURRENCY } from '../../workflows/batch-state.js';
 import type { InvalidField } from '../../workflows/request.js';
 import type { GatewayDeps, GatewayRoutes } from '../deps.js';
 import { GatewayError, invalidRequest, toHttpError } from '../errors.js';
-import { errorResponse } from '../openapi.js';
+import { errorResponse, cancelOperation } from '../openapi.js';
 
 /** A batch file travels in one request; bigger ones go through the CLI, which reads from disk (or are split). */
 export const MAX_BATCH_BODY_BYTES = 50 * 1024 * 1024;
@@ -407,40 +407,13 @@ export const batchRoutes: GatewayRoutes = {
       },
     },
     '/batches/{id}/cancel': {
-      post: {
+      post: cancelOperation({
         operationId: 'cancelBatch',
         summary: 'Stop starting new provisionings; those already started keep going',
-        parameters: [batchIdPathParam],
-        requestBody: {
-          required: false,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: { reason: { type: 'string', maxLength: 500 } },
-                additionalProperties: false,
-              },
-            },
-          },
-        },
-        responses: {
-          '202': {
-            description: 'Cancellation requested',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['batchId', 'cancelling'],
-                  properties: { batchId: { type: 'string' }, cancelling: { const: true } },
-                },
-              },
-            },
-          },
-          '400': errorResponse('Invalid body'),
-          '404': errorResponse('No such batch'),
-          '409': errorResponse('Already finished'),
-        },
-      },
+        idParam: batchIdPathParam,
+        idField: 'batchId',
+        noun: 'batch',
+      }),
     },
   },
 };

@@ -4,7 +4,7 @@ import { parseProvisioningRequest, type InvalidField } from '../../workflows/req
 import type { ProvisioningStatus } from '../../workflows/messages.js';
 import type { GatewayRoutes } from '../deps.js';
 import { GatewayError, invalidRequest } from '../errors.js';
-import { errorResponse, json, workflowIdParam } from '../openapi.js';
+import { errorResponse, json, workflowIdParam, cancelOperation } from '../openapi.js';
 
 /** Only provisionConnector workflows are served here; a batch id would fail in confusing ways further down. */
 function requireProvisioningId(id: string): string {
@@ -110,40 +110,13 @@ export const provisioningRoutes: GatewayRoutes = {
       },
     },
     '/provisionings/{id}/cancel': {
-      post: {
+      post: cancelOperation({
         operationId: 'cancelProvisioning',
         summary: 'Cancel a provisioning; the account connector it installed is removed unless keepOnCancel was set',
-        parameters: [workflowIdParam],
-        requestBody: {
-          required: false,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: { reason: { type: 'string', maxLength: 500 } },
-                additionalProperties: false,
-              },
-            },
-          },
-        },
-        responses: {
-          '202': {
-            description: 'Cancellation requested',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['workflowId', 'cancelling'],
-                  properties: { workflowId: { type: 'string' }, cancelling: { const: true } },
-                },
-              },
-            },
-          },
-          '400': errorResponse('Invalid body'),
-          '404': errorResponse('No such provisioning'),
-          '409': errorResponse('Already finished'),
-        },
-      },
+        idParam: workflowIdParam,
+        idField: 'workflowId',
+        noun: 'provisioning',
+      }),
     },
     '/provisionings/{id}/consent-link': {
       post: {
