@@ -7,7 +7,7 @@ import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type Work
 import { createBatchActivities } from './activities/batch.js';
 import { createEventActivities } from './activities/events.js';
 import { activitiesPerSecondFor } from './batch/rate-limit.js';
-import { BatchStore, DEFAULT_BATCH_STORE_DIR } from './batch/store.js';
+import { BatchStore } from './batch/store.js';
 import { createCyclrClient } from './activities/cyclr/client.js';
 import { createProvisioningActivities } from './activities/provisioning.js';
 import { loadConfigOrExit, type Config } from './config.js';
@@ -34,7 +34,7 @@ export function createActivities(config: Config) {
     }),
     ...createEventActivities({ signingSecret: config.notifySigningSecret }),
     ...createBatchActivities({
-      store: new BatchStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR, config.payloadKeys),
+      store: BatchStore.fromConfig(config),
     }),
   };
 }

@@ -39,6 +39,17 @@ beforeAll(async () => {
 
 afterAll(() => stack?.stop());
 
+/** A JSONL file of `count` ApiKey rows, each creating its own account. */
+function apiKeyBatchFile(name: string, count: number): { ids: string[]; file: string } {
+  const prefix = uniqueId(name);
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  const file = join(dir, `${prefix}.jsonl`);
+  const row = (accountId: string) =>
+    JSON.stringify({ accountId, account: { create: true }, connector: { id: API_KEY.id }, authValue: SECRET });
+  writeFileSync(file, ids.map(row).join('\n'));
+  return { ids, file };
+}
+
 /** Installs the simulator committed per (account, Name) for the given accounts. */
 async function installsFor(accounts: Set<string>): Promise<number[]> {
   const stats = await simulatorStats(simulator.url);
@@ -193,17 +204,7 @@ describe('a 300-row file with 7 bad rows', () => {
 });
 
 test('the worker is killed (SIGKILL) twice mid-batch and restarted; the batch finishes with no duplicate install', async () => {
-  const prefix = uniqueId('kill');
-  const ids = Array.from({ length: 150 }, (_, i) => `${prefix}-${i}`);
-  const file = join(dir, `${prefix}.jsonl`);
-  writeFileSync(
-    file,
-    ids
-      .map((accountId) =>
-        JSON.stringify({ accountId, account: { create: true }, connector: { id: API_KEY.id }, authValue: SECRET }),
-      )
-      .join('\n'),
-  );
+  const { ids, file } = apiKeyBatchFile('kill', 150);
   // Slow installs, so kills land while many are in flight (and some installs committed but unanswered).
   await setFaults(simulator.url, { install: { latencyMs: 150 } });
   try {
@@ -275,17 +276,7 @@ async function firstRunId(workflowId: string): Promise<string> {
 }
 
 test('cancel stops new starts; those already started keep going to the end', async () => {
-  const prefix = uniqueId('cancel');
-  const ids = Array.from({ length: 80 }, (_, i) => `${prefix}-${i}`);
-  const file = join(dir, `${prefix}.jsonl`);
-  writeFileSync(
-    file,
-    ids
-      .map((accountId) =>
-        JSON.stringify({ accountId, account: { create: true }, connector: { id: API_KEY.id }, authValue: SECRET }),
-      )
-      .join('\n'),
-  );
+  const { ids, file } = apiKeyBatchFile('cancel', 80);
   await setFaults(simulator.url, { install: { latencyMs: 300 } });
   try {
     const { batchId } = await submitBatch(client.temporal, client.taskQueue, store, { file, concurrency: 5 });

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Key } from '../config.js';
+import type { Config, Key } from '../config.js';
 import { PROJECT_ROOT } from '../local-stack/processes.js';
 import type { BatchFailure } from '../workflows/batch-messages.js';
 import type { ProvisioningRequest } from '../workflows/request.js';
@@ -77,6 +77,11 @@ export class BatchStore {
   ) {
     this.dir = resolve(dir);
     this.cipher = new PageCipher(keys);
+  }
+
+  /** The store every process of one deployment shares: BATCH_STORE_DIR, sealed with the payload keys. */
+  static fromConfig(config: Pick<Config, 'batchStoreDir' | 'payloadKeys'>): BatchStore {
+    return new BatchStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR, config.payloadKeys);
   }
 
   private path(batchId: string, ...parts: string[]): string {

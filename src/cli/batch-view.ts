@@ -100,3 +100,20 @@ export async function reportFailures(
   await writeFailuresFile(path, failures);
   return { failures, file: path };
 }
+
+/** Writes the failures file and prints the outcome: one JSON document with --json, else a summary and failures. */
+export async function printBatchReport(
+  store: BatchStore,
+  batchId: string,
+  snap: BatchSnapshot,
+  options: { json?: boolean; failuresPath?: string },
+): Promise<void> {
+  const { failures, file } = await reportFailures(store, batchId, snap.progress, options.failuresPath);
+  if (options.json) {
+    const progress = { ...snap.progress, failures: undefined };
+    console.log(JSON.stringify({ batchId, status: snap.status, progress, failures, failuresFile: file }, null, 2));
+  } else {
+    console.log(summary(batchId, snap));
+    console.log(failuresText(failures, file));
+  }
+}

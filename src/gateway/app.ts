@@ -4,7 +4,7 @@
  * in the OpenAPI document.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { BatchStore, DEFAULT_BATCH_STORE_DIR } from '../batch/store.js';
+import { BatchStore } from '../batch/store.js';
 import type { CodecServerOptions } from '../codec/server.js';
 import type { Config } from '../config.js';
 import type { GatewayDeps, GatewayRoutes } from './deps.js';
@@ -81,7 +81,7 @@ export async function buildApp({
   config,
   logger,
   routes: baseRoutes = ROUTES,
-  batchStore = new BatchStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR, config.payloadKeys),
+  batchStore = BatchStore.fromConfig(config),
   codec,
 }: BuildAppOptions): Promise<FastifyInstance> {
   const routes = codec ? [...baseRoutes, codecGatewayRoutes(codec)] : baseRoutes;

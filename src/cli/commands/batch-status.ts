@@ -1,7 +1,7 @@
 import { batchProgress, cancelBatch } from '../../batch/client.js';
-import { BatchStore, DEFAULT_BATCH_STORE_DIR } from '../../batch/store.js';
+import { BatchStore } from '../../batch/store.js';
 import { loadConfig } from '../../config.js';
-import { follow, failuresText, reportFailures, summary } from '../batch-view.js';
+import { follow, printBatchReport } from '../batch-view.js';
 import { UsageError, commonOptions, parse, withClient, type CliCommand } from '../command.js';
 
 function requireBatchId(command: string, positionals: string[]): string {
@@ -24,31 +24,13 @@ export const batchStatusCommand: CliCommand = {
     });
     const batchId = requireBatchId('batch-status', positionals);
     const config = loadConfig();
-    const store = new BatchStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR, config.payloadKeys);
+    const store = BatchStore.fromConfig(config);
     return withClient(async (client) => {
       const snap =
         values.follow && !values.json
           ? await follow(client.temporal, batchId)
           : await batchProgress(client.temporal, batchId);
-      const { failures, file } = await reportFailures(store, batchId, snap.progress, values.failures);
-      if (values.json) {
-        console.log(
-          JSON.stringify(
-            {
-              batchId,
-              status: snap.status,
-              progress: { ...snap.progress, failures: undefined },
-              failures,
-              failuresFile: file,
-            },
-            null,
-            2,
-          ),
-        );
-      } else {
-        console.log(summary(batchId, snap));
-        console.log(failuresText(failures, file));
-      }
+      await printBatchReport(store, batchId, snap, { json: values.json, failuresPath: values.failures });
       return snap.progress.failed > 0 ? 1 : 0;
     });
   },

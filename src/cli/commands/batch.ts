@@ -1,7 +1,7 @@
 import { submitBatch } from '../../batch/client.js';
-import { BatchStore, DEFAULT_BATCH_STORE_DIR } from '../../batch/store.js';
+import { BatchStore } from '../../batch/store.js';
 import { loadConfig } from '../../config.js';
-import { follow, failuresText, reportFailures, summary } from '../batch-view.js';
+import { follow, printBatchReport } from '../batch-view.js';
 import { UsageError, commonOptions, parse, withClient, type CliCommand } from '../command.js';
 
 const options = {
@@ -30,7 +30,7 @@ export const batchCommand: CliCommand = {
     if (!file) throw new UsageError('batch needs a file: provisioner batch accounts.csv');
     if (extra) throw new UsageError(`batch takes one file; got an extra argument "${extra}"`);
     const config = loadConfig();
-    const store = new BatchStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR, config.payloadKeys);
+    const store = BatchStore.fromConfig(config);
     return withClient(async (client) => {
       const submitted = await submitBatch(client.temporal, client.taskQueue, store, {
         file,
@@ -74,25 +74,7 @@ export const batchCommand: CliCommand = {
       }
       // With --json, stdout carries only the final document; nothing is drawn.
       const snap = await follow(client.temporal, batchId, values.json ? null : process.stderr);
-      const { failures, file: failuresFile } = await reportFailures(store, batchId, snap.progress, values.failures);
-      if (values.json) {
-        console.log(
-          JSON.stringify(
-            {
-              batchId,
-              status: snap.status,
-              progress: { ...snap.progress, failures: undefined },
-              failures,
-              failuresFile,
-            },
-            null,
-            2,
-          ),
-        );
-      } else {
-        console.log(summary(batchId, snap));
-        console.log(failuresText(failures, failuresFile));
-      }
+      await printBatchReport(store, batchId, snap, { json: values.json, failuresPath: values.failures });
       return snap.progress.failed > 0 || snap.status !== 'COMPLETED' ? 1 : 0;
     });
   },
