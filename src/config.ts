@@ -27,6 +27,23 @@ const keyList = (name: string) =>
       return keys;
     });
 
+/** "tok1,tok2": every token listed is accepted, so a new one can be rolled out before the old one is dropped. */
+const tokenList = (name: string) =>
+  z
+    .string()
+    .min(1)
+    .transform((raw, ctx) => {
+      const tokens = raw
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+      if (tokens.some((t) => t.length < 16)) {
+        ctx.addIssue({ code: 'custom', message: `${name}: each token must be at least 16 characters` });
+        return z.NEVER;
+      }
+      return tokens;
+    });
+
 const envSchema = z
   .object({
     CYCLR_API_URL: z.string().url('must be a URL such as https://api.cyclr.com').optional(),
@@ -57,6 +74,9 @@ const envSchema = z
     LINK_SIGNING_KEY: keyList('LINK_SIGNING_KEY').optional(),
     PAYLOAD_ENCRYPTION_KEY: keyList('PAYLOAD_ENCRYPTION_KEY').optional(),
     NOTIFY_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Bearer tokens for the gateway's management API: comma-separated, so tokens rotate by overlap. */
+    GATEWAY_API_TOKENS: tokenList('GATEWAY_API_TOKENS').optional(),
+    GATEWAY_READ_TOKENS: tokenList('GATEWAY_READ_TOKENS').optional(),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     NODE_ENV: z.string().optional(),
   })
@@ -91,6 +111,11 @@ export interface Key {
   secret: string;
 }
 
+export interface GatewayTokens {
+  write: readonly string[];
+  read: readonly string[];
+}
+
 export interface CyclrConfig {
   apiUrl: string;
   serviceDomain: string;
@@ -118,6 +143,8 @@ export interface Config {
   /** First key encrypts; all decrypt. Empty: payloads are stored in plain text (development only). */
   payloadKeys: Key[];
   notifySigningSecret: string;
+  /** Gateway bearer tokens: `write` (GATEWAY_API_TOKENS) grant everything, `read` (GATEWAY_READ_TOKENS) reads only. */
+  gatewayTokens: GatewayTokens;
   metricsPort?: number;
   /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
   batchStoreDir?: string;
@@ -180,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     linkSigningKeys: linkKeys,
     payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
     notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? linkKeys[0]!.secret,
+    gatewayTokens: { write: e.GATEWAY_API_TOKENS ?? [], read: e.GATEWAY_READ_TOKENS ?? [] },
     metricsPort: e.METRICS_PORT,
     batchStoreDir: e.BATCH_STORE_DIR,
   };
