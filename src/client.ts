@@ -4,13 +4,16 @@
  */
 import {
   Client,
+  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type WorkflowHandle,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { BatchStore } from './batch/store.js';
 import { loadConfig, type Config } from './config.js';
 import { connectClient } from './temporal/connection.js';
 import { provisioningWorkflowId } from './workflows/ids.js';
@@ -20,6 +23,7 @@ import {
   issueAuthUrlUpdate,
   issueConsentLinkUpdate,
   statusQuery,
+  waitForConsentLinkUpdate,
   type AuthUrl,
   type ConsentLink,
   type ProvisioningResult,
@@ -60,38 +64,47 @@ export interface StartedProvisioning {
   status?: ProvisioningStatus;
 }
 
+export interface StartOptions {
+  /**
+   * Wait up to this long (ms, at most 30 s) for the consent link: the answer comes once the provisioning awaits
+   * consent (its status carries `consentLink`) or has ended, else with the status when the wait runs out.
+   */
+  waitMs?: number;
+}
+
+export const MAX_START_WAIT_MS = 30_000;
+
+export interface ClientOptions {
+  /** Where batch rows that ran without a workflow of their own are recorded; `status` reads it for them. */
+  batchStore?: BatchStore;
+}
+
 export class ProvisioningClient {
   constructor(
     readonly temporal: Client,
     readonly taskQueue: string,
+    private readonly options: ClientOptions = {},
   ) {}
 
   /** Connects with configuration from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...). */
   static async connect(config: Config = loadConfig()): Promise<ProvisioningClient> {
-    return new ProvisioningClient(await connectClient(config), config.temporal.taskQueue);
+    return new ProvisioningClient(await connectClient(config), config.temporal.taskQueue, {
+      batchStore: BatchStore.fromConfig(config),
+    });
   }
 
   /** Validates, then starts; a start for an id that is running returns that run. */
-  async start(input: unknown): Promise<StartedProvisioning> {
+  async start(input: unknown, options: StartOptions = {}): Promise<StartedProvisioning> {
     const parsed = parseProvisioningRequest(input);
     if (!parsed.ok) throw new InvalidRequestError(parsed.errors);
     const request: ProvisioningRequest = parsed.request;
     const workflowId = provisioningWorkflowId(request);
+    if (options.waitMs !== undefined) return this.startAndWait(request, options.waitMs);
     try {
-      const handle = await this.temporal.workflow.start<typeof provisionConnector>('provisionConnector', {
-        taskQueue: this.taskQueue,
-        workflowId,
-        args: [request],
-        // A completed provisioning is returned, not redone; a failed, cancelled or expired one may start again.
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-        typedSearchAttributes: new TypedSearchAttributes([
-          { key: ProvisioningStage, value: 'resolving-connector' },
-          { key: CyclrAccountId, value: request.accountId },
-          { key: ConnectorName, value: request.connector.name ?? `connector-${request.connector.id}` },
-          ...(request.batchId ? [{ key: BatchId, value: request.batchId }] : []),
-        ]),
-        staticSummary: `Provision ${request.installName ?? request.connector.name ?? `connector ${request.connector.id}`} for ${request.accountId}`,
-      });
+      const handle = await this.temporal.workflow.start<typeof provisionConnector>(
+        'provisionConnector',
+        this.startOptions(request),
+      );
       return { workflowId, runId: handle.firstExecutionRunId, created: true };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -101,12 +114,73 @@ export class ProvisioningClient {
     }
   }
 
+  /** One round trip from "start" to "here is the consent link" (update-with-start, as in the early-return sample). */
+  private async startAndWait(request: ProvisioningRequest, waitMs: number): Promise<StartedProvisioning> {
+    if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > MAX_START_WAIT_MS) {
+      throw new InvalidRequestError([
+        { path: 'wait', message: `must be a duration from 0s to ${MAX_START_WAIT_MS / 1000}s` },
+      ]);
+    }
+    const workflowId = provisioningWorkflowId(request);
+    const calledAt = Date.now();
+    const answer = this.temporal.workflow.executeUpdateWithStart(waitForConsentLinkUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof provisionConnector>('provisionConnector', {
+        ...this.startOptions(request),
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const ranOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
+    try {
+      const done = await Promise.race([answer, ranOut]);
+      if (done) return { workflowId, created: done.startedByThisCall, status: done.status };
+      answer.catch(() => undefined); // it answers later, to nobody
+      const status = await this.status(workflowId);
+      // Best effort: whether the provisioning began with this call (the answer that says so has not come).
+      const began = Date.parse(status.history[0]?.at ?? '');
+      return { workflowId, created: began >= calledAt - 1000, status };
+    } catch (err) {
+      // A completed provisioning is not started again (ALLOW_DUPLICATE_FAILED_ONLY): it is the answer.
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        return { workflowId, created: false, status: await this.status(workflowId) };
+      }
+      throw translate(workflowId, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private startOptions(request: ProvisioningRequest): WorkflowStartOptions<typeof provisionConnector> {
+    return {
+      taskQueue: this.taskQueue,
+      workflowId: provisioningWorkflowId(request),
+      args: [request],
+      // A completed provisioning is returned, not redone; a failed, cancelled or expired one may start again.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: ProvisioningStage, value: 'resolving-connector' },
+        { key: CyclrAccountId, value: request.accountId },
+        { key: ConnectorName, value: request.connector.name ?? `connector-${request.connector.id}` },
+        ...(request.batchId ? [{ key: BatchId, value: request.batchId }] : []),
+      ]),
+      staticSummary: `Provision ${request.installName ?? request.connector.name ?? `connector ${request.connector.id}`} for ${request.accountId}`,
+    };
+  }
+
   handle(workflowId: string): WorkflowHandle<typeof provisionConnector> {
     return this.temporal.workflow.getHandle<typeof provisionConnector>(workflowId);
   }
 
+  /** Where a provisioning stands; for a batch row that ran without a workflow, its outcome from the batch store. */
   async status(workflowId: string): Promise<ProvisioningStatus> {
-    return this.call(workflowId, () => this.handle(workflowId).query(statusQuery));
+    try {
+      return await this.call(workflowId, () => this.handle(workflowId).query(statusQuery));
+    } catch (err) {
+      if (!(err instanceof ProvisioningError && err.type === 'ProvisioningNotFound')) throw err;
+      const row = await this.options.batchStore?.readRow(workflowId);
+      if (!row) throw err;
+      return row.status;
+    }
   }
 
   /** A fresh Cyclr connectorauth URL (mints a single-use sign-in token); only while awaiting consent. */

@@ -5,10 +5,12 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { createBatchActivities } from './activities/batch.js';
+import { createBatchRowActivities } from './activities/batch-rows.js';
 import { createEventActivities } from './activities/events.js';
-import { activitiesPerSecondFor } from './batch/rate-limit.js';
 import { BatchStore } from './batch/store.js';
 import { createCyclrClient } from './activities/cyclr/client.js';
+import { startRateLease } from './activities/cyclr/rate-lease.js';
+import { RequestRate } from './activities/cyclr/request-rate.js';
 import { createProvisioningActivities } from './activities/provisioning.js';
 import { loadConfigOrExit, type Config } from './config.js';
 import { connectionOptions, dataConverter } from './temporal/connection.js';
@@ -17,25 +19,27 @@ import { createLogger } from './observability/logger.js';
 import { lazyCyclrRequestMetrics, prometheusTelemetry } from './observability/metrics.js';
 import { tracingFromEnv } from './observability/tracing.js';
 
-export function createActivities(config: Config) {
+export function createActivities(config: Config, rate = new RequestRate()) {
   if (!config.cyclr) throw new Error('the worker needs CYCLR_API_URL');
   const cyclr = createCyclrClient({
+    rate,
     apiUrl: config.cyclr.apiUrl,
     serviceDomain: config.cyclr.serviceDomain,
     credentials: config.cyclr.credentials,
     maxConcurrentRequests: config.cyclr.maxConcurrentRequests,
     onRequest: lazyCyclrRequestMetrics(),
   });
+  const provisioning = createProvisioningActivities({
+    cyclr,
+    publicBaseUrl: config.publicBaseUrl,
+    linkSigningKeys: config.linkSigningKeys,
+  });
+  const store = BatchStore.fromConfig(config);
   return {
-    ...createProvisioningActivities({
-      cyclr,
-      publicBaseUrl: config.publicBaseUrl,
-      linkSigningKeys: config.linkSigningKeys,
-    }),
+    ...provisioning,
     ...createEventActivities({ signingSecret: config.notifySigningSecret }),
-    ...createBatchActivities({
-      store: BatchStore.fromConfig(config),
-    }),
+    ...createBatchActivities({ store }),
+    ...createBatchRowActivities({ store, provisioning }),
   };
 }
 
@@ -44,20 +48,29 @@ export async function createWorker(config: Config, overrides: Partial<WorkerOpti
   // A prebundled file (production images, tests) starts in a second; otherwise bundle from source.
   // Plugins (tracing) add workflow interceptors, which must be bundled in: then bundle from source instead.
   const bundlePath = overrides.plugins?.length ? undefined : process.env.WORKFLOW_BUNDLE_PATH;
-  return Worker.create({
+  const rate = new RequestRate();
+  // Requests per second across every worker: each renews its share from the cluster-wide lease.
+  const limit = config.cyclr?.maxRequestsPerSecond;
+  if (limit)
+    startRateLease({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      limit,
+      rate,
+      dataConverter: dataConverter(config),
+    });
+  const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(config),
+    activities: createActivities(config, rate),
     dataConverter: dataConverter(config),
     shutdownGraceTime: '20s',
-    // Enforced by the server for the whole task queue, so the limit holds however many workers run.
-    ...(config.cyclr?.maxRequestsPerSecond
-      ? { maxTaskQueueActivitiesPerSecond: activitiesPerSecondFor(config.cyclr.maxRequestsPerSecond) }
-      : {}),
     ...overrides,
   });
+  return worker;
 }
 
 async function main(): Promise<void> {

@@ -324,7 +324,12 @@ test('a cancel that arrives mid-install lets the install finish, then removes it
       connector: { id: FIXTURE_CONNECTORS.apiKey.id },
       authValue: 'k',
     });
-    await stageOf(workflowId, 'installing');
+    // Mid-install: Cyclr has the install request and has not answered yet.
+    await eventually(
+      async () => (await simulatorStats(simulator.url)).inFlight['POST /v1.0/connectors/:idOrName/install'] || undefined,
+      30_000,
+      'the install to reach Cyclr',
+    );
     await client.cancel(workflowId, 'changed my mind');
     const err = await failureOf(workflowId);
     expect(err.type).toBe('Cancelled');

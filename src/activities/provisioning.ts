@@ -2,14 +2,12 @@
  * The activities of `provisionConnector`: every call that leaves the workflow. Built by a factory that takes its
  * dependencies, so the worker and the tests hand in their own Cyclr client, keys and base URL.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type { Key } from '../config.js';
 import { signToken } from '../signing/signed-token.js';
 import type { AuthUrl } from '../workflows/messages.js';
 import type { ResolvedConnector } from '../workflows/connector.js';
 import type { ConnectorRef } from '../workflows/request.js';
 import type { CyclrClient } from './cyclr/client.js';
-import { cyclrDetail, isNotFound } from './cyclr/errors.js';
 import type { InstallBody } from './cyclr/types.js';
 
 export interface ProvisioningActivityDeps {
@@ -38,48 +36,54 @@ export interface AccountConnectorRef {
 /** How long Cyclr's redirect back to us stays acceptable after a sign-in token was minted. */
 const CALLBACK_STATE_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** A connector release does not change; a short cache spares the catalog a look-up per provisioning. */
+const CONNECTOR_CACHE_MS = 5 * 60 * 1000;
+
 export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigningKeys }: ProvisioningActivityDeps) {
+  const resolved = new Map<string, { at: number; connector: Promise<ResolvedConnector> }>();
+
+  async function resolveConnector(ref: ConnectorRef): Promise<ResolvedConnector> {
+    const key = JSON.stringify([ref.id, ref.name?.toLowerCase(), ref.version?.toLowerCase()]);
+    const hit = resolved.get(key);
+    if (hit && Date.now() - hit.at < CONNECTOR_CACHE_MS) return hit.connector;
+    const connector = fetchConnector(ref);
+    resolved.set(key, { at: Date.now(), connector });
+    // A failed look-up (unknown name, Cyclr down) is not remembered.
+    connector.catch(() => resolved.delete(key));
+    return connector;
+  }
+
+  async function fetchConnector(ref: ConnectorRef): Promise<ResolvedConnector> {
+    const c = await cyclr.resolveConnector(ref);
+    return {
+      id: c.Id,
+      name: c.Name,
+      version: c.Version,
+      authType: c.AuthType,
+      oauth2Type: c.OAuth2Type,
+      authentications: (c.Authentication ?? []).map((a) => ({
+        id: a.Id,
+        name: a.AuthName,
+        authType: a.AuthType,
+        oauth2Type: a.OAuth2Type,
+      })),
+      requiredProperties: (c.Parameters ?? [])
+        .filter((p) => p.IsAccountConnectorProperty && !p.IsOptional)
+        .map((p) => p.TargetName),
+    };
+  }
+
   return {
-    async resolveConnector(ref: ConnectorRef): Promise<ResolvedConnector> {
-      const c = await cyclr.resolveConnector(ref);
-      return {
-        id: c.Id,
-        name: c.Name,
-        version: c.Version,
-        authType: c.AuthType,
-        oauth2Type: c.OAuth2Type,
-        authentications: (c.Authentication ?? []).map((a) => ({
-          id: a.Id,
-          name: a.AuthName,
-          authType: a.AuthType,
-          oauth2Type: a.OAuth2Type,
-        })),
-        requiredProperties: (c.Parameters ?? [])
-          .filter((p) => p.IsAccountConnectorProperty && !p.IsOptional)
-          .map((p) => p.TargetName),
-      };
-    },
+    resolveConnector,
 
     async ensureAccount(input: { id: string; name: string; timezone?: string }): Promise<void> {
       await cyclr.ensureAccount(input);
     },
 
+    /** Idempotent by Name; a missing account surfaces here as AccountNotFound, without a call of its own. */
     async installConnector({ accountId, connectorId, body }: InstallInput): Promise<InstalledConnector> {
-      try {
-        const ac = await cyclr.installConnector(accountId, connectorId, body);
-        return { accountConnectorId: ac.Id, authenticated: ac.Authenticated };
-      } catch (err) {
-        // The install looks the Name up in the account first; a 404 there means the account itself is missing.
-        // Checking that here rather than in a call of its own saves a request and an activity per provisioning.
-        if (isNotFound(err) && cyclrDetail(err)?.endpoint === 'GET /v1.0/account/connectors') {
-          throw ApplicationFailure.create({
-            type: 'AccountNotFound',
-            message: `accountId: Cyclr has no account "${accountId}"; check the id, or pass "account": { "create": true, "name": "..." }`,
-            nonRetryable: true,
-          });
-        }
-        throw err;
-      }
+      const ac = await cyclr.installConnector(accountId, connectorId, body);
+      return { accountConnectorId: ac.Id, authenticated: ac.Authenticated };
     },
 
     async findAccountConnector({ accountId, name }: { accountId: string; name: string }): Promise<number | undefined> {
@@ -105,6 +109,8 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
       accountConnectorId: number;
       username: string;
       callbackMessage?: string;
+      targetOrigin?: string;
+      returnUrl?: string;
     }): Promise<AuthUrl> {
       const { token, expiresAt } = await cyclr.createSignInToken(input.accountId, input.username);
       const state = signToken(

@@ -10,24 +10,31 @@
  *   <batchId>/rejected.jsonl   rows refused before the start: line, type, message (nothing secret)
  *   <batchId>/pages/<n>.json   a page of rows, AES-256-GCM sealed (rows carry authValue)
  *   <batchId>/failures.jsonl   failures recorded by the workflow as they happen (appended; last word per row wins)
+ *   rows/<hh>/<sha256(id)>.json  the outcome of a row that ran without a workflow of its own, by its workflow id, so
+ *                              `status <id>` answers for it (a ProvisioningStatus: nothing secret)
  *
  * Files are written to a temporary name and renamed, so a reader never sees half a page.
  */
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Config, Key } from '../config.js';
 import { PROJECT_ROOT } from '../local-stack/processes.js';
-import type { BatchFailure } from '../workflows/batch-messages.js';
-import type { ProvisioningRequest } from '../workflows/request.js';
+import type { BatchFailure, BatchRow } from '../workflows/batch-messages.js';
+
+export type { BatchRow } from '../workflows/batch-messages.js';
+import type { ProvisioningStatus } from '../workflows/messages.js';
 import { PageCipher, type SealedPage } from './page-cipher.js';
 
 export const DEFAULT_PAGE_SIZE = 200;
 export const DEFAULT_BATCH_STORE_DIR = join(PROJECT_ROOT, '.tmp', 'batches');
 
-export interface BatchRow {
+/** A batch row that completed or failed at install, without a workflow of its own. */
+export interface RowRecord {
+  workflowId: string;
+  batchId: string;
   line: number;
-  request: ProvisioningRequest;
+  status: ProvisioningStatus;
 }
 
 export interface BatchManifest {
@@ -158,6 +165,33 @@ export class BatchStore {
   async appendFailures(batchId: string, failures: readonly BatchFailure[]): Promise<void> {
     if (!failures.length) return;
     await appendFile(this.path(batchId, 'failures.jsonl'), failures.map((f) => JSON.stringify(f) + '\n').join(''));
+  }
+
+  private rowPath(workflowId: string): string {
+    const hash = createHash('sha256').update(workflowId).digest('hex');
+    return join(this.dir, 'rows', hash.slice(0, 2), `${hash}.json`);
+  }
+
+  async writeRow(record: RowRecord): Promise<void> {
+    const path = this.rowPath(record.workflowId);
+    await mkdir(dirname(path), { recursive: true });
+    await atomicWrite(path, JSON.stringify(record));
+  }
+
+  /** The row outcome recorded for this workflow id by a batch, if any. */
+  async readRow(workflowId: string): Promise<RowRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(this.rowPath(workflowId), 'utf8')) as RowRecord;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Every row of a batch, in file order, a page at a time (the rows carry secrets: callers keep them in memory). */
+  async *rows(batchId: string): AsyncGenerator<BatchRow> {
+    const { pages } = await this.manifest(batchId);
+    for (let page = 0; page < pages; page++) yield* await this.readPage(batchId, page);
   }
 
   /** Every failure: rejected rows first, then those the workflow recorded (a retried append counts once). */

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { batchFailures, batchProgress, writeFailuresFile, type BatchSnapshot } from '../batch/client.js';
 import type { BatchStore } from '../batch/store.js';
 import type { BatchFailure, BatchProgress } from '../workflows/batch-messages.js';
+import { batchWorkflowId } from '../workflows/ids.js';
 import { formatDuration } from './format.js';
 
 /** Rows the batch is finished with, from its point of view (awaiting consent is in the customer's hands). */
@@ -28,7 +29,10 @@ export function progressLine(p: BatchProgress, ratePerSec: number | undefined, t
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${counts}`;
 }
 
-/** Polls until the batch ends; redraws one line on a TTY, prints a line every few seconds otherwise. */
+/**
+ * Follows the batch until it ends: redraws one line on a TTY, prints a line every few seconds otherwise, and
+ * returns the moment the batch finishes (it waits on the result, not on the next poll).
+ */
 export async function follow(
   temporal: Client,
   batchId: string,
@@ -37,6 +41,13 @@ export async function follow(
   const tty = !!stream?.isTTY;
   const every = tty ? 500 : 5000;
   const samples: { at: number; done: number }[] = [];
+  const ended = temporal.workflow
+    .getHandle(batchWorkflowId(batchId))
+    .result()
+    .then(
+      () => true,
+      () => true,
+    );
   for (;;) {
     const snap = await batchProgress(temporal, batchId);
     const now = Date.now();
@@ -51,10 +62,11 @@ export async function follow(
       if (tty) stream?.write('\n');
       return snap;
     }
-    await new Promise((r) => setTimeout(r, every));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, every)))]);
+    clearTimeout(timer);
   }
 }
-
 export function summary(batchId: string, snap: BatchSnapshot): string {
   const p = snap.progress;
   const wall =

@@ -73,7 +73,7 @@ function installHooks(app: FastifyInstance, ctx: SimContext, log: boolean, shutd
     reply.header('X-Content-Type-Options', 'nosniff');
     const config = request.routeOptions.config;
     if (config.admin) return;
-    ctx.stats.arrived();
+    ctx.stats.arrived(routeKey(request));
     if (!config.group) return;
     const fault = ctx.faults.before(config.group);
     if (fault.latencyMs > 0) {

@@ -7,6 +7,11 @@ export interface StatsSnapshot {
   /** Highest number of requests that arrived within any 1 s window. */
   maxRequestsPerSecond: number;
   totalRequests: number;
+  /** Arrived and not answered yet, per route (e.g. an install held up by injected latency). */
+  inFlight: Record<string, number>;
+  /** performance.now() of the first and the last arrival since the last reset (for average rates). */
+  firstArrivalMs?: number;
+  lastArrivalMs?: number;
 }
 
 export class Stats {
@@ -18,9 +23,15 @@ export class Stats {
   private window: number[] = [];
   private head = 0;
   private maxPerSecond = 0;
+  private inFlight = new Map<string, number>();
+  private first?: number;
+  private last?: number;
 
-  arrived(now = performance.now()): void {
+  arrived(routeKey?: string, now = performance.now()): void {
     this.totalRequests += 1;
+    this.first ??= now;
+    this.last = now;
+    if (routeKey) this.inFlight.set(routeKey, (this.inFlight.get(routeKey) ?? 0) + 1);
     this.window.push(now);
     while (this.window[this.head] <= now - 1000) this.head += 1;
     if (this.head > 4096) {
@@ -32,6 +43,8 @@ export class Stats {
 
   /** `status` is an HTTP status, or "dropped" for a connection destroyed without an answer. */
   answered(routeKey: string, status: number | 'dropped'): void {
+    const open = this.inFlight.get(routeKey);
+    if (open !== undefined) this.inFlight.set(routeKey, Math.max(0, open - 1));
     let entry = this.requests.get(routeKey);
     if (!entry) {
       entry = { total: 0, byStatus: new Map() };
@@ -67,6 +80,8 @@ export class Stats {
       faultsInjected: { ...this.faults },
       maxRequestsPerSecond: this.maxPerSecond,
       totalRequests: this.totalRequests,
+      inFlight: Object.fromEntries(this.inFlight),
+      ...(this.first !== undefined ? { firstArrivalMs: this.first, lastArrivalMs: this.last } : {}),
     };
   }
 
@@ -78,5 +93,8 @@ export class Stats {
     this.window = [];
     this.head = 0;
     this.maxPerSecond = 0;
+    this.inFlight.clear();
+    this.first = undefined;
+    this.last = undefined;
   }
 }

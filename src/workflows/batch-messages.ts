@@ -1,6 +1,13 @@
 /** Messages between provisionBatch, its children, and the clients that watch it. */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ProvisioningRequest } from './request.js';
 import type { Stage } from './stages.js';
+
+/** One valid row of a batch file: its request and where it stood in the file. */
+export interface BatchRow {
+  line: number;
+  request: ProvisioningRequest;
+}
 
 /** Sent by a provisionConnector child to its batch when it reaches awaiting-consent and when it ends. */
 export interface BatchItemUpdate {
@@ -56,6 +63,32 @@ export interface BatchRequest {
   reconcileEvery?: string;
 }
 
+/** What a run of batch rows (one activity, many rows) reports while it works: counts so far, new failures. */
+export interface RowsProgress {
+  fromRow: number;
+  completed: number;
+  failed: number;
+  inFlight: number;
+  /** Failures since the last report (bounded). */
+  failures: BatchFailure[];
+}
+
+/** The rows of a run: outcomes counted, and the rows that need a customer's consent (they run as children). */
+export interface RowsResult {
+  fromRow: number;
+  /** Rows before this index were taken (all of them, unless the batch was cancelled meanwhile). */
+  takenTo: number;
+  completed: number;
+  failed: number;
+  /** Of the failed, those that failed before anything reached the account (an unknown connector, a bad row). */
+  unstarted: number;
+  consentRows: BatchRow[];
+  /** The first failures of these rows (bounded); all of them are in the store's failures file. */
+  failures: BatchFailure[];
+}
+
 export const batchItemSignal = defineSignal<[BatchItemUpdate]>('batchItem');
+/** From the rows activity to its batch, about once a second; the answer tells it to stop taking rows (cancelled). */
+export const rowsProgressUpdate = defineUpdate<{ stop: boolean }, [RowsProgress]>('rowsProgress');
 export const progressQuery = defineQuery<BatchProgress>('progress');
 export const batchCancelSignal = defineSignal<[{ reason?: string }?]>('cancel');

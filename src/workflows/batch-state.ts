@@ -1,6 +1,15 @@
 /** The state provisionBatch carries across continue-as-new, and the pure bookkeeping on it (no I/O here). */
+import { ApplicationFailure } from '@temporalio/common';
 import type { ResolvedConnector } from './connector.js';
-import type { BatchFailure, BatchProgress, BatchRequest } from './batch-messages.js';
+import type { Stage } from './stages.js';
+import type {
+  BatchFailure,
+  BatchProgress,
+  BatchRequest,
+  BatchRow,
+  RowsProgress,
+  RowsResult,
+} from './batch-messages.js';
 
 /** Failures kept in the query result; the failures file in the batch store holds every one. */
 export const MAX_FAILURES_IN_PROGRESS = 100;
@@ -12,6 +21,8 @@ export const DEFAULTS = { concurrency: 50, continueAsNewAfter: 1000, reconcileEv
 export type ConnectorResolution = { connector: ResolvedConnector } | { error: { type: string; message: string } };
 
 export interface BatchState {
+  /** 2: rows run in bulk (provision-batch.ts). Absent: a batch begun by the legacy workflow, which keeps it. */
+  version?: 2;
   /** Index of the next valid row to start. */
   cursor: number;
   started: number;
@@ -31,6 +42,10 @@ export interface BatchState {
   cancelReason?: string;
   startedAt: string;
   runs: number;
+  /** The rows activity running now, as it last reported. */
+  running?: RowsProgress;
+  /** Rows that need consent, waiting for a place in the window to start as children. */
+  consentQueue?: BatchRow[];
 }
 
 export function initialState(request: BatchRequest, now: string): BatchState {
@@ -94,25 +109,94 @@ export function settle(s: BatchState, workflowId: string, outcome: Outcome, byCh
   return true;
 }
 
+/** Keeps a failure in the bounded sample the progress query shows (the rows activity records them in the store). */
+export function sampleFailure(s: BatchState, failure: BatchFailure): void {
+  if (s.failures.length >= MAX_FAILURES_IN_PROGRESS) return;
+  if (failure.workflowId && s.failures.some((f) => f.workflowId === failure.workflowId)) return;
+  s.failures.push(failure);
+}
+
+/** A report from the rows activity running now: its counts so far replace the previous report's. */
+export function recordRowsProgress(s: BatchState, report: RowsProgress): void {
+  s.running = report;
+  for (const f of report.failures) sampleFailure(s, f);
+}
+
+/** The rows activity is done: its counts become the batch's, its consent rows wait for children. */
+export function recordRowsResult(s: BatchState, result: RowsResult & { failures?: BatchFailure[] }): void {
+  s.running = undefined;
+  s.started += result.takenTo - result.fromRow - result.consentRows.length - result.unstarted;
+  s.completed += result.completed;
+  s.failed += result.failed;
+  for (const f of result.failures ?? []) sampleFailure(s, f);
+  s.consentQueue = [...(s.consentQueue ?? []), ...result.consentRows];
+  s.cursor = result.takenTo;
+}
+
 export function progressOf(
   request: BatchRequest,
   s: BatchState,
   state: NonNullable<BatchProgress['state']>,
   finishedAt?: string,
 ): BatchProgress {
+  const running = s.running;
   return {
     batchId: request.batchId,
     total: request.rows + request.rejected.count,
-    started: s.started,
-    completed: s.completed,
-    failed: s.failed,
+    started: s.started + (running ? running.completed + running.failed + running.inFlight : 0),
+    completed: s.completed + (running?.completed ?? 0),
+    failed: s.failed + (running?.failed ?? 0),
     awaitingConsent: s.awaitingConsent,
     cancelled: s.cancelled,
-    inFlight: Object.keys(s.inFlight).length,
+    inFlight: Object.keys(s.inFlight).length + (running?.inFlight ?? 0),
     notStarted: s.cancelReason ? request.rows - s.cursor : 0,
     state,
     startedAt: s.startedAt,
     ...(finishedAt ? { finishedAt } : {}),
     failures: s.failures,
   };
+}
+
+function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InvalidRequest', message, nonRetryable: true });
+}
+
+export function checkBatchRequest(
+  request: BatchRequest,
+): Required<Pick<BatchRequest, 'concurrency' | 'continueAsNewAfter'>> {
+  if (!request || typeof request.batchId !== 'string' || !request.batchId) throw invalid('batchId: is required');
+  if (!Number.isInteger(request.rows) || request.rows < 0) throw invalid('rows: must be a whole number');
+  if (!Number.isInteger(request.pageSize) || request.pageSize < 1)
+    throw invalid('pageSize: must be a positive whole number');
+  const concurrency = request.concurrency ?? DEFAULTS.concurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw invalid(`concurrency: must be a whole number from 1 to ${MAX_CONCURRENCY}`);
+  }
+  const continueAsNewAfter = request.continueAsNewAfter ?? DEFAULTS.continueAsNewAfter;
+  if (
+    !Number.isInteger(continueAsNewAfter) ||
+    continueAsNewAfter < 1 ||
+    continueAsNewAfter > MAX_CONTINUE_AS_NEW_AFTER
+  ) {
+    throw invalid(`continueAsNewAfter: must be a whole number from 1 to ${MAX_CONTINUE_AS_NEW_AFTER}`);
+  }
+  return { concurrency, continueAsNewAfter };
+}
+
+/** A child's stage, as its signal or a check reports it, in the batch's terms (undefined: not yet news). */
+export function outcomeOf(stage: Stage, error?: { type: string; message: string }): Outcome | undefined {
+  switch (stage) {
+    case 'awaiting-consent':
+      return { kind: 'awaiting-consent' };
+    case 'completed':
+      return { kind: 'completed' };
+    case 'cancelled':
+      return { kind: 'cancelled' };
+    case 'failed':
+      return { kind: 'failed', error: error ?? { type: 'Failed', message: 'the provisioning failed' } };
+    case 'expired':
+      return { kind: 'failed', error: error ?? { type: 'ConsentExpired', message: 'no consent in time' } };
+    default:
+      return undefined;
+  }
 }

@@ -86,3 +86,18 @@ export function chooseAuthMethod(connector: ResolvedConnector, request: Provisio
   }
   return method;
 }
+
+/** The install call for a request, as the workflow and a batch's rows both make it (idempotent by Name). */
+export function installInput(request: ProvisioningRequest, connector: ResolvedConnector, method: AuthMethod) {
+  return {
+    accountId: request.accountId,
+    connectorId: connector.id,
+    body: {
+      Name: request.installName ?? connector.name,
+      Description: request.description,
+      AuthenticationId: method.id && connector.authentications.length > 1 ? method.id : request.authenticationId,
+      AuthValue: request.authValue,
+      Properties: request.properties?.map((p) => ({ Name: p.name, Value: p.value, Id: 0 })),
+    },
+  };
+}

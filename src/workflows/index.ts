@@ -1,2 +1,3 @@
 export { provisionConnector } from './provision-connector.js';
 export { provisionBatch } from './provision-batch.js';
+export { cyclrRequestRate } from './request-rate-lease.js';

@@ -52,6 +52,12 @@ export interface ConsentLink {
   expiresAt: string;
 }
 
+export interface ConsentLinkWait {
+  status: ProvisioningStatus;
+  /** True when the update arrived with the workflow's start (update-with-start created it). */
+  startedByThisCall: boolean;
+}
+
 export interface ConsentCompleted {
   source?: string;
 }
@@ -64,5 +70,10 @@ export const statusQuery = defineQuery<ProvisioningStatus>('status');
 export const issueAuthUrlUpdate = defineUpdate<AuthUrl, [IssueAuthUrlInput]>('issueAuthUrl');
 /** Revokes the current consent link and returns a new one (the CLI's `link`, the gateway's re-send). */
 export const issueConsentLinkUpdate = defineUpdate<ConsentLink, []>('issueConsentLink');
+/**
+ * Answers once the provisioning awaits consent (its status then carries `consentLink`) or has ended: with
+ * update-with-start, one round trip from "start" to "here is the link" (`POST /provisionings?wait=10s`).
+ */
+export const waitForConsentLinkUpdate = defineUpdate<ConsentLinkWait, []>('waitForConsentLink');
 export const consentCompletedSignal = defineSignal<[ConsentCompleted?]>('consentCompleted');
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');

@@ -72,6 +72,7 @@ export const provisioningRequestSchema = z
         username: z.string().trim().min(1, 'must not be empty'),
         returnUrl: httpUrl,
         callbackMessage: z.string().min(1).optional(),
+        targetOrigin: z.string().min(1).optional(),
       })
       .strict()
       .optional(),

@@ -1,11 +1,8 @@
 /** Talking to the simulator as a person or a test would: its admin API and its consent page, over HTTP. */
 
-export interface SimulatorStats {
-  requests: Record<string, { total: number; byStatus: Record<string, number> }>;
-  installs: { accountId: string; name: string; count: number }[];
-  faultsInjected: Record<string, number>;
-  maxRequestsPerSecond?: number;
-}
+import type { StatsSnapshot } from '../../src/simulator/stats.js';
+
+export type SimulatorStats = StatsSnapshot;
 
 export async function simulatorStats(url: string): Promise<SimulatorStats> {
   const res = await fetch(`${url}/_admin/stats`);

@@ -14,11 +14,14 @@ import {
   invalidConfiguration,
   invalidRequest,
   isAccountIdInUse,
+  cyclrDetail,
   isBadRequestSaying,
   isNotFound,
   networkFailure,
+  parseRetryAfter,
 } from './errors.js';
-import { Limiter } from './limiter.js';
+import pLimit from 'p-limit';
+import { RequestRate } from './request-rate.js';
 import { MAX_PAGE_SIZE, isLastPage } from './paging.js';
 import { ClientCredentialsToken, FixedToken, type TokenSource } from './token.js';
 import type { CyclrAccount, CyclrAccountConnector, CyclrConnector, InstallBody, SignInToken } from './types.js';
@@ -43,6 +46,8 @@ export interface CyclrClientOptions {
   requestTimeoutMs?: number;
   /** Catalog and account-connector paging. Default 100. */
   pageSize?: number;
+  /** Requests per second for this process (shared by every client of the worker); default: no limit. */
+  rate?: RequestRate;
   /** Metrics hook, called once per HTTP request (token fetches included). Must not throw; errors are ignored. */
   onRequest?: (e: CyclrRequestEvent) => void;
 }
@@ -137,7 +142,8 @@ export function createCyclrClient(options: CyclrClientOptions): CyclrClient {
     agent: { http: httpAgent, https: httpsAgent },
     responseType: 'text',
   });
-  const limiter = new Limiter(config.maxConcurrentRequests);
+  const limiter = pLimit(config.maxConcurrentRequests);
+  const rate = options.rate ?? new RequestRate();
 
   const report = (endpoint: string, method: string, status: number | 'network-error', startedAt: number) => {
     if (!options.onRequest) return;
@@ -188,12 +194,16 @@ export function createCyclrClient(options: CyclrClientOptions): CyclrClient {
 
   /** One request under the limiter; on a 401 with a renewable token, renews and retries once. */
   async function send(call: Call): Promise<Reply> {
-    return limiter.run(async () => {
+    return limiter(async () => {
       const token = await tokens.get();
+      await rate.acquire();
       const first = await sendOnce(call, token);
+      if (first.status === 429) rate.throttled(parseRetryAfter(first.headers['retry-after']));
       if (first.status !== 401 || !tokens.renewable) return first;
       tokens.invalidate(token);
-      return sendOnce(call, await tokens.get());
+      const renewed = await tokens.get();
+      await rate.acquire();
+      return sendOnce(call, renewed);
     });
   }
 
@@ -376,10 +386,9 @@ export function createCyclrClient(options: CyclrClientOptions): CyclrClient {
     // Idempotency hangs on the Name, so always send one: Cyclr's default is the connector's Name.
     const name =
       body.Name !== undefined ? requireText(body.Name, 'installName') : (await getConnector(connectorId)).Name;
-    const existing = await findAccountConnectorByName(accountId, name);
-    if (existing) return existing;
     const payload = toCyclrBody({ ...body, Name: name });
     try {
+      // Install first: one request in the normal case. The Name is looked up only when Cyclr says it is taken.
       const { data } = await request<CyclrAccountConnector>({
         method: 'POST',
         route: '/v1.0/connectors/{id}/install',
@@ -390,12 +399,23 @@ export function createCyclrClient(options: CyclrClientOptions): CyclrClient {
       });
       return withoutSecrets(expectObjectWithId(data, 'POST /v1.0/connectors/{id}/install'));
     } catch (err) {
-      // Someone (an earlier attempt whose answer was lost, say) installed it between our lookup and our POST.
-      if (isBadRequestSaying(err, ACCOUNT_CONNECTOR_NAME_IN_USE)) {
-        const found = await findAccountConnectorByName(accountId, name);
-        if (found) return found;
+      if (isNotFound(err)) throw installNotFound(err, accountId, connectorId);
+      // Taken: by an earlier attempt of ours whose answer was lost (adopt it), or by another connector (refuse).
+      if (!isBadRequestSaying(err, ACCOUNT_CONNECTOR_NAME_IN_USE)) throw err;
+      const found = await findAccountConnectorByName(accountId, name);
+      if (!found) throw err;
+      const holder = found.Connector;
+      if (holder && typeof holder.Id === 'number' && holder.Id !== connectorId) {
+        throw ApplicationFailure.create({
+          type: CyclrErrorType.InstallNameTaken,
+          message:
+            `installName: "${name}" is already used in account ${accountId} by ${holder.Name ?? 'another connector'} ` +
+            `(connector ${holder.Id}, account connector ${found.Id}), not by connector ${connectorId}; ` +
+            'choose another installName, or remove that account connector first',
+          nonRetryable: true,
+        });
       }
-      throw err;
+      return found;
     }
   }
 
@@ -496,10 +516,10 @@ export function createCyclrClient(options: CyclrClientOptions): CyclrClient {
     connectorAuthUrl,
     load: {
       get inFlight() {
-        return limiter.inFlight;
+        return limiter.activeCount;
       },
       get waiting() {
-        return limiter.waiting;
+        return limiter.pendingCount;
       },
     },
     close() {
@@ -626,6 +646,23 @@ function expectObjectWithId<T extends { Id: number }>(data: T, endpoint: string)
 function withoutSecrets(ac: CyclrAccountConnector): CyclrAccountConnector {
   const { AuthValue: _authValue, ...rest } = ac;
   return rest;
+}
+
+/** A 404 from install: the connector was resolved just before, so it is the account that Cyclr does not know. */
+function installNotFound(err: unknown, accountId: string, connectorId: number): ApplicationFailure {
+  const said = cyclrDetail(err)?.cyclrMessage;
+  if (said && /connector/i.test(said) && !/account\b(?! connector)/i.test(said)) {
+    return ApplicationFailure.create({
+      type: CyclrErrorType.ConnectorNotFound,
+      message: `Cyclr has no connector ${connectorId} to install (${said}); check connector.id`,
+      nonRetryable: true,
+    });
+  }
+  return ApplicationFailure.create({
+    type: CyclrErrorType.AccountNotFound,
+    message: `accountId: Cyclr has no account "${accountId}"; check the id, or pass "account": { "create": true, "name": "..." }`,
+    nonRetryable: true,
+  });
 }
 
 function describeConnector(c: CyclrConnector): string {

@@ -19,6 +19,9 @@ export const CyclrErrorType = {
   BadResponse: 'CyclrBadResponse',
   ConnectorNotFound: 'ConnectorNotFound',
   AmbiguousConnector: 'AmbiguousConnector',
+  AccountNotFound: 'AccountNotFound',
+  /** The install Name is held by a different connector in the account: never adopted. */
+  InstallNameTaken: 'InstallNameTaken',
   InvalidRequest: 'InvalidRequest',
   InvalidConfiguration: 'InvalidConfiguration',
 } as const;

@@ -1,5 +1,7 @@
 /** Start, read, cancel a provisioning, and re-send its consent link (JSON). */
+import { msToNumber } from '@temporalio/common';
 import type { FastifyReply } from 'fastify';
+import { MAX_START_WAIT_MS } from '../../client.js';
 import { parseProvisioningRequest, type InvalidField } from '../../workflows/request.js';
 import type { ProvisioningStatus } from '../../workflows/messages.js';
 import type { GatewayRoutes } from '../deps.js';
@@ -22,6 +24,24 @@ function location(reply: FastifyReply, workflowId: string): FastifyReply {
   return reply.header('Location', `/provisionings/${encodeURIComponent(workflowId)}`);
 }
 
+/** `?wait=10s`: a Temporal duration up to 30 s; absent: answer at once. */
+function parseWait(raw: string | string[] | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  let ms: number | undefined;
+  try {
+    ms = value && /^\d/.test(value) ? msToNumber(value as Parameters<typeof msToNumber>[0]) : undefined;
+  } catch {
+    ms = undefined;
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms > MAX_START_WAIT_MS) {
+    throw invalidRequest([
+      { path: 'wait', message: `"${String(value)}" is not a duration from 0s to 30s; write e.g. ?wait=10s` },
+    ]);
+  }
+  return ms;
+}
+
 function parseCancelBody(body: unknown): { reason?: string } {
   if (body === undefined || body === null) return {};
   const fields: InvalidField[] = [];
@@ -42,10 +62,17 @@ function parseCancelBody(body: unknown): { reason?: string } {
 
 export const provisioningRoutes: GatewayRoutes = {
   register(app, { client }) {
-    app.post('/provisionings', async (request, reply) => {
+    app.post<{ Querystring: { wait?: string } }>('/provisionings', async (request, reply) => {
+      const waitMs = parseWait(request.query.wait);
       const parsed = parseProvisioningRequest(request.body);
       if (!parsed.ok) throw invalidRequest(parsed.errors);
-      const started = await client.start(parsed.request);
+      const started = await client.start(parsed.request, { waitMs });
+      if (started.status) {
+        const code = started.created ? 202 : 200;
+        return location(reply, started.workflowId)
+          .code(code)
+          .send({ workflowId: started.workflowId, status: started.status });
+      }
       if (started.created) {
         // Just started: its first stage is known without waiting for a worker to answer a query.
         const status: ProvisioningStatus = {
@@ -86,6 +113,18 @@ export const provisioningRoutes: GatewayRoutes = {
       post: {
         operationId: 'startProvisioning',
         summary: 'Start a provisioning (idempotent: the same account and install name return the same one)',
+        description:
+          'With `?wait=10s` (any duration up to 30s) the answer comes once the provisioning awaits consent (its ' +
+          'status then carries `consentLink`) or has ended, or with the current status when the wait runs out.',
+        parameters: [
+          {
+            name: 'wait',
+            in: 'query',
+            required: false,
+            description: 'How long to wait for the consent link, e.g. 10s (at most 30s)',
+            schema: { type: 'string', pattern: '^\\d+(ms|s)?$' },
+          },
+        ],
         requestBody: {
           required: true,
           content: { 'application/json': { schema: { $ref: '#/components/schemas/ProvisioningRequest' } } },
@@ -93,7 +132,7 @@ export const provisioningRoutes: GatewayRoutes = {
         responses: {
           '202': json('Provisioning', 'Started; Location names the provisioning'),
           '200': json('Provisioning', 'Already running: the existing provisioning and its status'),
-          '400': errorResponse('Invalid body; `fields` names each bad field and the fix'),
+          '400': errorResponse('Invalid body or `wait`; `fields` names each bad field and the fix'),
           '415': errorResponse('The body is not JSON'),
         },
       },

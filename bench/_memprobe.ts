@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDevServer } from '../src/local-stack/dev-server.js';
+import { startService } from '../src/local-stack/processes.js';
+import { startSimulator } from '../src/simulator/server.js';
+import { writeWorkflowBundle } from '../src/workflow-bundle.js';
+const mem = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8').match(/Vm(HWM|RSS):\s+\d+ kB/g)!.join(' ');
+const [server, bundle, sim] = await Promise.all([startDevServer({ headless: true }), writeWorkflowBundle('/tmp/wb.js'), startSimulator({ clientId: 'a', clientSecret: 'bbbbbbbbbbbbbbbbbbbbbb' })]);
+const env = { TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: 'mem', CYCLR_API_URL: sim.url, CYCLR_SERVICE_DOMAIN: sim.url, CYCLR_CLIENT_ID: 'a', CYCLR_CLIENT_SECRET: 'bbbbbbbbbbbbbbbbbbbbbb', WORKFLOW_BUNDLE_PATH: bundle, ...(process.env.EXTRA ? JSON.parse(process.env.EXTRA) : {}) };
+const w = startService({ name: 'worker', script: 'src/worker.ts', env });
+await w.waitFor(/worker ready/, 120000);
+await new Promise((r) => setTimeout(r, 3000));
+console.log('idle worker', mem(w.process.pid!));
+await w.kill(); await sim.close(); await server.stop(); process.exit(0);

@@ -1,0 +1,232 @@
+/**
+ * One run of provisionBatch: its state (batch-state.ts, carried across continue-as-new), its messages, and its
+ * steps: run rows in bulk (one activity for many rows), start a child for each row that needs consent, ask
+ * Temporal about quiet children, record failures. Deterministic code.
+ */
+import {
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { BatchActivities } from '../activities/batch.js';
+import type { BatchRowActivities } from '../activities/batch-rows.js';
+import {
+  batchCancelSignal,
+  batchItemSignal,
+  progressQuery,
+  rowsProgressUpdate,
+  type BatchProgress,
+  type BatchRequest,
+  type BatchRow,
+} from './batch-messages.js';
+import {
+  initialState,
+  outcomeOf,
+  progressOf,
+  recordFailure,
+  recordRowsProgress,
+  recordRowsResult,
+  settle,
+  type BatchState,
+} from './batch-state.js';
+import { provisioningWorkflowId } from './ids.js';
+import { provisionConnector } from './provision-connector.js';
+import { BatchId, CyclrAccountId, ProvisioningStage } from './search-attributes.js';
+import { failureOf } from './status.js';
+
+/** Rows per activity: large enough that the server's work per row is nil, small enough to resume cheaply. */
+export const ROWS_PER_ACTIVITY = 2000;
+
+const store = proxyActivities<BatchActivities>({
+  startToCloseTimeout: '1m',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['BatchNotFound'],
+  },
+});
+
+const bulk = proxyActivities<BatchRowActivities>({
+  // Rows retry their own Cyclr faults for up to a day; a worker that dies is noticed by its missing heartbeat.
+  startToCloseTimeout: '2d',
+  heartbeatTimeout: '15s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['BatchNotFound', 'BatchStoreCorrupt'],
+  },
+});
+
+export class BatchRun {
+  readonly s: BatchState;
+  /** Rows taken by this run (bulk and children): continue-as-new after `continueAsNewAfter` of them. */
+  private rowsThisRun = 0;
+  /** Signals and checks that settled a child since the last look. */
+  private news = 0;
+
+  constructor(
+    readonly request: BatchRequest,
+    carried: BatchState | undefined,
+    readonly window: number,
+    readonly continueAsNewAfter: number,
+  ) {
+    this.s = carried ?? { ...initialState(request, new Date().toISOString()), version: 2, consentQueue: [] };
+  }
+
+  registerHandlers(): void {
+    const s = this.s;
+    setHandler(progressQuery, () => progressOf(this.request, s, s.cancelReason ? 'cancelling' : 'running'));
+    setHandler(rowsProgressUpdate, (report) => {
+      recordRowsProgress(s, report);
+      return { stop: s.cancelReason !== undefined };
+    });
+    setHandler(batchItemSignal, (update) => {
+      const outcome = outcomeOf(update.stage, update.error);
+      if (outcome && settle(s, update.workflowId, outcome, false, this.window)) this.news += 1;
+    });
+    setHandler(batchCancelSignal, (payload) => {
+      s.cancelReason ??= payload?.reason ?? 'cancelled by request';
+      this.news += 1;
+    });
+  }
+
+  get moreRows(): boolean {
+    return !this.s.cancelReason && this.s.cursor < this.request.rows;
+  }
+
+  private get inFlightChildren(): number {
+    return Object.keys(this.s.inFlight).length;
+  }
+
+  /** Many rows in one activity; the rows that need consent come back to run as children. */
+  async runRows(): Promise<void> {
+    const fromRow = this.s.cursor;
+    const room = Math.max(1, this.continueAsNewAfter - this.rowsThisRun);
+    const toRow = Math.min(this.request.rows, fromRow + ROWS_PER_ACTIVITY, fromRow + room);
+    const concurrency = Math.max(1, this.window - this.inFlightChildren);
+    const { batchId, pageSize } = this.request;
+    const result = await bulk.provisionBatchRows({ batchId, fromRow, toRow, pageSize, concurrency });
+    recordRowsResult(this.s, result);
+    this.rowsThisRun += result.takenTo - result.fromRow;
+    this.showDetails();
+  }
+
+  /** Starts queued consent rows as children while the window has room. */
+  async startChildren(): Promise<void> {
+    const queue = this.s.consentQueue ?? [];
+    while (queue.length && !this.s.cancelReason && this.inFlightChildren < this.window) {
+      const rows = queue.splice(0, this.window - this.inFlightChildren);
+      const existing = (await Promise.all(rows.map((row) => this.startChild(row)))).filter((id) => id !== undefined);
+      await this.reconcile(existing);
+    }
+    if (this.s.cancelReason) this.s.consentQueue = [];
+  }
+
+  /** Until no child is short of awaiting consent or its end, starting queued ones as places free. */
+  async waitForChildren(reconcileEvery: string): Promise<void> {
+    for (;;) {
+      await this.startChildren();
+      if (this.inFlightChildren === 0 && !(this.s.consentQueue ?? []).length) return;
+      await this.recordFailures();
+      this.showDetails();
+      const seen = this.news;
+      const woke = await condition(
+        () =>
+          (this.inFlightChildren < this.window && (this.s.consentQueue ?? []).length > 0) ||
+          this.inFlightChildren === 0,
+        reconcileEvery,
+      );
+      // No news for a while: ask Temporal, so a child that cannot signal us is not waited on forever.
+      if (!woke && this.news === seen) await this.reconcile(Object.keys(this.s.inFlight));
+    }
+  }
+
+  /** Between runs of rows, when there are more: the history stays short however long the file. */
+  get shouldContinueAsNew(): boolean {
+    return this.moreRows && (this.rowsThisRun >= this.continueAsNewAfter || workflowInfo().continueAsNewSuggested);
+  }
+
+  async continueAsNew(): Promise<never> {
+    await this.recordFailures();
+    await condition(allHandlersFinished);
+    this.s.runs += 1;
+    return continueAsNew(this.request, this.s);
+  }
+
+  async finish(): Promise<BatchProgress> {
+    await this.recordFailures();
+    await condition(allHandlersFinished);
+    this.showDetails();
+    return progressOf(this.request, this.s, this.s.cancelReason ? 'cancelled' : 'completed', new Date().toISOString());
+  }
+
+  /** Starts one child; returns its id when it already existed (so its state must be checked). */
+  private async startChild(row: BatchRow): Promise<string | undefined> {
+    const workflowId = provisioningWorkflowId(row.request);
+    // In flight before the start resolves: a fast child's signal can arrive in the same activation.
+    this.s.inFlight[workflowId] = row.line;
+    try {
+      await startChild(provisionConnector, {
+        workflowId,
+        args: [{ ...row.request, batchId: this.request.batchId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes: [
+          { key: ProvisioningStage, value: 'resolving-connector' },
+          { key: CyclrAccountId, value: row.request.accountId },
+          { key: BatchId, value: this.request.batchId },
+        ],
+      });
+      this.s.started += 1;
+      return undefined;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        this.s.started += 1;
+        return workflowId;
+      }
+      delete this.s.inFlight[workflowId];
+      recordFailure(this.s, { workflowId, line: row.line, ...failureOf(err) });
+      return undefined;
+    }
+  }
+
+  /** Asks Temporal where children stand: for those that already existed, and when no news came for a while. */
+  private async reconcile(ids: string[]): Promise<void> {
+    const pending = ids.filter((id) => id in this.s.inFlight);
+    if (!pending.length) return;
+    for (const item of await store.describeBatchItems({ workflowIds: pending })) {
+      const outcome = item.stage ? outcomeOf(item.stage, item.error) : undefined;
+      if (outcome && settle(this.s, item.workflowId, outcome, true, this.window)) this.news += 1;
+    }
+  }
+
+  /** Children's failures go to the store here; the rows activity records its own. */
+  private async recordFailures(): Promise<void> {
+    while (this.s.unrecorded.length) {
+      const chunk = this.s.unrecorded.slice(0, 500);
+      await store.recordBatchFailures({ batchId: this.request.batchId, failures: chunk });
+      this.s.unrecorded.splice(0, chunk.length);
+    }
+  }
+
+  private showDetails(): void {
+    const p = progressOf(this.request, this.s, 'running');
+    setCurrentDetails(
+      `**${p.completed + p.failed + p.cancelled}/${p.total}** done: ${p.completed} completed, ${p.failed} failed, ` +
+        `${p.awaitingConsent} awaiting consent, ${p.inFlight ?? 0} in flight` +
+        (this.s.cancelReason
+          ? `\n\ncancelled: ${this.s.cancelReason} (no new starts; started provisionings keep going)`
+          : ''),
+    );
+  }
+}

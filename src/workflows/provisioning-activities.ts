@@ -1,0 +1,94 @@
+/**
+ * How provisionConnector calls out. Quick Cyclr calls run as local activities, inside the workflow task: no round
+ * trip through the server and one history event each. A quick call that keeps failing for a retryable reason (a
+ * Cyclr outage) is handed to the same activity as a regular one, which retries for up to a day.
+ * Each proxy is narrowed to what it may call, so a local proxy cannot reach a slow activity by accident.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { EventActivities } from '../activities/events.js';
+import type { ProvisioningActivities } from '../activities/provisioning.js';
+
+/** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
+export const NON_RETRYABLE = [
+  'ConnectorNotFound',
+  'AmbiguousConnector',
+  'InvalidRequest',
+  'AccountNotFound',
+  'InstallNameTaken',
+  'CyclrBadRequest',
+  'CyclrNotFound',
+  'CyclrUnauthorized',
+  'CyclrForbidden',
+];
+
+type Cyclr = Pick<
+  ProvisioningActivities,
+  'resolveConnector' | 'ensureAccount' | 'installConnector' | 'checkAuthenticated'
+>;
+
+export const quick = proxyLocalActivities<Cyclr & Pick<ProvisioningActivities, 'createConsentLink'>>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '1m',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5s',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export const durable = proxyActivities<
+  Cyclr & Pick<ProvisioningActivities, 'findAccountConnector' | 'removeAccountConnector'>
+>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '1d',
+  // 429s carry their own delay (Retry-After); other faults are retried briskly, within the client-side limits.
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '15s',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+/** A person is waiting on the other end of issueAuthUrl: answer within seconds or fail, never retry for a day. */
+export const interactive = proxyLocalActivities<Pick<ProvisioningActivities, 'mintAuthUrl'>>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '20s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5s',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export const events = proxyActivities<EventActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '1h',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
+});
+
+/** True for a failure that a later attempt may get past: not one of NON_RETRYABLE, nor marked so. */
+export function isRetryableFailure(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) return !cause.nonRetryable && !NON_RETRYABLE.includes(cause.type ?? '');
+  return true; // timeouts and the like
+}
+
+/** The quick call first; on a retryable failure, `goingSlow()` then the durable call. */
+export async function quickThenDurable<T>(
+  fast: () => Promise<T>,
+  slow: () => Promise<T>,
+  goingSlow: () => void,
+): Promise<T> {
+  try {
+    return await fast();
+  } catch (err) {
+    if (!isRetryableFailure(err)) throw err;
+    goingSlow();
+    return slow();
+  }
+}
