@@ -142,6 +142,8 @@ export async function provisionConnector(
         accountConnectorId: status.accountConnectorId!,
         username: request.oauth!.username,
         callbackMessage: request.oauth?.callbackMessage,
+        targetOrigin: request.oauth?.targetOrigin,
+        returnUrl: request.oauth?.returnUrl,
       }),
     {
       validator: (input) => {
