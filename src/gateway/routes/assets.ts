@@ -1,0 +1,54 @@
+/**
+ * GET /assets/*: the browser helper for consent inside the customer's app (consent.js, its types, and the Callback
+ * Error HTML snippet for Cyclr), served from our own files: no CDN, no build step. Public, like /connect.
+ */
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { GatewayRoutes } from '../deps.js';
+
+export const ASSETS_DIR = fileURLToPath(new URL('../assets/', import.meta.url));
+
+export const assetRoutes: GatewayRoutes = {
+  register(app) {
+    void app.register(fastifyStatic, {
+      root: ASSETS_DIR,
+      prefix: '/assets/',
+      // Only the files there; no directory listings, no dotfiles.
+      index: false,
+      list: false,
+      dotfiles: 'deny',
+      // Apps load the script from another origin (a module script is fetched with CORS).
+      setHeaders: (reply) => {
+        reply.header('Access-Control-Allow-Origin', '*');
+        reply.header('X-Content-Type-Options', 'nosniff');
+        reply.header('Cache-Control', 'public, max-age=300');
+      },
+    });
+  },
+
+  paths: {
+    '/assets/consent.js': {
+      get: {
+        operationId: 'consentHelperScript',
+        summary: 'The browser helper: `openConsent(link, { onDone, onError })` (an ES module; types at consent.d.ts)',
+        responses: {
+          '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+        },
+      },
+    },
+    '/assets/consent.d.ts': {
+      get: {
+        operationId: 'consentHelperTypes',
+        summary: 'TypeScript declarations for /assets/consent.js',
+        responses: { '200': { description: 'TypeScript declarations' } },
+      },
+    },
+    '/assets/callback-error.html': {
+      get: {
+        operationId: 'callbackErrorSnippet',
+        summary: 'HTML to paste into Cyclr\'s "Connector Callback Error HTML", so the helper can report "denied"',
+        responses: { '200': { description: 'HTML' } },
+      },
+    },
+  },
+};
