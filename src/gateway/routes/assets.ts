@@ -18,10 +18,10 @@ export const assetRoutes: GatewayRoutes = {
       list: false,
       dotfiles: 'deny',
       // Apps load the script from another origin (a module script is fetched with CORS).
-      setHeaders: (reply) => {
-        reply.header('Access-Control-Allow-Origin', '*');
-        reply.header('X-Content-Type-Options', 'nosniff');
-        reply.header('Cache-Control', 'public, max-age=300');
+      setHeaders: (res) => {
+        res.setHeader('Access-Control-Allow-Origin', '*');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Cache-Control', 'public, max-age=300');
       },
     });
   },
