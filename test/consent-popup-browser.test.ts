@@ -263,7 +263,7 @@ async function approveAndTime(popup: Page, workflowId: string): Promise<number> 
   await popup.click('#approve');
   const completedAt = await eventually(
     async () => (await stack.client.status(workflowId)).history.find((h) => h.stage === 'completed')?.at,
-    60_000,
+    30_000,
     'the provisioning to complete',
   );
   return Date.parse(completedAt) - clickedAt;

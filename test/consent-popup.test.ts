@@ -8,6 +8,7 @@ import { createCyclrClient, type CyclrClient } from '../src/activities/cyclr/cli
 import { createProvisioningActivities } from '../src/activities/provisioning.js';
 import type { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
+import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import type { Simulator } from '../src/simulator/server.js';
 import { parseProvisioningRequest } from '../src/workflows/request.js';
 import { startGateway } from './support/gateway-stack.js';
@@ -19,7 +20,7 @@ import {
   testEnv,
   uniqueId,
 } from './support/harness.js';
-import { seedAccounts } from './support/simulator-admin.js';
+import { answerConsentPage, seedAccounts } from './support/simulator-admin.js';
 
 const GATEWAY = 'https://gateway.example.test';
 const base = {
@@ -175,4 +176,43 @@ test('a run started before targetOrigin existed (neither it nor returnUrl passed
     callbackMessage: 'hubspot-connected',
   });
   expect(paramsOf(url).get('targetOrigin')).toBe(GATEWAY);
+});
+
+async function setAppearance(body: unknown): Promise<Response> {
+  return fetch(`${sim.url}/_admin/appearance`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+test("the simulator's Deny shows the partner's Callback Error HTML, filled in and escaped, and neither redirects nor posts", async () => {
+  const installed = await cyclr.installConnector(accountId, FIXTURE_CONNECTORS.oauth.id, { Name: uniqueId('deny') });
+  const mint = () =>
+    activities().mintAuthUrl({
+      workflowId: 'provision:acme-1:HubSpot',
+      accountId,
+      accountConnectorId: installed.Id,
+      username: 'jo@acme.test',
+      callbackMessage: 'hubspot-connected',
+      returnUrl: base.oauth.returnUrl,
+    });
+  try {
+    const custom = '<div id="e" data-error="{{error}}">{{ error_description }}</div><script>/* partner */</script>';
+    expect((await setAppearance({ callbackErrorHtml: custom })).status).toBe(200);
+    const denied = await answerConsentPage((await mint()).url, 'deny');
+    expect({ status: denied.answerStatus, location: denied.location }).toEqual({ status: 200, location: undefined });
+    expect(denied.body).toContain(
+      '<div id="e" data-error="access_denied">The user denied the authorisation request.</div><script>/* partner */</script>',
+    );
+    expect(denied.body).not.toContain('postMessage');
+
+    expect((await setAppearance({ callbackErrorHtml: '' })).status).toBe(400);
+    expect((await setAppearance({ callbackErrorHtml: null })).status).toBe(200);
+    const byDefault = await answerConsentPage((await mint()).url, 'deny');
+    expect(byDefault.body).toContain('<dd id="error">access_denied</dd>');
+    expect(byDefault.body).not.toContain('<script>');
+  } finally {
+    await setAppearance({ callbackErrorHtml: null });
+  }
 });

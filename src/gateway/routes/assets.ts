@@ -17,11 +17,14 @@ export const assetRoutes: GatewayRoutes = {
       index: false,
       list: false,
       dotfiles: 'deny',
-      // Apps load the script from another origin (a module script is fetched with CORS).
-      setHeaders: (res) => {
+      maxAge: '5m',
+      contentType: false,
+      // Apps load the script from another origin (a module script is fetched with CORS). The types and the HTML
+      // snippet are for copying, not running: as text, the snippet's script never runs on the gateway's origin.
+      setHeaders: (res, path) => {
         res.setHeader('Access-Control-Allow-Origin', '*');
         res.setHeader('X-Content-Type-Options', 'nosniff');
-        res.setHeader('Cache-Control', 'public, max-age=300');
+        res.setHeader('Content-Type', `${path.endsWith('.js') ? 'text/javascript' : 'text/plain'}; charset=utf-8`);
       },
     });
   },
@@ -47,7 +50,7 @@ export const assetRoutes: GatewayRoutes = {
       get: {
         operationId: 'callbackErrorSnippet',
         summary: 'HTML to paste into Cyclr\'s "Connector Callback Error HTML", so the helper can report "denied"',
-        responses: { '200': { description: 'HTML' } },
+        responses: { '200': { description: 'The HTML, as text/plain' } },
       },
     },
   },
