@@ -441,19 +441,13 @@ describe('the link-scoped status route', () => {
     return (await fetch(`${stack.gatewayUrl}/connect/${t}`, { redirect: 'manual' })).status;
   }
 
-  test('answers only the stage, to any origin, without credentials', async () => {
+  test('answers only the stage, readable from any origin, without credentials', async () => {
     const answer = await statusOf(token, { origin: appUrl });
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ stage: 'awaiting-consent' });
     expect(answer.headers.get('access-control-allow-origin')).toBe('*');
     expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
     expect(answer.headers.get('cache-control')).toBe('no-store');
-    const preflight = await fetch(`${stack.gatewayUrl}/connect/${token}/status`, {
-      method: 'OPTIONS',
-      headers: { origin: appUrl, 'access-control-request-method': 'GET' },
-    });
-    expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   test('refuses forged, malformed, expired and unknown-provisioning links with the same statuses as /connect', async () => {

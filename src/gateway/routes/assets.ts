@@ -17,6 +17,8 @@ export const assetRoutes: GatewayRoutes = {
       index: false,
       list: false,
       dotfiles: 'deny',
+      // One route per file, found at start: nothing else under /assets/ is ever served.
+      wildcard: false,
       maxAge: '5m',
       contentType: false,
       // Apps load the script from another origin (a module script is fetched with CORS). The types and the HTML

@@ -6,7 +6,6 @@
  * GET /connect/{token}/status: the link's provisioning stage and nothing else, for the browser helper
  * (/assets/consent.js) polling from the embedding app's origin (CORS, no credentials).
  */
-import cors from '@fastify/cors';
 import type { FastifyReply } from 'fastify';
 import { oauthCallbackUrl } from '../../activities/provisioning.js';
 import { ProvisioningError } from '../../client.js';
@@ -98,44 +97,44 @@ export const connectRoutes: GatewayRoutes = {
       },
     });
 
-    // CORS only here: the app on another origin polls this route. No cookies are involved (the token in the path
-    // is the credential), so any origin may read it; what it reveals is what /connect's own pages say.
-    void app.register(
-      async (scope) => {
-        await scope.register(cors, { origin: '*', methods: ['GET'], maxAge: 600 });
-        scope.get<{ Params: { token: string } }>('/:token/status', async (request, reply) => {
-          const verified = verifyToken('connect', request.params.token, config.linkSigningKeys);
-          if (!verified.ok) {
-            const refusal = linkRefusalBody(verified.reason);
+    // The app on another origin polls this route with a simple GET (no custom headers, so no preflight): one header
+    // is all the CORS it needs. No cookies are involved (the token in the path is the credential), so any origin may
+    // read it; what it reveals is what /connect's own pages say.
+    app.get<{ Params: { token: string } }>(
+      '/connect/:token/status',
+      { exposeHeadRoute: false },
+      async (request, reply) => {
+        reply.header('Access-Control-Allow-Origin', '*');
+        const verified = verifyToken('connect', request.params.token, config.linkSigningKeys);
+        if (!verified.ok) {
+          const refusal = linkRefusalBody(verified.reason);
+          return sendJson(reply, refusal.status, refusal.body);
+        }
+        const { wf, lid } = verified.claims;
+        let status;
+        try {
+          status = await within(STATUS_TIMEOUT_MS, client.status(wf));
+        } catch (err) {
+          if (err instanceof ProvisioningError && err.type === 'ProvisioningNotFound') {
+            const refusal = linkRefusalBody('unknown-provisioning');
             return sendJson(reply, refusal.status, refusal.body);
           }
-          const { wf, lid } = verified.claims;
-          let status;
-          try {
-            status = await within(STATUS_TIMEOUT_MS, client.status(wf));
-          } catch (err) {
-            if (err instanceof ProvisioningError && err.type === 'ProvisioningNotFound') {
-              const refusal = linkRefusalBody('unknown-provisioning');
-              return sendJson(reply, refusal.status, refusal.body);
-            }
-            request.log.warn({ errorType: toHttpError(err).body.error }, 'consent link status could not be read');
-            return sendJson(reply, 503, {
-              error: 'Unavailable',
-              message: 'the status could not be read just now; try again shortly',
-            }).header('Retry-After', '5');
+          request.log.warn({ errorType: toHttpError(err).body.error }, 'consent link status could not be read');
+          return sendJson(reply, 503, {
+            error: 'Unavailable',
+            message: 'the status could not be read just now; try again shortly',
+          }).header('Retry-After', '5');
+        }
+        // A newer link revokes this one, as /connect would say (the workflow's current link names its id).
+        if (lid !== undefined && status.consentLink) {
+          const current = verifyToken('connect', status.consentLink.split('/').pop() ?? '', config.linkSigningKeys);
+          if (current.ok && current.claims.lid !== lid) {
+            const refusal = linkRefusalBody('revoked');
+            return sendJson(reply, refusal.status, refusal.body);
           }
-          // A newer link revokes this one, as /connect would say (the workflow's current link names its id).
-          if (lid !== undefined && status.consentLink) {
-            const current = verifyToken('connect', status.consentLink.split('/').pop() ?? '', config.linkSigningKeys);
-            if (current.ok && current.claims.lid !== lid) {
-              const refusal = linkRefusalBody('revoked');
-              return sendJson(reply, refusal.status, refusal.body);
-            }
-          }
-          return sendJson(reply, 200, { stage: status.stage });
-        });
+        }
+        return sendJson(reply, 200, { stage: status.stage });
       },
-      { prefix: '/connect' },
     );
   },
 
