@@ -144,6 +144,9 @@ export const connectRoutes: GatewayRoutes = {
         operationId: 'consentLinkStatus',
         summary:
           "The stage of the link's own provisioning, and nothing else (for /assets/consent.js; CORS: any origin)",
+        description:
+          'Readable from any origin (`Access-Control-Allow-Origin: *`, no credentials) with a simple GET: send no ' +
+          'custom headers, as no preflight is answered.',
         parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
           '200': {
