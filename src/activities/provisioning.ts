@@ -38,6 +38,14 @@ const CALLBACK_STATE_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** A connector release does not change; a short cache spares the catalog a look-up per provisioning. */
 const CONNECTOR_CACHE_MS = 5 * 60 * 1000;
+/**
+ * Where Cyclr redirects the browser when no callbackMessage is given: our callback, with a signed state naming the
+ * workflow. Also used by the gateway when a popup-flow link has to fall back to a full-page redirect.
+ */
+export function oauthCallbackUrl(publicBaseUrl: string, workflowId: string, keys: readonly Key[]): string {
+  const state = signToken('callback', { wf: workflowId, exp: Date.now() + CALLBACK_STATE_TTL_MS }, keys);
+  return `${publicBaseUrl}/oauth/callback?state=${encodeURIComponent(state)}`;
+}
 
 export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigningKeys }: ProvisioningActivityDeps) {
   const resolved = new Map<string, { at: number; connector: Promise<ResolvedConnector> }>();
@@ -109,23 +117,21 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
       accountConnectorId: number;
       username: string;
       callbackMessage?: string;
+      /** The request's oauth.targetOrigin: the embedding app that receives callbackMessage. */
       targetOrigin?: string;
+      /** The request's oauth.returnUrl: its origin is the default targetOrigin with callbackMessage. */
       returnUrl?: string;
     }): Promise<AuthUrl> {
       const { token, expiresAt } = await cyclr.createSignInToken(input.accountId, input.username);
-      const state = signToken(
-        'callback',
-        { wf: input.workflowId, exp: Date.now() + CALLBACK_STATE_TTL_MS },
-        linkSigningKeys,
-      );
-      // With callbackMessage Cyclr postMessages to targetOrigin, which must then be a bare origin.
-      const targetOrigin = input.callbackMessage
-        ? new URL(publicBaseUrl).origin
-        : `${publicBaseUrl}/oauth/callback?state=${encodeURIComponent(state)}`;
       const url = cyclr.connectorAuthUrl({
         accountConnectorId: input.accountConnectorId,
         token,
-        targetOrigin,
+        // With callbackMessage Cyclr postMessages to the window that opened it, restricted to targetOrigin: that
+        // must be the app's origin, or the browser drops the message. Runs started before targetOrigin and
+        // returnUrl were passed in send neither, and keep the gateway's origin they were started with.
+        targetOrigin: input.callbackMessage
+          ? (input.targetOrigin ?? (input.returnUrl ? new URL(input.returnUrl).origin : new URL(publicBaseUrl).origin))
+          : oauthCallbackUrl(publicBaseUrl, input.workflowId, linkSigningKeys),
         callbackMessage: input.callbackMessage,
       });
       return { url, expiresAt };

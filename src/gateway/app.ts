@@ -11,6 +11,7 @@ import type { GatewayDeps, GatewayRoutes } from './deps.js';
 import { toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { redactUrl } from './redact.js';
+import { assetRoutes } from './routes/assets.js';
 import { batchRoutes } from './routes/batches.js';
 import { callbackRoutes } from './routes/callback.js';
 import { codecGatewayRoutes } from './routes/codec.js';
@@ -25,6 +26,7 @@ export const ROUTES: readonly GatewayRoutes[] = [
   batchRoutes,
   connectRoutes,
   callbackRoutes,
+  assetRoutes,
 ];
 
 export interface GatewayLogOptions {

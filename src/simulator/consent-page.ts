@@ -69,7 +69,11 @@ export function consentPage(v: ConsentView): string {
   );
 }
 
-/** With callbackMessage, Cyclr posts the message to the window that opened or framed it, for targetOrigin only. */
+/**
+ * With callbackMessage, Cyclr posts the message to the window that opened it (a popup) or framed it (an iframe),
+ * restricted to targetOrigin: a window of any other origin never sees it (the browser drops it silently). The page
+ * stays open; closing it is left to the app.
+ */
 export function callbackMessagePage(message: string, targetOrigin: string): string {
   return page(
     'Connector authenticated',
@@ -78,23 +82,28 @@ export function callbackMessagePage(message: string, targetOrigin: string): stri
     `(function () {
   var message = ${scriptJson(message)};
   var targetOrigin = ${scriptJson(targetOrigin)};
-  if (window.opener && window.opener !== window) window.opener.postMessage(message, targetOrigin);
-  if (window.parent && window.parent !== window) window.parent.postMessage(message, targetOrigin);
+  (window.opener || window.parent).postMessage(message, targetOrigin);
 })();`,
   );
 }
 
-/** Cyclr's default "Connector Callback Error HTML" (customisable in Settings > Appearance with {{error}}). */
-export function callbackErrorPage(error: string, description: string): string {
-  return page(
-    'Connector Callback Error',
-    `<h1 id="title">Connector Callback Error</h1>
+/** Cyclr's default "Connector Callback Error HTML" body: it tells the user, and nobody else. */
+export const DEFAULT_CALLBACK_ERROR_HTML = `<h1 id="title">Connector Callback Error</h1>
 <p>There was a problem authenticating the connector.</p>
 <dl>
-<dt>error</dt><dd id="error">${escapeHtml(error)}</dd>
-<dt>error_description</dt><dd id="error-description">${escapeHtml(description)}</dd>
-</dl>`,
+<dt>error</dt><dd id="error">{{error}}</dd>
+<dt>error_description</dt><dd id="error-description">{{error_description}}</dd>
+</dl>`;
+
+/**
+ * Cyclr's "Connector Callback Error" page: the partner's "Connector Callback Error HTML" (Settings > Appearance;
+ * default above), with {{error}} and {{error_description}} filled in (HTML-escaped here).
+ */
+export function callbackErrorPage(error: string, description: string, template = DEFAULT_CALLBACK_ERROR_HTML): string {
+  const body = template.replace(/\{\{\s*(error|error_description)\s*\}\}/g, (_, name: string) =>
+    escapeHtml(name === 'error' ? error : description),
   );
+  return page('Connector Callback Error', body);
 }
 
 /** What Cyclr shows for an expired, invalid or already-used token. */

@@ -26,6 +26,19 @@ const httpUrl = z
   .url('must be an absolute URL such as https://app.example.com/done')
   .refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL');
 
+/**
+ * An origin as browsers compare them for postMessage: scheme, host and port only. Cyclr posts callbackMessage
+ * restricted to it, so anything more (a path, a trailing slash, credentials) would only hide a mistake.
+ */
+const bareOrigin = z.string().refine((value) => {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === value;
+  } catch {
+    return false;
+  }
+}, 'must be an origin such as https://app.example.com: scheme, host and optional port, no path, query, fragment or trailing slash');
+
 const connectorRef = z
   .object({
     id: z.number().int('must be a whole number').positive('must be a positive connector id').optional(),
@@ -71,10 +84,22 @@ export const provisioningRequestSchema = z
       .object({
         username: z.string().trim().min(1, 'must not be empty'),
         returnUrl: httpUrl,
-        callbackMessage: z.string().min(1).optional(),
-        targetOrigin: z.string().min(1).optional(),
+        callbackMessage: z.string().min(1, 'must not be empty').optional(),
+        /** The embedding app's origin that Cyclr posts callbackMessage to (default: the origin of returnUrl). */
+        targetOrigin: bareOrigin.optional(),
       })
       .strict()
+      .superRefine((o, ctx) => {
+        // Without callbackMessage Cyclr redirects and posts nothing: a targetOrigin there would be silently unused.
+        if (o.targetOrigin !== undefined && o.callbackMessage === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targetOrigin'],
+            message:
+              'is used only with oauth.callbackMessage (the popup flow); add callbackMessage, or remove targetOrigin',
+          });
+        }
+      })
       .optional(),
     notifyUrl: httpUrl.optional(),
     timeouts: z

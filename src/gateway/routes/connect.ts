@@ -2,7 +2,12 @@
  * GET /connect/{token}: the long-lived consent link. Each click asks the workflow for a fresh Cyclr sign-in token
  * (single-use, 5 minutes) and redirects at once, so the link can be clicked any number of times until it expires
  * or is replaced. HEAD and prefetches get a page and mint nothing.
+ *
+ * GET /connect/{token}/status: the link's provisioning stage and nothing else, for the browser helper
+ * (/assets/consent.js) polling from the embedding app's origin (CORS, no credentials).
  */
+import type { FastifyReply } from 'fastify';
+import { oauthCallbackUrl } from '../../activities/provisioning.js';
 import { ProvisioningError } from '../../client.js';
 import { verifyToken } from '../../signing/signed-token.js';
 import type { GatewayRoutes } from '../deps.js';
@@ -11,6 +16,7 @@ import { htmlPage } from '../openapi.js';
 import { noStore, sendPage } from '../pages.js';
 import { isPrefetch } from '../prefetch.js';
 import {
+  linkRefusalBody,
   notAwaitingConsentPage,
   refusedLink,
   revokedLink,
@@ -23,9 +29,33 @@ import {
 /** A person is waiting on the click; past this the page says to try again (nothing is lost). */
 const AUTH_URL_TIMEOUT_MS = 20_000;
 
+/** A poll that cannot be answered quickly is answered 503 and polled again; the helper never waits on one. */
+const STATUS_TIMEOUT_MS = 5_000;
+
+/**
+ * `?flow=redirect` (the helper's fallback when a popup is blocked): the page itself goes to Cyclr, so there is no
+ * opener to post callbackMessage to. Ask Cyclr for the redirect flow instead, back through our callback to the
+ * request's returnUrl.
+ */
+function asRedirectFlow(cyclrUrl: string, callbackUrl: string): string {
+  const url = new URL(cyclrUrl);
+  const names = [...url.searchParams.keys()];
+  // ASP.NET binds query parameters case-insensitively, so match Cyclr's names the same way.
+  const callbackMessage = names.find((n) => n.toLowerCase() === 'callbackmessage');
+  if (callbackMessage === undefined) return cyclrUrl;
+  url.searchParams.delete(callbackMessage);
+  for (const n of names) if (n.toLowerCase() === 'targetorigin') url.searchParams.delete(n);
+  url.searchParams.set('targetOrigin', callbackUrl);
+  return url.toString();
+}
+
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff').send(body);
+}
+
 export const connectRoutes: GatewayRoutes = {
   register(app, { client, config }) {
-    app.route<{ Params: { token: string } }>({
+    app.route<{ Params: { token: string }; Querystring: { flow?: string } }>({
       method: ['GET', 'HEAD'],
       url: '/connect/:token',
       handler: async (request, reply) => {
@@ -46,7 +76,11 @@ export const connectRoutes: GatewayRoutes = {
         const { wf, lid } = verified.claims;
         try {
           const auth = await within(AUTH_URL_TIMEOUT_MS, client.issueAuthUrl(wf, lid));
-          return noStore(reply).redirect(auth.url, 302);
+          const url =
+            request.query.flow === 'redirect'
+              ? asRedirectFlow(auth.url, oauthCallbackUrl(config.publicBaseUrl, wf, config.linkSigningKeys))
+              : auth.url;
+          return noStore(reply).redirect(url, 302);
         } catch (err) {
           if (err instanceof ProvisioningError) {
             if (err.type === 'LinkRevoked') return revokedLink(reply);
@@ -62,16 +96,91 @@ export const connectRoutes: GatewayRoutes = {
         }
       },
     });
+
+    // The app on another origin polls this route with a simple GET (no custom headers, so no preflight): one header
+    // is all the CORS it needs. No cookies are involved (the token in the path is the credential), so any origin may
+    // read it; what it reveals is what /connect's own pages say.
+    app.get<{ Params: { token: string } }>(
+      '/connect/:token/status',
+      { exposeHeadRoute: false },
+      async (request, reply) => {
+        reply.header('Access-Control-Allow-Origin', '*');
+        const verified = verifyToken('connect', request.params.token, config.linkSigningKeys);
+        if (!verified.ok) {
+          const refusal = linkRefusalBody(verified.reason);
+          return sendJson(reply, refusal.status, refusal.body);
+        }
+        const { wf, lid } = verified.claims;
+        let status;
+        try {
+          status = await within(STATUS_TIMEOUT_MS, client.status(wf));
+        } catch (err) {
+          if (err instanceof ProvisioningError && err.type === 'ProvisioningNotFound') {
+            const refusal = linkRefusalBody('unknown-provisioning');
+            return sendJson(reply, refusal.status, refusal.body);
+          }
+          request.log.warn({ errorType: toHttpError(err).body.error }, 'consent link status could not be read');
+          return sendJson(reply, 503, {
+            error: 'Unavailable',
+            message: 'the status could not be read just now; try again shortly',
+          }).header('Retry-After', '5');
+        }
+        // A newer link revokes this one, as /connect would say (the workflow's current link names its id).
+        if (lid !== undefined && status.consentLink) {
+          const current = verifyToken('connect', status.consentLink.split('/').pop() ?? '', config.linkSigningKeys);
+          if (current.ok && current.claims.lid !== lid) {
+            const refusal = linkRefusalBody('revoked');
+            return sendJson(reply, refusal.status, refusal.body);
+          }
+        }
+        return sendJson(reply, 200, { stage: status.stage });
+      },
+    );
   },
 
   paths: {
+    '/connect/{token}/status': {
+      get: {
+        operationId: 'consentLinkStatus',
+        summary:
+          "The stage of the link's own provisioning, and nothing else (for /assets/consent.js; CORS: any origin)",
+        description:
+          'Readable from any origin (`Access-Control-Allow-Origin: *`, no credentials) with a simple GET: send no ' +
+          'custom headers, as no preflight is answered.',
+        parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: 'The stage, e.g. awaiting-consent, verifying, completed, cancelled, expired, failed',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['stage'],
+                  additionalProperties: false,
+                  properties: { stage: { type: 'string' } },
+                },
+              },
+            },
+          },
+          '403': { description: 'LinkInvalid: bad signature or unknown key' },
+          '404': { description: 'LinkNotFound (malformed) or ProvisioningNotFound' },
+          '410': { description: 'LinkExpired, or LinkRevoked (replaced by a newer link)' },
+          '503': { description: 'Temporarily unavailable; poll again (Retry-After)' },
+        },
+      },
+    },
     '/connect/{token}': {
       get: {
         operationId: 'openConsentLink',
         summary: 'The consent link: redirects the browser to a fresh Cyclr sign-in page',
         description:
-          'Requests carrying `Purpose: prefetch` or `Sec-Purpose: prefetch` get a 200 page and mint no sign-in token.',
-        parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+          'Requests carrying `Purpose: prefetch` or `Sec-Purpose: prefetch` get a 200 page and mint no sign-in token. ' +
+          "`?flow=redirect` (the browser helper's fallback when a popup is blocked) asks Cyclr to redirect back " +
+          "through /oauth/callback to the request's returnUrl even when the provisioning uses callbackMessage.",
+        parameters: [
+          { name: 'token', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'flow', in: 'query', required: false, schema: { type: 'string', enum: ['redirect'] } },
+        ],
         responses: {
           '302': {
             description:

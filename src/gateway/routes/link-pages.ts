@@ -7,16 +7,43 @@ import { sendPage, type PageContent } from '../pages.js';
 
 type Refusal = Extract<VerifyResult, { ok: false }>['reason'];
 
-/** Consent links: malformed 404, expired 410, anything signed wrongly 403. */
+/** Consent links: malformed 404, expired 410, anything signed wrongly 403 (the page and the status route alike). */
+export function refusalStatus(reason: Refusal): 403 | 404 | 410 {
+  return reason === 'malformed' ? 404 : reason === 'expired' ? 410 : 403;
+}
+
+/**
+ * The status route's answer for a link `/connect` would refuse: the same status, as JSON the browser helper reads.
+ * `error` names the case; nothing about the provisioning is revealed.
+ */
+export function linkRefusalBody(reason: Refusal | 'revoked' | 'unknown-provisioning'): {
+  status: number;
+  body: { error: string; message: string };
+} {
+  switch (reason) {
+    case 'revoked':
+      return { status: 410, body: { error: 'LinkRevoked', message: 'this link was replaced by a newer one' } };
+    case 'unknown-provisioning':
+      return { status: 404, body: { error: 'ProvisioningNotFound', message: 'no provisioning for this link' } };
+    case 'expired':
+      return { status: 410, body: { error: 'LinkExpired', message: 'this link has expired' } };
+    case 'malformed':
+      return { status: 404, body: { error: 'LinkNotFound', message: 'this link is incomplete or mistyped' } };
+    default:
+      return { status: 403, body: { error: 'LinkInvalid', message: 'this link was altered or was not issued by us' } };
+  }
+}
+
 export function refusedLink(reply: FastifyReply, reason: Refusal): FastifyReply {
-  if (reason === 'malformed') {
+  const status = refusalStatus(reason);
+  if (status === 404) {
     return sendPage(reply, 404, {
       title: 'Link not found',
       message:
         'This link is incomplete or mistyped. Open the link from the most recent email you received, or ask for a new one.',
     });
   }
-  if (reason === 'expired') {
+  if (status === 410) {
     return sendPage(reply, 410, {
       title: 'This link has expired',
       message: 'The time allowed to connect has passed. Ask the team that sent it for a new link.',

@@ -5,7 +5,14 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SimContext } from '../http.js';
-import { badRequestPage, callbackErrorPage, callbackMessagePage, consentPage, forbiddenPage } from '../consent-page.js';
+import {
+  DEFAULT_CALLBACK_ERROR_HTML,
+  badRequestPage,
+  callbackErrorPage,
+  callbackMessagePage,
+  consentPage,
+  forbiddenPage,
+} from '../consent-page.js';
 import { CyclrError, type ConsentRequest } from '../state.js';
 
 function html(reply: FastifyReply, status: number, body: string) {
@@ -31,6 +38,9 @@ function isAbsoluteHttpUrl(s: string): boolean {
 export function registerConnectorAuthRoutes(app: FastifyInstance, ctx: SimContext) {
   const { state } = ctx;
   const config = { group: 'connectorauth', html: true } as const;
+  /** Cyclr's Settings > Appearance > "Connector Callback Error HTML", per partner; Cyclr's default until set. */
+  let callbackErrorHtml = DEFAULT_CALLBACK_ERROR_HTML;
+  const errorPage = (error: string, description: string) => callbackErrorPage(error, description, callbackErrorHtml);
 
   /** Flow done: redirect to targetOrigin, or with callbackMessage, post it to the opener/parent. */
   const finish = (reply: FastifyReply, req: Pick<ConsentRequest, 'targetOrigin' | 'callbackMessage'>) =>
@@ -55,7 +65,7 @@ export function registerConnectorAuthRoutes(app: FastifyInstance, ctx: SimContex
         return html(
           reply,
           200,
-          callbackErrorPage('invalid_request', "Set the connector's required properties before authenticating it."),
+          errorPage('invalid_request', "Set the connector's required properties before authenticating it."),
         );
       }
       state.markAuthenticated(ac.id);
@@ -83,16 +93,31 @@ export function registerConnectorAuthRoutes(app: FastifyInstance, ctx: SimContex
     const form = state.takeConsentForm(nonceOf(request.body));
     const ac = state.findAccountConnector(form.accountConnectorId);
     if (!ac || ac.accountId !== form.accountId) {
-      return html(reply, 200, callbackErrorPage('invalid_request', 'The account connector no longer exists.'));
+      return html(reply, 200, errorPage('invalid_request', 'The account connector no longer exists.'));
     }
     state.markAuthenticated(ac.id);
     return finish(reply, form);
   });
 
-  // Cyclr neither redirects nor posts a message on refusal: the user is left on the callback error page.
+  // Deny stands for the third party answering `error=access_denied`. Cyclr neither redirects nor posts a message
+  // then: the user is left on the callback error page, which says only what the partner's custom HTML says.
   app.post('/connectorauth/deny', { config }, async (request, reply) => {
     state.takeConsentForm(nonceOf(request.body));
-    return html(reply, 200, callbackErrorPage('access_denied', 'The user denied the authorisation request.'));
+    return html(reply, 200, errorPage('access_denied', 'The user denied the authorisation request.'));
+  });
+
+  // The partner's Appearance settings, as a test or a person sets them in Cyclr's console.
+  const admin = { admin: true } as const;
+  app.get('/_admin/appearance', { config: admin }, async () => ({ callbackErrorHtml }));
+  app.post('/_admin/appearance', { config: admin }, async (request) => {
+    const body = (request.body ?? {}) as { callbackErrorHtml?: unknown };
+    if (body.callbackErrorHtml === null) callbackErrorHtml = DEFAULT_CALLBACK_ERROR_HTML;
+    else if (typeof body.callbackErrorHtml === 'string' && body.callbackErrorHtml.trim()) {
+      callbackErrorHtml = body.callbackErrorHtml;
+    } else {
+      throw new CyclrError(400, 'callbackErrorHtml must be non-empty HTML, or null for the default page.');
+    }
+    return { callbackErrorHtml };
   });
 }
 
