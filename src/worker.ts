@@ -32,7 +32,7 @@ export function createActivities(config: Config) {
       publicBaseUrl: config.publicBaseUrl,
       linkSigningKeys: config.linkSigningKeys,
     }),
-    ...createEventActivities({ signingSecret: config.notifySigningSecret }),
+    ...createEventActivities({ signingSecret: config.notifySigningSecret, notifyUrls: config.notifyUrls }),
     ...createBatchActivities({
       store: BatchStore.fromConfig(config),
     }),
