@@ -17,7 +17,11 @@ const ANYWHERE: NotifyUrlPolicy = { allowedHosts: [], allowPrivateAddresses: tru
 
 /** A refused destination will be refused again: not retried, and named so the log says which setting decides. */
 function refused(type: string, err: NotifyUrlRefused): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'NotifyUrlRefused', message: `${type}: ${err.message}`, nonRetryable: true });
+  return ApplicationFailure.create({
+    type: 'NotifyUrlRefused',
+    message: `${type}: ${err.message}`,
+    nonRetryable: true,
+  });
 }
 
 export function createEventActivities({ signingSecret, notifyUrls = ANYWHERE, timeoutMs = 10_000 }: EventActivityDeps) {

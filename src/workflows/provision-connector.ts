@@ -146,7 +146,7 @@ export async function provisionConnector(
     {
       validator: (input) => {
         requireStage('awaiting-consent', 'issue an auth URL');
-        if (input.linkId !== undefined && input.linkId !== linkId) {
+        if (input?.linkId !== undefined && input.linkId !== linkId) {
           throw ApplicationFailure.create({
             type: 'LinkRevoked',
             message: 'this consent link was replaced by a newer one; use the latest link',

@@ -68,11 +68,21 @@ export async function startGateway(
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
 
-export async function startGatewayStack(name: string, workerEnv: NodeJS.ProcessEnv = {}): Promise<GatewayStack> {
+export async function startGatewayStack(
+  name: string,
+  workerEnv: NodeJS.ProcessEnv = {},
+  extras: GatewayExtras & { gatewayEnv?: NodeJS.ProcessEnv } = {},
+): Promise<GatewayStack> {
   const simulator = await startTestSimulator();
   const base = { taskQueue: uniqueId(name), simulatorUrl: simulator.url };
   const client = await provisioningClient(base);
-  const { app: gateway, url: gatewayUrl } = await startGateway(client, testEnv(base));
+  const { gatewayEnv: ownEnv, ...gatewayExtras } = extras;
+  const { app: gateway, url: gatewayUrl } = await startGateway(
+    client,
+    testEnv({ ...base, env: ownEnv }),
+    undefined,
+    gatewayExtras,
+  );
   const options = { ...base, publicBaseUrl: gatewayUrl, env: workerEnv };
   const worker = await startWorkerProcess(options);
   return {
