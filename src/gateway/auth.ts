@@ -113,8 +113,9 @@ export async function registerGatewayAuth(app: FastifyInstance, options: Gateway
       return;
     }
 
+    // A peek, not a count: the address has used up its failures once the count reaches the limit.
     const blocked = await failedChecks(request, { increment: false });
-    if (!blocked.isAllowed && blocked.isExceeded) {
+    if (!blocked.isAllowed && blocked.remaining === 0) {
       return tooMany(reply, blocked.ttlInSeconds, 'too many failed token checks from your address');
     }
     // Every refusal below counts against the address.
