@@ -23,9 +23,9 @@ import { seedAccounts } from './simulator-admin.js';
 export const TEST_GATEWAY_TOKEN = 'test-gateway-write-token-0123456789';
 export const TEST_READ_TOKEN = 'test-gateway-read-token-0123456789';
 
-/** Headers with the write token, merged into `headers`: how every test calls a management route. */
+/** `headers` with the write token (or `token`) added, unless they carry an Authorization of their own. */
 export function withToken(headers: Record<string, string> = {}, token = TEST_GATEWAY_TOKEN): Record<string, string> {
-  return { ...headers, authorization: `Bearer ${token}` };
+  return { authorization: `Bearer ${token}`, ...headers };
 }
 
 /** The gateway's env in tests: both tokens, and rate limits no suite reaches by accident (abuse.test sets its own). */
