@@ -423,17 +423,12 @@ function cases(): Case[] {
   ];
 }
 
-/** Every write the OpenAPI document lists (bar public and codec routes), with our real ids filled in. */
+/** Every write the OpenAPI document lists (bar the public routes), with our real ids filled in. */
 async function writeOperations(): Promise<string[]> {
   const doc = (await (await stack.call('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
   return Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.keys(item)
-      .filter(
-        (m) =>
-          !['get', 'head'].includes(m) &&
-          !path.startsWith('/codec/') &&
-          (item[m] as { security: unknown[] }).security.length,
-      )
+      .filter((m) => !['get', 'head'].includes(m) && (item[m] as { security: unknown[] }).security.length)
       .map(
         (m) => `${m.toUpperCase()} ${path.replace('{id}', path.startsWith('/batches') ? 'some-batch' : id(target))}`,
       ),
@@ -459,7 +454,7 @@ test('every hostile request is refused with the right status and a clear message
   }
 });
 
-test('a read token is refused (403) on every write the gateway documents, and still reads', async () => {
+test('a read token is refused (403) on every write the gateway documents, codec included, and reads without the consent link', async () => {
   const writes = await writeOperations();
   expect(writes).toEqual(
     expect.arrayContaining([
@@ -468,6 +463,8 @@ test('a read token is refused (403) on every write the gateway documents, and st
       `POST /provisionings/${id(target)}/consent-link`,
       'POST /batches',
       'POST /batches/some-batch/cancel',
+      'POST /codec/decode',
+      'POST /codec/encode',
     ]),
   );
   for (const write of writes) {
@@ -482,6 +479,11 @@ test('a read token is refused (403) on every write the gateway documents, and st
   }
   const read = await send(`/provisionings/${id(target)}`, { headers: withToken({}, TEST_READ_TOKEN) });
   expect(read.status).toBe(200);
+  // It reads where the provisioning stands, but not the consent link (which would let it connect an account).
+  const { status } = JSON.parse(read.text) as { status: ProvisioningStatus };
+  expect(status.stage).toBe('awaiting-consent');
+  expect(status.consentLink).toBeUndefined();
+  expect(read.text).not.toContain(target.token);
 });
 
 test('afterwards nothing changed: no install, no delete, no sign-in token, and both customers still wait', async () => {

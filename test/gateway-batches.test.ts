@@ -22,7 +22,7 @@ import {
   uniqueId,
   type TestStackOptions,
 } from './support/harness.js';
-import { startGateway, TEST_READ_TOKEN, withToken } from './support/gateway-stack.js';
+import { startGateway, TEST_GATEWAY_TOKEN, TEST_READ_TOKEN, withToken } from './support/gateway-stack.js';
 import { simulatorStats } from './support/simulator-admin.js';
 
 const SECRET = 'gateway-batch-api-key-SECRET';
@@ -265,6 +265,14 @@ describe('the codec at /codec', () => {
       { origin: UI_ORIGIN, authorization: `Bearer ${CODEC_TOKEN}` },
     );
     expect(unauthorised.status).toBe(401);
+    // Decoded payloads carry secrets: a read token may not decode.
+    const readOnly = await call(
+      'POST',
+      '/codec/decode',
+      { payloads: [encrypted] },
+      { origin: UI_ORIGIN, authorization: `Bearer ${TEST_READ_TOKEN}` },
+    );
+    expect(readOnly.status).toBe(403);
 
     const preflight = await fetch(`${url}/codec/decode`, {
       method: 'OPTIONS',
@@ -276,8 +284,7 @@ describe('the codec at /codec', () => {
       'POST',
       '/codec/decode',
       { payloads: [encrypted] },
-      // A read token decodes: the codec's POSTs change nothing.
-      { origin: UI_ORIGIN, authorization: `Bearer ${TEST_READ_TOKEN}`, 'x-namespace': 'default' },
+      { origin: UI_ORIGIN, authorization: `Bearer ${TEST_GATEWAY_TOKEN}`, 'x-namespace': 'default' },
     );
     expect(decoded.status).toBe(200);
     expect(decoded.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);

@@ -40,14 +40,16 @@ export function isPublicPath(path: string): boolean {
   return PUBLIC_EXACT.has(path) || PUBLIC_PREFIXES.some((p) => path.startsWith(p));
 }
 
-/** The codec's POSTs are its protocol, not writes: decoding is reading, so a read token may use both. */
 function isCodecPath(path: string): boolean {
   return path.startsWith('/codec/');
 }
 
-/** What a request to `path` needs: GET and HEAD read, anything else writes. */
-export function requiredScope(method: string, path: string): Scope {
-  return method === 'GET' || method === 'HEAD' || isCodecPath(path) ? 'read' : 'write';
+/**
+ * What a request needs: GET and HEAD read, anything else writes. The codec's POSTs count as writes too: decoding
+ * shows every payload in the clear, secrets such as authValue included, which is more than a read token may see.
+ */
+export function requiredScope(method: string): Scope {
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
 
 /** Query parameters people put tokens in; any parameter whose value is an accepted token is refused too. */
@@ -162,7 +164,7 @@ export async function registerGatewayAuth(app: FastifyInstance, options: Gateway
         'Bearer realm="gateway", error="invalid_token"',
       );
     }
-    if (scope === 'read' && requiredScope(request.method, path) === 'write') {
+    if (scope === 'read' && requiredScope(request.method) === 'write') {
       return refuse(
         reply,
         403,

@@ -39,7 +39,7 @@ export const components = {
       type: 'http',
       scheme: 'bearer',
       description:
-        'A token from GATEWAY_API_TOKENS (everything) or GATEWAY_READ_TOKENS (GET and HEAD, and the codec). Never in the URL.',
+        'A token from GATEWAY_API_TOKENS (everything) or GATEWAY_READ_TOKENS (GET and HEAD only; status without the consent link). Never in the URL.',
     },
   },
   schemas: {
@@ -176,7 +176,7 @@ const HTTP_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'
 /** Each operation says whether it needs a token (public ones `security: []`) and what a refusal looks like. */
 function withSecurity(path: string, method: string, operation: Record<string, unknown>): Record<string, unknown> {
   if (isPublicPath(path)) return { ...operation, security: [] };
-  const write = requiredScope(method.toUpperCase(), path) === 'write';
+  const write = requiredScope(method.toUpperCase()) === 'write';
   const responses = (operation.responses ?? {}) as Record<string, unknown>;
   return {
     ...operation,
