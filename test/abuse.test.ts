@@ -4,9 +4,12 @@
  * oversize and malformed bodies, CRLF and path tricks in ids. Each is refused with the right status and a clear
  * message, and afterwards nothing changed at Cyclr (the simulator's installs, deletes and sign-in tokens).
  */
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
+import { createEventActivities } from '../src/activities/events.js';
 import { codecOptionsFromEnv } from '../src/codec/server.js';
-import { loadConfig, type Key } from '../src/config.js';
+import { loadConfig, type ConfigError, type Key } from '../src/config.js';
+import type { ProvisioningEvent } from '../src/events/types.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import { signToken } from '../src/signing/signed-token.js';
 import type { ProvisioningStatus } from '../src/workflows/messages.js';
@@ -20,6 +23,15 @@ import {
 } from './support/gateway-stack.js';
 import { eventually, TEST_LINK_KEY, testEnv } from './support/harness.js';
 import { requestTotal, simulatorStats, type SimulatorStats } from './support/simulator-admin.js';
+import { startWebhookReceiver } from './support/webhook-receiver.js';
+
+/** A production environment's secrets, each its own. */
+const productionSecrets = {
+  LINK_SIGNING_KEY: 'k1:production-link-signing-key-0123456789',
+  PAYLOAD_ENCRYPTION_KEY: 'p1:production-payload-key-0123456789',
+  NOTIFY_SIGNING_SECRET: `whsec_${Buffer.from('production-notify-secret-0123456789').toString('base64')}`,
+  GATEWAY_API_TOKENS: 'production-gateway-token-0123456789',
+};
 
 let stack: GatewayStack;
 let keys: Key[];
@@ -555,4 +567,125 @@ test('pages and API answers carry security headers; the consent redirect keeps i
   // Cyclr posts callbackMessage to the window that opened the consent popup: no COOP may sever it.
   const click = await send(`/connect/${target.token}`, { method: 'HEAD' });
   expect(click.headers.get('cross-origin-opener-policy')).toBeNull();
+});
+
+describe('events never reach internal addresses in production', () => {
+  const event = (n: number): ProvisioningEvent => ({
+    id: `evt_abuse_${n}`,
+    type: 'provisioning.completed',
+    timestamp: new Date().toISOString(),
+    data: { workflowId: 'provision:a:b', accountId: 'a', connector: { name: 'HubSpot' } },
+  });
+  const production = loadConfig({ NODE_ENV: 'production', ...productionSecrets }, { cyclr: false });
+
+  test('loopback by address or by name, and hosts off the allow-list, are refused before anything is sent', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      expect(production.notifyUrls.allowPrivateAddresses).toBe(false);
+      const strict = createEventActivities({
+        signingSecret: 'a-raw-notify-secret-0123',
+        notifyUrls: production.notifyUrls,
+      });
+      const port = new URL(receiver.eventsUrl).port;
+      const refusedUrls: [string, RegExp][] = [
+        [receiver.eventsUrl, /127\.0\.0\.1 is not a public address/],
+        [`http://localhost:${port}/events`, /localhost resolves to .* not a public address/],
+        [`http://[::1]:${port}/events`, /::1 is not a public address/],
+        [`http://169.254.169.254/latest/meta-data/`, /169\.254\.169\.254 is not a public address/],
+        [`http://10.1.2.3:${port}/events`, /10\.1\.2\.3 is not a public address/],
+      ];
+      for (const [url, message] of refusedUrls) {
+        await expect(strict.sendEvent({ notifyUrl: url, event: event(1) })).rejects.toMatchObject({
+          type: 'NotifyUrlRefused',
+          nonRetryable: true,
+          message: expect.stringMatching(message),
+        });
+      }
+      const listed = createEventActivities({
+        signingSecret: 'a-raw-notify-secret-0123',
+        notifyUrls: loadConfig({ NOTIFY_URL_ALLOWLIST: 'hooks.example.com,*.example.org' }).notifyUrls,
+      });
+      await expect(
+        listed.sendEvent({ notifyUrl: `http://127.0.0.1:${port}/events`, event: event(2) }),
+      ).rejects.toMatchObject({ type: 'NotifyUrlRefused', message: expect.stringMatching(/NOTIFY_URL_ALLOWLIST/) });
+      expect(receiver.received).toHaveLength(0);
+
+      // The same receiver, allowed (development's default): delivered, so the refusals above were the policy's.
+      const dev = createEventActivities({
+        signingSecret: 'a-raw-notify-secret-0123',
+        notifyUrls: loadConfig({}).notifyUrls,
+      });
+      await dev.sendEvent({ notifyUrl: receiver.eventsUrl, event: event(3) });
+      expect(receiver.received.map((r) => r.event.id)).toEqual(['evt_abuse_3']);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('start-up refuses an unlocked door', () => {
+  test('in production a missing secret is one line naming it, for the gateway and for the worker', () => {
+    const problems = (env: NodeJS.ProcessEnv, options: Parameters<typeof loadConfig>[1]) => {
+      try {
+        loadConfig({ NODE_ENV: 'production', ...env }, options);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({}, { gateway: true })).toEqual([
+      expect.stringMatching(/^LINK_SIGNING_KEY: is required in production/),
+      expect.stringMatching(/^PAYLOAD_ENCRYPTION_KEY: is required in production/),
+      expect.stringMatching(/^GATEWAY_API_TOKENS: is required in production/),
+    ]);
+    const { NOTIFY_SIGNING_SECRET: _unused, ...withoutNotify } = productionSecrets;
+    expect(
+      problems(
+        {
+          ...withoutNotify,
+          CYCLR_API_URL: 'https://api.example.test',
+          CYCLR_SERVICE_DOMAIN: 'x.example.test',
+          CYCLR_ACCESS_TOKEN: 'tok',
+        },
+        { cyclr: true },
+      ),
+    ).toEqual([expect.stringMatching(/^NOTIFY_SIGNING_SECRET: is required in production/)]);
+    // One secret, one purpose: the same value in two roles is refused, naming both.
+    expect(
+      problems(
+        { ...productionSecrets, GATEWAY_API_TOKENS: productionSecrets.NOTIFY_SIGNING_SECRET },
+        { gateway: true },
+      ),
+    ).toEqual(['GATEWAY_API_TOKENS: reuses a secret of NOTIFY_SIGNING_SECRET; give each its own']);
+  });
+
+  test('outside production no secret stands in for another, and a bare LINK_SIGNING_KEY gets a key id', () => {
+    const dev = loadConfig({});
+    expect(dev.notifySigningSecret).not.toContain(dev.linkSigningKeys[0]!.secret);
+    expect(dev.notifySigningSecret).toMatch(/^whsec_/);
+    const bare = loadConfig({ LINK_SIGNING_KEY: 'a-bare-link-signing-secret-of-32-chars!' });
+    expect(bare.linkSigningKeys).toEqual([{ id: 'default', secret: 'a-bare-link-signing-secret-of-32-chars!' }]);
+    expect(() => loadConfig({ LINK_SIGNING_KEY: 'short-bare-secret' })).toThrow(
+      /LINK_SIGNING_KEY must be "keyId:secret\[,keyId:secret...\]", or one secret of at least 32 characters/,
+    );
+    expect(() => loadConfig({ NOTIFY_SIGNING_SECRET: 'whsec_not base64!!' })).toThrow(
+      /NOTIFY_SIGNING_SECRET: after "whsec_"/,
+    );
+  });
+
+  test('the gateway process started with NODE_ENV=production and no GATEWAY_API_TOKENS exits with one line naming it', async () => {
+    const { GATEWAY_API_TOKENS: _a, GATEWAY_READ_TOKENS: _b, ...env } = process.env;
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/gateway/main.ts'],
+        { env: { ...env, NODE_ENV: 'production', ...productionSecrets, GATEWAY_API_TOKENS: '' }, timeout: 30_000 },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^config error: GATEWAY_API_TOKENS: is required in production/),
+    ]);
+  });
 });
