@@ -689,3 +689,39 @@ describe('start-up refuses an unlocked door', () => {
     ]);
   });
 });
+
+test('the OpenAPI document declares the bearer scheme: public routes need none, every other operation needs it', async () => {
+  const doc = (await (await stack.call('/openapi.json')).json()) as {
+    security: unknown[];
+    components: { securitySchemes: Record<string, unknown> };
+    paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown> }>>;
+  };
+  expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+  expect(doc.security).toEqual([{ bearerAuth: [] }]);
+  const publicPaths = ['/connect/{token}', '/oauth/callback', '/healthz', '/readyz'];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (publicPaths.includes(path)) expect([method, path, op.security]).toEqual([method, path, []]);
+      else {
+        expect([method, path, op.security]).toEqual([method, path, [{ bearerAuth: [] }]]);
+        expect(Object.keys(op.responses)).toContain('401');
+      }
+    }
+  }
+  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(publicPaths));
+});
+
+test("the local stack's open codec (development only) decodes without a token; every other route still needs one", async () => {
+  const probe = testEnv({ taskQueue: 'unused', simulatorUrl: 'http://127.0.0.1:9' });
+  const open = await startGateway(stack.client, testEnv(stack.options), undefined, {
+    codec: codecOptionsFromEnv(probe),
+    codecUnauthenticated: true,
+  });
+  try {
+    const decoded = await fetch(`${open.url}/codec/decode`, { method: 'POST', headers: json, body: '{}' });
+    expect([decoded.status, await decoded.json()]).toEqual([200, { payloads: [] }]);
+    expect((await fetch(`${open.url}/provisionings/${id(target)}`)).status).toBe(401);
+  } finally {
+    await open.app.close();
+  }
+});
