@@ -2,7 +2,8 @@
  * `npm run stack`: the whole local stack from a fresh clone. A Temporal dev server persisting to a SQLite file (so a
  * restart loses nothing), the Cyclr simulator when CYCLR_API_URL is unset, the worker and the gateway.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevServer, type DevServer } from '../src/local-stack/dev-server.js';
 import { PROJECT_ROOT, startService, type ServiceProcess } from '../src/local-stack/processes.js';
@@ -11,6 +12,20 @@ const stateDir = join(PROJECT_ROOT, '.tmp', 'stack');
 mkdirSync(stateDir, { recursive: true });
 
 const services: ServiceProcess[] = [];
+
+/**
+ * The gateway's write token: GATEWAY_API_TOKENS if set, else one generated on the first run and kept beside the
+ * stack's state (owner-only), so a restart does not invalidate the token people exported.
+ */
+function gatewayToken(): { token: string; generated: boolean } {
+  const given = process.env.GATEWAY_API_TOKENS?.split(',')[0]?.trim();
+  if (given) return { token: given, generated: false };
+  const file = join(stateDir, 'gateway-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: true };
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, generated: true };
+}
 let devServer: DevServer | undefined;
 
 async function main(): Promise<void> {
@@ -18,7 +33,13 @@ async function main(): Promise<void> {
   // The gateway's URL comes first: the Web UI is started pointing at its codec.
   const gatewayPort = process.env.GATEWAY_PORT ?? '8080';
   env.PUBLIC_BASE_URL = (process.env.PUBLIC_BASE_URL ?? `http://localhost:${gatewayPort}`).replace(/\/+$/, '');
-  const gatewayEnv: NodeJS.ProcessEnv = { GATEWAY_PORT: gatewayPort };
+  const { token, generated } = gatewayToken();
+  const gatewayEnv: NodeJS.ProcessEnv = {
+    GATEWAY_PORT: gatewayPort,
+    GATEWAY_API_TOKENS: process.env.GATEWAY_API_TOKENS ?? token,
+    // A laptop's stack answers the laptop only, unless asked otherwise (its codec takes no token, below).
+    GATEWAY_HOST: process.env.GATEWAY_HOST ?? '127.0.0.1',
+  };
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = Number(process.env.TEMPORAL_PORT ?? 7233);
     const uiPort = port + 1000;
@@ -30,12 +51,12 @@ async function main(): Promise<void> {
     });
     env.TEMPORAL_ADDRESS = devServer.address;
     // The UI calls the codec from the browser: its origin (either host name) must pass CORS, and it sends no
-    // token, so the local stack's codec takes none (development only; production sets CODEC_AUTH_TOKEN).
+    // token, so the local stack's codec takes none (development only: the gateway refuses this in production).
     Object.assign(gatewayEnv, {
       CODEC_CORS_ORIGINS: [process.env.CODEC_CORS_ORIGINS, `http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`]
         .filter(Boolean)
         .join(','),
-      CODEC_AUTH_TOKEN: '',
+      CODEC_ALLOW_UNAUTHENTICATED: 'true',
       NODE_ENV: process.env.NODE_ENV === 'production' ? 'development' : process.env.NODE_ENV,
     });
   }
@@ -70,8 +91,13 @@ Local stack is up.
   Temporal Web UI: ${devServer?.uiUrl ? `${devServer.uiUrl} (payloads decoded by ${env.PUBLIC_BASE_URL}/codec)` : '(external server)'}
   Cyclr:           ${env.CYCLR_API_URL ?? process.env.CYCLR_API_URL}${process.env.CYCLR_API_URL ? '' : ' (simulator)'}
   Gateway:         ${gateway ? env.PUBLIC_BASE_URL : '(not built yet)'}
+  Gateway token:   ${generated ? `${token} (generated; kept in ${join(stateDir, 'gateway-token')})` : 'from GATEWAY_API_TOKENS'}
 
-Start a provisioning:
+Call the gateway (every route but /connect, /oauth/callback, /healthz and /readyz needs the token):
+  export GATEWAY_TOKEN=${generated ? token : '<one of your GATEWAY_API_TOKENS>'}
+  curl -H "Authorization: Bearer $GATEWAY_TOKEN" ${env.PUBLIC_BASE_URL}/openapi.json
+
+Start a provisioning (the CLI talks to Temporal directly: no token):
   npx provisioner start --account acme-1 --connector-name "HubSpot" --create-account \\
       --username jo@acme.test --return-url https://example.com/done
   npx provisioner status provision:acme-1:HubSpot

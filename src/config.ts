@@ -4,14 +4,29 @@
  */
 import { z } from 'zod';
 
+/** A key list entry without a key id (a bare secret) gets this id; a later "newId:secret,default:..." rotates it. */
+export const DEFAULT_KEY_ID = 'default';
+
 const keyList = (name: string) =>
   z
     .string()
     .min(1)
     .transform((raw, ctx) => {
       // "kid1:secret1,kid2:secret2": the first key signs or encrypts; every key verifies or decrypts (rotation).
-      const keys = raw.split(',').map((part) => {
-        const [id, ...rest] = part.trim().split(':');
+      // A single bare secret (no ":") is accepted too, under DEFAULT_KEY_ID: it is the first thing people try.
+      const parts = raw.split(',').map((part) => part.trim());
+      if (parts.length === 1 && !parts[0]!.includes(':')) {
+        if (parts[0]!.length < 32) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${name} must be "keyId:secret[,keyId:secret...]", or one secret of at least 32 characters`,
+          });
+          return z.NEVER;
+        }
+        return [{ id: DEFAULT_KEY_ID, secret: parts[0]! }];
+      }
+      const keys = parts.map((part) => {
+        const [id, ...rest] = part.split(':');
         return { id: id!, secret: rest.join(':') };
       });
       for (const k of keys) {
@@ -26,6 +41,28 @@ const keyList = (name: string) =>
       }
       return keys;
     });
+
+/**
+ * Standard Webhooks' form `whsec_<base64 of the key bytes>`, or a raw secret (16+ characters) whose UTF-8 bytes are
+ * the key (a receiver then uses `new Webhook(secret, { format: 'raw' })`, or `whsec_` + base64 of it).
+ */
+const webhookSecret = z
+  .string()
+  .min(16, 'must be "whsec_<base64>" (Standard Webhooks) or a secret of at least 16 characters')
+  .superRefine((raw, ctx) => {
+    if (!raw.startsWith('whsec_')) return;
+    const b64 = raw.slice('whsec_'.length);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || Buffer.from(b64, 'base64').length < 16) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'after "whsec_" must come the base64 of at least 16 random bytes, e.g. whsec_$(openssl rand -base64 32)',
+      });
+    }
+  });
+
+/** "true"/"false" only, so a typo is an error rather than silently false. */
+const flag = z.enum(['true', 'false'], { message: 'must be "true" or "false"' }).transform((v) => v === 'true');
 
 /** "tok1,tok2": every token listed is accepted, so a new one can be rolled out before the old one is dropped. */
 const tokenList = (name: string) =>
@@ -73,10 +110,28 @@ const envSchema = z
     GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     LINK_SIGNING_KEY: keyList('LINK_SIGNING_KEY').optional(),
     PAYLOAD_ENCRYPTION_KEY: keyList('PAYLOAD_ENCRYPTION_KEY').optional(),
-    NOTIFY_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    NOTIFY_SIGNING_SECRET: webhookSecret.optional(),
+    /** Hosts events may be POSTed to ("hooks.example.com,*.example.org"); unset: any public host. */
+    NOTIFY_URL_ALLOWLIST: z.string().min(1).optional(),
+    /** Let notifyUrl reach loopback, private and link-local addresses (default: only outside production). */
+    NOTIFY_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
     /** Bearer tokens for the gateway's management API: comma-separated, so tokens rotate by overlap. */
     GATEWAY_API_TOKENS: tokenList('GATEWAY_API_TOKENS').optional(),
     GATEWAY_READ_TOKENS: tokenList('GATEWAY_READ_TOKENS').optional(),
+    /** Requests per minute per client address on the public routes (consent links, callback, health). */
+    GATEWAY_RATE_LIMIT: z.coerce
+      .number()
+      .int()
+      .positive('must be a positive number of requests per minute')
+      .default(300),
+    /** Failed token checks per minute per client address; beyond it, the address is refused (429) until the minute ends. */
+    GATEWAY_AUTH_FAILURE_LIMIT: z.coerce
+      .number()
+      .int()
+      .positive('must be a positive number of failed checks per minute')
+      .default(20),
+    /** Behind a proxy: "true", or the proxies' addresses/CIDRs (comma-separated), so limits count real clients. */
+    GATEWAY_TRUST_PROXY: z.string().min(1).optional(),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     NODE_ENV: z.string().optional(),
   })
@@ -116,6 +171,18 @@ export interface GatewayTokens {
   read: readonly string[];
 }
 
+export interface GatewayRateLimits {
+  publicPerMinute: number;
+  authFailuresPerMinute: number;
+}
+
+export interface NotifyUrlPolicy {
+  /** Host patterns ("hooks.example.com", "*.example.org"); empty: any host. */
+  allowedHosts: readonly string[];
+  /** False: refuse hosts that resolve to loopback, private, link-local or other non-public addresses. */
+  allowPrivateAddresses: boolean;
+}
+
 export interface CyclrConfig {
   apiUrl: string;
   serviceDomain: string;
@@ -142,9 +209,15 @@ export interface Config {
   linkSigningKeys: Key[];
   /** First key encrypts; all decrypt. Empty: payloads are stored in plain text (development only). */
   payloadKeys: Key[];
+  /** NOTIFY_SIGNING_SECRET: `whsec_<base64>` or a raw secret (see src/events/signature.ts). Its only use is events. */
   notifySigningSecret: string;
+  /** Where events may go (NOTIFY_URL_ALLOWLIST, NOTIFY_ALLOW_PRIVATE_ADDRESSES); checked when each is delivered. */
+  notifyUrls: NotifyUrlPolicy;
   /** Gateway bearer tokens: `write` (GATEWAY_API_TOKENS) grant everything, `read` (GATEWAY_READ_TOKENS) reads only. */
   gatewayTokens: GatewayTokens;
+  gatewayRateLimits: GatewayRateLimits;
+  /** fastify's trustProxy (GATEWAY_TRUST_PROXY); unset: the socket's address is the client's. */
+  gatewayTrustProxy?: boolean | string;
   metricsPort?: number;
   /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
   batchStoreDir?: string;
@@ -159,10 +232,33 @@ export class ConfigError extends Error {
 /** Development keys let `npm run stack` work from a fresh clone; production must set its own. */
 const DEV_LINK_KEY: Key = { id: 'dev', secret: 'dev-link-signing-key-change-me' };
 const DEV_PAYLOAD_KEY: Key = { id: 'dev', secret: 'dev-payload-encryption-key-change-me' };
+/** Its own development secret: no secret stands in for another (whoever receives events must not mint links). */
+const DEV_NOTIFY_SECRET = `whsec_${Buffer.from('dev-notify-signing-secret-change-me').toString('base64')}`;
 
 export interface LoadOptions {
-  /** The worker needs Cyclr's settings; other processes do not. */
+  /** The worker: needs Cyclr's settings, and in production NOTIFY_SIGNING_SECRET. Other processes do not. */
   cyclr?: boolean;
+  /** The gateway: in production it needs GATEWAY_API_TOKENS. */
+  gateway?: boolean;
+}
+
+function trustProxy(raw: string | undefined): boolean | string | undefined {
+  if (raw === undefined) return undefined;
+  return raw === 'true' || raw === 'false' ? raw === 'true' : raw;
+}
+
+/** The same secret in two roles gives whoever holds one role both powers. */
+function reusedSecrets(named: [string, readonly string[]][]): string[] {
+  const owner = new Map<string, string>();
+  const problems: string[] = [];
+  for (const [name, secrets] of named) {
+    for (const secret of secrets) {
+      const other = owner.get(secret);
+      if (other && other !== name) problems.push(`${name}: reuses a secret of ${other}; give each its own`);
+      else owner.set(secret, name);
+    }
+  }
+  return problems;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
@@ -179,6 +275,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   if (production && !e.LINK_SIGNING_KEY) problems.push('LINK_SIGNING_KEY: is required in production ("keyId:secret")');
   if (production && !e.PAYLOAD_ENCRYPTION_KEY)
     problems.push('PAYLOAD_ENCRYPTION_KEY: is required in production ("keyId:secret")');
+  if (production && options.cyclr && !e.NOTIFY_SIGNING_SECRET)
+    problems.push('NOTIFY_SIGNING_SECRET: is required in production ("whsec_" + base64 of 32 random bytes)');
+  if (production && options.gateway && !e.GATEWAY_API_TOKENS)
+    problems.push('GATEWAY_API_TOKENS: is required in production (comma-separated bearer tokens, 16+ characters each)');
+  problems.push(
+    ...reusedSecrets([
+      ['LINK_SIGNING_KEY', (e.LINK_SIGNING_KEY ?? []).map((k) => k.secret)],
+      ['PAYLOAD_ENCRYPTION_KEY', (e.PAYLOAD_ENCRYPTION_KEY ?? []).map((k) => k.secret)],
+      ['NOTIFY_SIGNING_SECRET', e.NOTIFY_SIGNING_SECRET ? [e.NOTIFY_SIGNING_SECRET] : []],
+      ['GATEWAY_API_TOKENS', e.GATEWAY_API_TOKENS ?? []],
+      ['GATEWAY_READ_TOKENS', e.GATEWAY_READ_TOKENS ?? []],
+    ]),
+  );
   if (problems.length) throw new ConfigError(problems);
   const linkKeys = e.LINK_SIGNING_KEY ?? [DEV_LINK_KEY];
   return {
@@ -206,8 +315,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     gatewayPort: e.GATEWAY_PORT,
     linkSigningKeys: linkKeys,
     payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
-    notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? linkKeys[0]!.secret,
+    notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? DEV_NOTIFY_SECRET,
+    notifyUrls: {
+      allowedHosts: (e.NOTIFY_URL_ALLOWLIST ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      allowPrivateAddresses: e.NOTIFY_ALLOW_PRIVATE_ADDRESSES ?? !production,
+    },
     gatewayTokens: { write: e.GATEWAY_API_TOKENS ?? [], read: e.GATEWAY_READ_TOKENS ?? [] },
+    gatewayRateLimits: {
+      publicPerMinute: e.GATEWAY_RATE_LIMIT,
+      authFailuresPerMinute: e.GATEWAY_AUTH_FAILURE_LIMIT,
+    },
+    gatewayTrustProxy: trustProxy(e.GATEWAY_TRUST_PROXY),
     metricsPort: e.METRICS_PORT,
     batchStoreDir: e.BATCH_STORE_DIR,
   };

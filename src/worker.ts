@@ -37,7 +37,7 @@ export function createActivities(config: Config, rate = new RequestRate()) {
   const store = BatchStore.fromConfig(config);
   return {
     ...provisioning,
-    ...createEventActivities({ signingSecret: config.notifySigningSecret }),
+    ...createEventActivities({ signingSecret: config.notifySigningSecret, notifyUrls: config.notifyUrls }),
     ...createBatchActivities({ store }),
     ...createBatchRowActivities({ store, provisioning }),
   };

@@ -9,7 +9,7 @@ import { InvalidRequestError, ProvisioningError, type ProvisioningClient } from 
 import type { ServiceProcess } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import { provisioningWorkflowId } from '../src/workflows/ids.js';
-import { startGatewayStack, type GatewayStack } from './support/gateway-stack.js';
+import { startGatewayStack, withToken, type GatewayStack } from './support/gateway-stack.js';
 import { eventually, provisioningClient, startWorkerProcess, testEnv, uniqueId } from './support/harness.js';
 import { runCli } from './support/reliability-cli.js';
 import { installCount, requestTotal, setFaults, simulatorStats } from './support/simulator-admin.js';
@@ -287,7 +287,7 @@ describe('steering a provisioning that does not exist, has finished, or is not w
 
 describe('the HTTP gateway', () => {
   const post = (path: string, body: string, contentType = 'application/json') =>
-    fetch(`${stack.gatewayUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    fetch(`${stack.gatewayUrl}${path}`, { method: 'POST', headers: withToken({ 'content-type': contentType }), body });
 
   test('a body that is not valid JSON: 400 saying so', async () => {
     const res = await post('/provisionings', '{"accountId": "a1", "connector": ');
@@ -345,7 +345,7 @@ describe('the HTTP gateway', () => {
   });
 
   test('an unknown provisioning id: 404 with the id format', async () => {
-    const res = await fetch(`${stack.gatewayUrl}/provisionings/${encodeURIComponent('provision:nobody:Nothing')}`);
+    const res = await stack.call(`/provisionings/${encodeURIComponent('provision:nobody:Nothing')}`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: 'ProvisioningNotFound' });
   });

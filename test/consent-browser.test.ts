@@ -42,7 +42,7 @@ afterAll(async () => {
 
 test('a customer clicks the emailed link, approves, lands on returnUrl, and the provisioning completes authenticated', async () => {
   const accountId = await stack.newAccount();
-  const started = await fetch(`${stack.gatewayUrl}/provisionings`, {
+  const started = await stack.call('/provisionings', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({

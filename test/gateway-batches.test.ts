@@ -22,7 +22,7 @@ import {
   uniqueId,
   type TestStackOptions,
 } from './support/harness.js';
-import { startGateway } from './support/gateway-stack.js';
+import { startGateway, TEST_GATEWAY_TOKEN, TEST_READ_TOKEN, withToken } from './support/gateway-stack.js';
 import { simulatorStats } from './support/simulator-admin.js';
 
 const SECRET = 'gateway-batch-api-key-SECRET';
@@ -79,7 +79,7 @@ async function call(
 ): Promise<{ status: number; body: Json; headers: Headers }> {
   const res = await fetch(url + path, {
     method,
-    headers: typeof body === 'object' ? { 'content-type': 'application/json', ...headers } : headers,
+    headers: withToken(typeof body === 'object' ? { 'content-type': 'application/json', ...headers } : headers),
     body: typeof body === 'object' ? JSON.stringify(body) : body,
   });
   const text = await res.text();
@@ -200,7 +200,7 @@ describe('POST /batches refuses what cannot run', () => {
       const size = 50 * 1024 * 1024 + 1;
       const req = request(`${url}/batches`, {
         method: 'POST',
-        headers: { 'content-type': 'text/csv', 'content-length': size },
+        headers: withToken({ 'content-type': 'text/csv', 'content-length': String(size) }),
       });
       req.on('response', (res) => {
         let text = '';
@@ -257,8 +257,22 @@ describe('the codec at /codec', () => {
     expect(Buffer.from(encrypted.metadata.encoding!, 'base64').toString()).toBe('binary/encrypted');
     expect(Buffer.from(encrypted.data, 'base64').toString()).not.toContain('batchId');
 
-    const unauthorised = await call('POST', '/codec/decode', { payloads: [encrypted] }, { origin: UI_ORIGIN });
+    // One secret, one purpose: CODEC_AUTH_TOKEN is the standalone codec server's; the gateway takes its own tokens.
+    const unauthorised = await call(
+      'POST',
+      '/codec/decode',
+      { payloads: [encrypted] },
+      { origin: UI_ORIGIN, authorization: `Bearer ${CODEC_TOKEN}` },
+    );
     expect(unauthorised.status).toBe(401);
+    // Decoded payloads carry secrets: a read token may not decode.
+    const readOnly = await call(
+      'POST',
+      '/codec/decode',
+      { payloads: [encrypted] },
+      { origin: UI_ORIGIN, authorization: `Bearer ${TEST_READ_TOKEN}` },
+    );
+    expect(readOnly.status).toBe(403);
 
     const preflight = await fetch(`${url}/codec/decode`, {
       method: 'OPTIONS',
@@ -270,7 +284,7 @@ describe('the codec at /codec', () => {
       'POST',
       '/codec/decode',
       { payloads: [encrypted] },
-      { origin: UI_ORIGIN, authorization: `Bearer ${CODEC_TOKEN}`, 'x-namespace': 'default' },
+      { origin: UI_ORIGIN, authorization: `Bearer ${TEST_GATEWAY_TOKEN}`, 'x-namespace': 'default' },
     );
     expect(decoded.status).toBe(200);
     expect(decoded.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);

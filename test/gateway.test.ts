@@ -9,7 +9,7 @@ import { loadConfig, type Key } from '../src/config.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import { signToken } from '../src/signing/signed-token.js';
 import type { ProvisioningStatus } from '../src/workflows/messages.js';
-import { startGateway, startGatewayStack, type GatewayStack } from './support/gateway-stack.js';
+import { startGateway, startGatewayStack, withToken, type GatewayStack } from './support/gateway-stack.js';
 import { eventually, testEnv } from './support/harness.js';
 import { approveSilently, requestTotal, simulatorStats } from './support/simulator-admin.js';
 
@@ -40,7 +40,7 @@ async function api(method: string, path: string, body?: unknown, headers: Record
   const res = await fetch(`${stack.gatewayUrl}${path}`, {
     method,
     redirect: 'manual',
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: withToken(body === undefined ? headers : { 'content-type': 'application/json', ...headers }),
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

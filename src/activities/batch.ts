@@ -2,8 +2,9 @@
  * The activities of provisionBatch: reading the batch's rows from the store a page at a time, recording failures
  * beside them, and asking Temporal where children stand (for children that existed before this run, or went quiet).
  */
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { BatchNotFoundError, type BatchRow, type BatchStore } from '../batch/store.js';
 import type { BatchFailure } from '../workflows/batch-messages.js';
@@ -40,50 +41,65 @@ export function createBatchActivities({ store }: BatchActivityDeps) {
     },
 
     async describeBatchItems({ workflowIds }: { workflowIds: string[] }): Promise<BatchItemState[]> {
-      const client = Context.current().client;
-      return Promise.all(
-        workflowIds.map(async (workflowId): Promise<BatchItemState> => {
-          const handle = client.workflow.getHandle(workflowId);
-          const { status } = await handle.describe();
-          switch (status.name) {
-            case 'COMPLETED':
-              return { workflowId, stage: 'completed' };
-            case 'CANCELLED':
-              return { workflowId, stage: 'cancelled' };
-            case 'TERMINATED':
-              return {
-                workflowId,
-                stage: 'failed',
-                error: { type: 'Terminated', message: 'terminated through Temporal' },
-              };
-            case 'TIMED_OUT':
-              return { workflowId, stage: 'failed', error: { type: 'TimedOut', message: 'the workflow timed out' } };
-            case 'FAILED': {
-              const error = await handle.result().then(
-                () => ({ type: 'Failed', message: 'the provisioning failed' }),
-                (err: unknown) =>
-                  err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure
-                    ? { type: err.cause.type ?? 'Failed', message: err.cause.message }
-                    : { type: 'Failed', message: 'the provisioning failed' },
-              );
-              return {
-                workflowId,
-                stage:
-                  error.type === 'ConsentExpired' ? 'expired' : error.type === 'Cancelled' ? 'cancelled' : 'failed',
-                error,
-              };
-            }
-            case 'RUNNING': {
-              const current = await handle.query(statusQuery).catch(() => undefined);
-              return { workflowId, stage: current?.stage === 'awaiting-consent' ? 'awaiting-consent' : undefined };
-            }
-            default:
-              return { workflowId };
-          }
-        }),
-      );
+      const { client, cancellationSignal } = Context.current();
+      // The SDK adds an 'abort' listener to the call's signal for every gRPC call and never removes it; on the
+      // activity's own signal, a few dozen items passed Node's limit of 10 (MaxListenersExceededWarning). So the
+      // calls carry a signal of their own, sized to them and dropped with this call, and follow the activity's.
+      const calls = new AbortController();
+      setMaxListeners(3 * workflowIds.length + 1, calls.signal);
+      const cancel = () => calls.abort(cancellationSignal.reason);
+      cancellationSignal.addEventListener('abort', cancel, { once: true });
+      try {
+        return await client.withAbortSignal(calls.signal, () => describeAll(client, workflowIds));
+      } finally {
+        cancellationSignal.removeEventListener('abort', cancel);
+      }
     },
   };
+}
+
+/** Where each workflow stands (describe, then its result or status query: at most three calls each). */
+function describeAll(client: Client, workflowIds: string[]): Promise<BatchItemState[]> {
+  return Promise.all(
+    workflowIds.map(async (workflowId): Promise<BatchItemState> => {
+      const handle = client.workflow.getHandle(workflowId);
+      const { status } = await handle.describe();
+      switch (status.name) {
+        case 'COMPLETED':
+          return { workflowId, stage: 'completed' };
+        case 'CANCELLED':
+          return { workflowId, stage: 'cancelled' };
+        case 'TERMINATED':
+          return {
+            workflowId,
+            stage: 'failed',
+            error: { type: 'Terminated', message: 'terminated through Temporal' },
+          };
+        case 'TIMED_OUT':
+          return { workflowId, stage: 'failed', error: { type: 'TimedOut', message: 'the workflow timed out' } };
+        case 'FAILED': {
+          const error = await handle.result().then(
+            () => ({ type: 'Failed', message: 'the provisioning failed' }),
+            (err: unknown) =>
+              err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure
+                ? { type: err.cause.type ?? 'Failed', message: err.cause.message }
+                : { type: 'Failed', message: 'the provisioning failed' },
+          );
+          return {
+            workflowId,
+            stage: error.type === 'ConsentExpired' ? 'expired' : error.type === 'Cancelled' ? 'cancelled' : 'failed',
+            error,
+          };
+        }
+        case 'RUNNING': {
+          const current = await handle.query(statusQuery).catch(() => undefined);
+          return { workflowId, stage: current?.stage === 'awaiting-consent' ? 'awaiting-consent' : undefined };
+        }
+        default:
+          return { workflowId };
+      }
+    }),
+  );
 }
 
 export type BatchActivities = ReturnType<typeof createBatchActivities>;

@@ -1,17 +1,38 @@
 /** Delivers lifecycle events to a request's `notifyUrl`, signed like Standard Webhooks; Temporal retries failures. */
 import { ApplicationFailure } from '@temporalio/common';
 import got, { RequestError } from 'got';
+import type { NotifyUrlPolicy } from '../config.js';
+import { checkNotifyUrl, NotifyUrlRefused, publicOnlyLookup } from '../events/notify-url.js';
 import { signWebhook } from '../events/signature.js';
 import type { ProvisioningEvent } from '../events/types.js';
 
 export interface EventActivityDeps {
   signingSecret: string;
+  /** Where events may go (config.notifyUrls). Default: anywhere, for tests and tools that build activities alone. */
+  notifyUrls?: NotifyUrlPolicy;
   timeoutMs?: number;
 }
 
-export function createEventActivities({ signingSecret, timeoutMs = 10_000 }: EventActivityDeps) {
+const ANYWHERE: NotifyUrlPolicy = { allowedHosts: [], allowPrivateAddresses: true };
+
+/** A refused destination will be refused again: not retried, and named so the log says which setting decides. */
+function refused(type: string, err: NotifyUrlRefused): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'NotifyUrlRefused',
+    message: `${type}: ${err.message}`,
+    nonRetryable: true,
+  });
+}
+
+export function createEventActivities({ signingSecret, notifyUrls = ANYWHERE, timeoutMs = 10_000 }: EventActivityDeps) {
   return {
     async sendEvent(input: { notifyUrl: string; event: ProvisioningEvent }): Promise<void> {
+      try {
+        checkNotifyUrl(input.notifyUrl, notifyUrls);
+      } catch (err) {
+        if (err instanceof NotifyUrlRefused) throw refused(input.event.type, err);
+        throw err;
+      }
       const body = JSON.stringify(input.event);
       const headers = signWebhook(signingSecret, input.event.id, Math.floor(Date.now() / 1000), body);
       let status: number;
@@ -22,10 +43,15 @@ export function createEventActivities({ signingSecret, timeoutMs = 10_000 }: Eve
           throwHttpErrors: false,
           retry: { limit: 0 },
           timeout: { request: timeoutMs },
+          // No redirects: a redirect could lead past the address check to an internal host.
           followRedirect: false,
+          // The address check runs on the addresses this connection uses, so a DNS change cannot slip past it.
+          ...(notifyUrls.allowPrivateAddresses ? {} : { dnsLookup: publicOnlyLookup }),
         });
         status = res.statusCode;
       } catch (err) {
+        const cause = err instanceof RequestError ? err.cause : undefined;
+        if (cause instanceof NotifyUrlRefused) throw refused(input.event.type, cause);
         const code = err instanceof RequestError ? err.code : 'ERROR';
         throw ApplicationFailure.create({
           type: 'EventDeliveryFailed',

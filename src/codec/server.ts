@@ -6,7 +6,8 @@
  * `codecRoutes` is a fastify plugin serving `/encode` and `/decode`; mount it with fastify's own `prefix`
  * (`app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX })`), as the gateway and `npm run codec-server` do.
  * Point the UI at it with TEMPORAL_CODEC_ENDPOINT=https://host/codec, the CLI with
- * `temporal workflow show --codec-endpoint https://host/codec --codec-auth "Bearer $CODEC_AUTH_TOKEN"`.
+ * `temporal workflow show --codec-endpoint https://host/codec --codec-auth "Bearer $CODEC_AUTH_TOKEN"` (the gateway's
+ * /codec takes a gateway token instead: `--codec-auth "Bearer $GATEWAY_TOKEN"`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,8 @@ import { EncryptionCodec } from './encryption-codec.js';
 export interface CodecServerOptions {
   /** PAYLOAD_ENCRYPTION_KEY: the first encrypts, all decrypt. */
   keys: readonly Key[];
-  /** Accepted bearer tokens (CODEC_AUTH_TOKEN, comma-separated for rotation); empty: no authentication. */
+  /** Accepted bearer tokens (CODEC_AUTH_TOKEN, comma-separated for rotation); empty: no authentication here (the
+   * gateway mounts it so: its own check, with the gateway's tokens, runs before). */
   authTokens: readonly string[];
   /** Browser origins allowed to call it (the Temporal UI's), e.g. http://localhost:8233. `*` allows any. */
   corsOrigins: readonly string[];
@@ -33,9 +35,11 @@ export const CODEC_PREFIX = '/codec';
 /** Temporal's JSON form of a Payload: bytes as base64. */
 const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
 const bodySchema = z.object({
+  // Protobuf JSON (the temporal CLI) leaves an empty list out: `{}` is no payloads.
   payloads: z
     .array(z.object({ metadata: z.record(base64).optional(), data: base64.optional() }).passthrough())
-    .max(10_000),
+    .max(10_000)
+    .default([]),
 });
 
 type JsonPayload = { metadata?: Record<string, string>; data?: string };
@@ -124,7 +128,16 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
   }
 }
 
-/** Options from the environment: PAYLOAD_ENCRYPTION_KEY, CODEC_AUTH_TOKEN, CODEC_CORS_ORIGINS. */
+/** CODEC_CORS_ORIGINS: the Temporal UI's origins (default the dev server's UI). */
+export function corsOriginsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.CODEC_CORS_ORIGINS ?? 'http://localhost:8233')
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+}
+
+/** The standalone codec server's options from the environment: PAYLOAD_ENCRYPTION_KEY, CODEC_AUTH_TOKEN,
+ * CODEC_CORS_ORIGINS. (The gateway's /codec takes the gateway's tokens instead: one secret, one purpose.) */
 export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CodecServerOptions {
   const config = loadConfig(env);
   const authTokens = (env.CODEC_AUTH_TOKEN ?? '')
@@ -143,10 +156,7 @@ export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Codec
   return {
     keys: config.payloadKeys,
     authTokens,
-    corsOrigins: (env.CODEC_CORS_ORIGINS ?? 'http://localhost:8233')
-      .split(',')
-      .map((o) => o.trim().replace(/\/+$/, ''))
-      .filter(Boolean),
+    corsOrigins: corsOriginsFromEnv(env),
   };
 }
 

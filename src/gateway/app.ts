@@ -3,10 +3,12 @@
  * run it in-process and `main.ts` runs it for real. Routes are registered per file; each file also documents itself
  * in the OpenAPI document.
  */
+import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { BatchStore } from '../batch/store.js';
 import type { CodecServerOptions } from '../codec/server.js';
 import type { Config } from '../config.js';
+import { registerGatewayAuth } from './auth.js';
 import type { GatewayDeps, GatewayRoutes } from './deps.js';
 import { toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -37,15 +39,20 @@ export interface GatewayLogOptions {
 
 export interface BuildAppOptions extends Omit<GatewayDeps, 'batchStore'> {
   /** The batch store is opened from BATCH_STORE_DIR and PAYLOAD_ENCRYPTION_KEY, as the CLI and the worker do. */
-  config: GatewayDeps['config'] & Pick<Config, 'batchStoreDir' | 'payloadKeys'>;
+  config: GatewayDeps['config'] &
+    Pick<Config, 'batchStoreDir' | 'payloadKeys' | 'gatewayRateLimits'> &
+    Partial<Pick<Config, 'gatewayTrustProxy'>>;
   /** Off unless given: request logs carry URLs, which are redacted for link and callback paths. */
   logger?: GatewayLogOptions | false;
   routes?: readonly GatewayRoutes[];
   /** Default: the store the config names. */
   batchStore?: BatchStore;
-  /** Serves the remote codec at /codec when given (main.ts: codecOptionsFromEnv()). It can decrypt every payload, so
-   * it is never mounted by default. */
+  /** Serves the remote codec at /codec when given (main.ts: gatewayCodecOptions()). It can decrypt every payload, so
+   * it is never mounted by default, and on the gateway it takes the gateway's tokens (its own authTokens are not
+   * used: CODEC_AUTH_TOKEN belongs to the standalone codec server). */
   codec?: CodecServerOptions;
+  /** Development only (main.ts refuses it in production): /codec without a token, for the local Web UI. */
+  codecUnauthenticated?: boolean;
 }
 
 const openApiRoute: GatewayRoutes = {
@@ -85,10 +92,13 @@ export async function buildApp({
   routes: baseRoutes = ROUTES,
   batchStore = BatchStore.fromConfig(config),
   codec,
+  codecUnauthenticated = false,
 }: BuildAppOptions): Promise<FastifyInstance> {
-  const routes = codec ? [...baseRoutes, codecGatewayRoutes(codec)] : baseRoutes;
+  const routes = codec ? [...baseRoutes, codecGatewayRoutes({ ...codec, authTokens: [] })] : baseRoutes;
   const app = Fastify({
     logger: loggerOptions(logger),
+    // Behind a proxy, rate limits must count the real client, not the proxy (GATEWAY_TRUST_PROXY).
+    ...(config.gatewayTrustProxy !== undefined ? { trustProxy: config.gatewayTrustProxy } : {}),
     // Consent links are longer than fastify's default 100-character limit for a path parameter.
     routerOptions: { maxParamLength: 4096 },
     bodyLimit: 256 * 1024,
@@ -114,6 +124,19 @@ export async function buildApp({
       message: `no route ${request.method} ${redactUrl(request.url.split('?')[0]!)}; the routes are listed at /openapi.json`,
     }),
   );
+
+  // Security headers on every response (pages set stricter ones of their own). No Cross-Origin-Opener-Policy: the
+  // consent popup must keep its opener, which Cyclr posts callbackMessage to. No upgrade-insecure-requests: the
+  // local stack is plain http.
+  await app.register(helmet, {
+    crossOriginOpenerPolicy: false,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
+  await registerGatewayAuth(app, {
+    tokens: config.gatewayTokens,
+    rateLimits: config.gatewayRateLimits,
+    codecUnauthenticated,
+  });
 
   const all = [...routes, openApiRoute];
   const document = buildOpenApiDocument(

@@ -3,7 +3,9 @@
  * only read. Shared by the API's token check and the console's sign-in, so both accept exactly the same tokens.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { GatewayTokens } from '../config.js';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { GatewayRateLimits, GatewayTokens } from '../config.js';
 
 export type Scope = 'write' | 'read';
 
@@ -27,4 +29,149 @@ export function scopeOf(token: string | undefined, tokens: GatewayTokens): Scope
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer ([^\s]+)$/i.exec(header ?? '');
   return match?.[1];
+}
+
+/** Routes anyone may call: the browser's consent link and callback, and the health probes. */
+const PUBLIC_EXACT = new Set(['/healthz', '/readyz', '/oauth/callback', '/console']);
+/** Areas that do their own checks (the console's sign-in and session) or hold no data (static browser files). */
+const PUBLIC_PREFIXES = ['/connect/', '/console/', '/assets/'];
+
+export function isPublicPath(path: string): boolean {
+  return PUBLIC_EXACT.has(path) || PUBLIC_PREFIXES.some((p) => path.startsWith(p));
+}
+
+function isCodecPath(path: string): boolean {
+  return path.startsWith('/codec/');
+}
+
+/**
+ * What a request needs: GET and HEAD read, anything else writes. The codec's POSTs count as writes too: decoding
+ * shows every payload in the clear, secrets such as authValue included, which is more than a read token may see.
+ */
+export function requiredScope(method: string): Scope {
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
+
+/** Query parameters people put tokens in; any parameter whose value is an accepted token is refused too. */
+const TOKEN_PARAMS = new Set(['access_token', 'token', 'api_key', 'apikey', 'bearer', 'authorization', 'auth']);
+
+function tokenInQuery(query: unknown, tokens: GatewayTokens): boolean {
+  if (!query || typeof query !== 'object') return false;
+  return Object.entries(query as Record<string, unknown>).some(([key, value]) => {
+    if (TOKEN_PARAMS.has(key.toLowerCase())) return true;
+    const values = Array.isArray(value) ? value : [value];
+    return values.some((v) => typeof v === 'string' && scopeOf(v, tokens) !== undefined);
+  });
+}
+
+export interface GatewayAuthOptions {
+  tokens: GatewayTokens;
+  rateLimits: GatewayRateLimits;
+  /** Development only: the local Web UI sends no token to /codec (CODEC_ALLOW_UNAUTHENTICATED=true). */
+  codecUnauthenticated?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The scope of the request's valid bearer token; unset on public routes. */
+    gatewayScope?: Scope;
+  }
+}
+
+function refuse(reply: FastifyReply, status: 400 | 401 | 403, error: string, message: string, challenge?: string) {
+  if (status === 401) reply.header('www-authenticate', challenge ?? 'Bearer realm="gateway"');
+  return reply.code(status).send({ error, message });
+}
+
+function tooMany(reply: FastifyReply, ttlSeconds: number, message: string) {
+  return reply
+    .code(429)
+    .header('retry-after', String(Math.max(1, ttlSeconds)))
+    .send({ error: 'TooManyRequests', message: `${message}; try again in ${Math.max(1, ttlSeconds)}s` });
+}
+
+/**
+ * The gateway's front door, as one onRequest hook on the root instance (so it runs before any route, body parsing
+ * included): public routes are rate limited per client address; every other route needs a bearer token of the
+ * right scope, and an address that keeps presenting bad tokens is refused for the rest of the minute.
+ */
+export async function registerGatewayAuth(app: FastifyInstance, options: GatewayAuthOptions): Promise<void> {
+  await app.register(rateLimit, { global: false });
+  const publicLimit = app.createRateLimit({ max: options.rateLimits.publicPerMinute, timeWindow: 60_000 });
+  const failedChecks = app.createRateLimit({ max: options.rateLimits.authFailuresPerMinute, timeWindow: 60_000 });
+  const { tokens } = options;
+  const tokenSources = 'a token from GATEWAY_API_TOKENS (or GATEWAY_READ_TOKENS for reads)';
+
+  app.addHook('onRequest', async (request, reply) => {
+    // The matched route decides (so "/connect/../provisionings" is whatever the router made of it); an unmatched
+    // path is judged by its raw prefix, so an unknown /connect/... is a 404, not a request for a token.
+    const path = request.routeOptions.url ?? request.url.split('?')[0]!;
+    const codecOpen = isCodecPath(path) && (options.codecUnauthenticated || request.method === 'OPTIONS');
+    if (isPublicPath(path) || codecOpen) {
+      const limit = await publicLimit(request);
+      if (!limit.isAllowed && limit.isExceeded) {
+        return tooMany(reply, limit.ttlInSeconds, 'too many requests from your address');
+      }
+      return;
+    }
+
+    // A peek, not a count: the address has used up its failures once the count reaches the limit.
+    const blocked = await failedChecks(request, { increment: false });
+    if (!blocked.isAllowed && blocked.remaining === 0) {
+      return tooMany(reply, blocked.ttlInSeconds, 'too many failed token checks from your address');
+    }
+    // Every refusal below counts against the address.
+    const fail = async () => void (await failedChecks(request));
+
+    if (tokenInQuery(request.query, tokens)) {
+      await fail();
+      return refuse(
+        reply,
+        400,
+        'TokenInUrl',
+        'a token in the URL is refused (URLs end up in logs and browser history); send it as "Authorization: Bearer <token>" and replace the exposed token',
+      );
+    }
+    const header = request.headers.authorization;
+    if (!header) {
+      await fail();
+      return refuse(
+        reply,
+        401,
+        'Unauthorized',
+        `this route needs "Authorization: Bearer <token>" with ${tokenSources}`,
+      );
+    }
+    const presented = bearerToken(header);
+    if (!presented) {
+      await fail();
+      return refuse(
+        reply,
+        401,
+        'Unauthorized',
+        `the Authorization header must be "Bearer <token>" (one token, Bearer scheme) with ${tokenSources}`,
+        'Bearer realm="gateway", error="invalid_request"',
+      );
+    }
+    const scope = scopeOf(presented, tokens);
+    if (!scope) {
+      await fail();
+      return refuse(
+        reply,
+        401,
+        'Unauthorized',
+        `the bearer token is not one this gateway accepts; use ${tokenSources}`,
+        'Bearer realm="gateway", error="invalid_token"',
+      );
+    }
+    if (scope === 'read' && requiredScope(request.method) === 'write') {
+      return refuse(
+        reply,
+        403,
+        'Forbidden',
+        `this token may only read; ${request.method} ${path} needs a token from GATEWAY_API_TOKENS`,
+      );
+    }
+    request.gatewayScope = scope;
+  });
 }

@@ -1,33 +1,35 @@
 /**
  * `npm run gateway`: the HTTP gateway. Configuration from the environment (GATEWAY_PORT, PUBLIC_BASE_URL,
- * LINK_SIGNING_KEY, TEMPORAL_*, BATCH_STORE_DIR, and for the codec at /codec: PAYLOAD_ENCRYPTION_KEY,
- * CODEC_AUTH_TOKEN, CODEC_CORS_ORIGINS). The first line printed is `gateway listening on http://...`.
+ * GATEWAY_API_TOKENS, GATEWAY_READ_TOKENS, LINK_SIGNING_KEY, TEMPORAL_*, BATCH_STORE_DIR, and for the codec at /codec:
+ * PAYLOAD_ENCRYPTION_KEY, CODEC_CORS_ORIGINS). The first line printed is `gateway listening on http://...`.
  */
 import { ProvisioningClient } from '../client.js';
-import { codecOptionsFromEnv, type CodecServerOptions } from '../codec/server.js';
-import { ConfigError, loadConfigOrExit } from '../config.js';
+import { corsOriginsFromEnv } from '../codec/server.js';
+import { loadConfigOrExit } from '../config.js';
 import { createLogger } from '../observability/logger.js';
 import { buildApp } from './app.js';
 
-function codecOptionsOrExit(): CodecServerOptions {
-  try {
-    return { ...codecOptionsFromEnv(process.env), logger: createLogger({ service: 'gateway' }) };
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) console.error(`config error: ${p}`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(process.env);
-  const codec = codecOptionsOrExit();
+  const config = loadConfigOrExit(process.env, { gateway: true });
+  const production = process.env.NODE_ENV === 'production';
+  const allowOpenCodec = process.env.CODEC_ALLOW_UNAUTHENTICATED === 'true';
+  const codec = {
+    keys: config.payloadKeys,
+    authTokens: [],
+    corsOrigins: corsOriginsFromEnv(process.env),
+    logger: createLogger({ service: 'gateway' }),
+  };
   const client = await ProvisioningClient.connect(config);
   const logging = process.env.GATEWAY_LOG !== 'off';
   // Quiet until listening, so the "gateway listening" line comes first (fastify logs its own at info).
-  const app = await buildApp({ client, config, codec, logger: logging ? { level: 'warn' } : false });
+  const app = await buildApp({
+    client,
+    config,
+    codec,
+    // The gateway is public (browsers reach it): an open /codec there is for a laptop's Web UI only.
+    codecUnauthenticated: allowOpenCodec && !production,
+    logger: logging ? { level: 'warn' } : false,
+  });
   // All interfaces: in a container the gateway is reached from outside; GATEWAY_HOST narrows it.
   const host = process.env.GATEWAY_HOST ?? '0.0.0.0';
   await app.listen({ host, port: config.gatewayPort });
@@ -35,9 +37,14 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.gatewayPort;
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   process.stdout.write(`gateway listening on http://${shown}:${port} (public URL ${config.publicBaseUrl})\n`);
-  if (codec.authTokens.length === 0) {
+  if (config.gatewayTokens.write.length + config.gatewayTokens.read.length === 0) {
+    process.stdout.write('no GATEWAY_API_TOKENS: every management route answers 401 (npm run stack generates one)\n');
+  }
+  if (allowOpenCodec) {
     process.stdout.write(
-      `codec at ${config.publicBaseUrl}/codec without CODEC_AUTH_TOKEN: anyone who reaches it can decrypt payloads\n`,
+      production
+        ? 'CODEC_ALLOW_UNAUTHENTICATED is ignored by the gateway in production: its /codec needs a gateway token\n'
+        : `codec at ${config.publicBaseUrl}/codec without a token (CODEC_ALLOW_UNAUTHENTICATED, development only)\n`,
     );
   }
   if (logging) app.log.level = 'info';

@@ -4,6 +4,7 @@
  */
 import { provisioningRequestSchema } from '../workflows/request.js';
 import { STAGES } from '../workflows/stages.js';
+import { isPublicPath, requiredScope } from './auth.js';
 import { zodToJsonSchema, type JsonSchema } from './json-schema.js';
 
 export type OpenApiPaths = Record<string, Record<string, unknown>>;
@@ -33,6 +34,14 @@ function requestSchema(): JsonSchema {
 const stage = { type: 'string', enum: [...STAGES] };
 
 export const components = {
+  securitySchemes: {
+    bearerAuth: {
+      type: 'http',
+      scheme: 'bearer',
+      description:
+        'A token from GATEWAY_API_TOKENS (everything) or GATEWAY_READ_TOKENS (GET and HEAD only; status without the consent link). Never in the URL.',
+    },
+  },
   schemas: {
     ProvisioningRequest: requestSchema(),
     ProvisioningStatus: {
@@ -162,10 +171,38 @@ export function cancelOperation(input: {
   };
 }
 
+const HTTP_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'];
+
+/** Each operation says whether it needs a token (public ones `security: []`) and what a refusal looks like. */
+function withSecurity(path: string, method: string, operation: Record<string, unknown>): Record<string, unknown> {
+  if (isPublicPath(path)) return { ...operation, security: [] };
+  const write = requiredScope(method.toUpperCase()) === 'write';
+  const responses = (operation.responses ?? {}) as Record<string, unknown>;
+  return {
+    ...operation,
+    security: [{ bearerAuth: [] }],
+    responses: {
+      ...responses,
+      '401': errorResponse('No bearer token, another scheme, or a token this gateway does not accept'),
+      ...(write ? { '403': errorResponse('A read token (GATEWAY_READ_TOKENS): this needs GATEWAY_API_TOKENS') } : {}),
+      '429': errorResponse('Too many failed token checks from this address; see Retry-After'),
+    },
+  };
+}
+
 export function buildOpenApiDocument(pathsList: OpenApiPaths[], serverUrl?: string): Record<string, unknown> {
   const paths: OpenApiPaths = {};
   for (const p of pathsList) {
     for (const [path, item] of Object.entries(p)) paths[path] = { ...paths[path], ...item };
+  }
+  for (const [path, item] of Object.entries(paths)) {
+    paths[path] = Object.fromEntries(
+      Object.entries(item).map(([method, op]) =>
+        HTTP_METHODS.includes(method)
+          ? [method, withSecurity(path, method, op as Record<string, unknown>)]
+          : [method, op],
+      ),
+    );
   }
   return {
     openapi: '3.1.0',
@@ -175,6 +212,7 @@ export function buildOpenApiDocument(pathsList: OpenApiPaths[], serverUrl?: stri
       description: 'Start and steer durable Cyclr connector provisionings; consent links and the OAuth callback.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    security: [{ bearerAuth: [] }],
     paths,
     components,
   };

@@ -3,5 +3,6 @@
 export function redactUrl(url: string): string {
   if (url.startsWith('/connect/')) return '/connect/[redacted]';
   if (url.startsWith('/oauth/callback')) return url.includes('?') ? '/oauth/callback?[redacted]' : url;
-  return url;
+  // A gateway token sent in the query string is refused, and must not reach the log either.
+  return url.replace(/([?&](?:access_token|token|api_key|apikey|bearer|authorization|auth)=)[^&]*/gi, '$1[redacted]');
 }

@@ -2,6 +2,7 @@
  * The Cyclr simulator: a stateful, in-memory stand-in for the parts of Cyclr's partner API in
  * ../shared/cyclr-api.md, with fault injection and an admin API for tests and benchmarks.
  */
+import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Catalog } from './catalog.js';
 import { FaultInjector, type FaultConfig } from './faults.js';
@@ -186,6 +187,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   for (const id of options.accounts ?? []) state.seedAccount(id);
   const ctx: SimContext = { state, faults: new FaultInjector(options.faults), stats: new Stats() };
   const shutdown = new AbortController();
+  // Every request held by injected latency waits on this signal (and removes its listener when done): one listener
+  // per request in flight, not a leak, so Node's limit of 10 would warn at any real concurrency.
+  setMaxListeners(0, shutdown.signal);
 
   const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { ignoreTrailingSlash: true } });
   installParsers(app);

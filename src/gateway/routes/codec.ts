@@ -46,7 +46,7 @@ function operation(action: 'encode' | 'decode') {
           ? "Encrypt payloads (Temporal's remote codec protocol)"
           : "Decrypt payloads for the Temporal Web UI and CLI (Temporal's remote codec protocol)",
       description:
-        'Authorization: Bearer <CODEC_AUTH_TOKEN> when tokens are configured (always in production). ' +
+        'Authorization: Bearer <a token from GATEWAY_API_TOKENS> (read tokens are refused: decoded payloads carry secrets; only the local stack leaves it open). ' +
         'CORS allows the origins in CODEC_CORS_ORIGINS (the Temporal UI). Bodies up to 16 MB.',
       parameters: [
         {

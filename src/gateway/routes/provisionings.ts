@@ -91,7 +91,10 @@ export const provisioningRoutes: GatewayRoutes = {
 
     app.get<{ Params: { id: string } }>('/provisionings/:id', async (request) => {
       const workflowId = requireProvisioningId(request.params.id);
-      return { workflowId, status: await client.status(workflowId) };
+      const status = await client.status(workflowId);
+      // The consent link lets whoever holds it connect an account into the customer's: a read token does not get it.
+      if (request.gatewayScope === 'read') delete status.consentLink;
+      return { workflowId, status };
     });
 
     app.post<{ Params: { id: string } }>('/provisionings/:id/cancel', async (request, reply) => {
