@@ -77,6 +77,8 @@ const envSchema = z
     /** Bearer tokens for the gateway's management API: comma-separated, so tokens rotate by overlap. */
     GATEWAY_API_TOKENS: tokenList('GATEWAY_API_TOKENS').optional(),
     GATEWAY_READ_TOKENS: tokenList('GATEWAY_READ_TOKENS').optional(),
+    /** Signs the support console's session cookies; unset: a random key per process (sign-ins end on restart). */
+    CONSOLE_SESSION_KEY: z.string().min(32, 'must be at least 32 random characters').optional(),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     NODE_ENV: z.string().optional(),
   })
@@ -145,6 +147,8 @@ export interface Config {
   notifySigningSecret: string;
   /** Gateway bearer tokens: `write` (GATEWAY_API_TOKENS) grant everything, `read` (GATEWAY_READ_TOKENS) reads only. */
   gatewayTokens: GatewayTokens;
+  /** The support console's own session-signing key (never another secret); unset: random per process. */
+  consoleSessionKey?: string;
   metricsPort?: number;
   /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
   batchStoreDir?: string;
@@ -208,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
     notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? linkKeys[0]!.secret,
     gatewayTokens: { write: e.GATEWAY_API_TOKENS ?? [], read: e.GATEWAY_READ_TOKENS ?? [] },
+    consoleSessionKey: e.CONSOLE_SESSION_KEY,
     metricsPort: e.METRICS_PORT,
     batchStoreDir: e.BATCH_STORE_DIR,
   };

@@ -8,6 +8,7 @@ import { BatchStore } from '../batch/store.js';
 import type { CodecServerOptions } from '../codec/server.js';
 import type { Config } from '../config.js';
 import type { GatewayDeps, GatewayRoutes } from './deps.js';
+import { consoleRoutes } from './console/index.js';
 import { toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { redactUrl } from './redact.js';
@@ -25,6 +26,7 @@ export const ROUTES: readonly GatewayRoutes[] = [
   batchRoutes,
   connectRoutes,
   callbackRoutes,
+  consoleRoutes,
 ];
 
 export interface GatewayLogOptions {

@@ -38,7 +38,10 @@ export const completeAction: BulkAction<{ signalled: true }> = {
 export const cancelAction: BulkAction<{ cancelled: true }> = {
   verb: 'cancel',
   act: async (client, id, { source, reason }) => {
-    await client.cancel(id, reason?.trim() || (source === 'cli' ? 'cancelled from the CLI' : 'cancelled from the console'));
+    await client.cancel(
+      id,
+      reason?.trim() || (source === 'cli' ? 'cancelled from the CLI' : 'cancelled from the console'),
+    );
     return { cancelled: true };
   },
 };

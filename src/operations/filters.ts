@@ -64,7 +64,8 @@ export interface QueryOptions {
 export function buildQuery(v: FilterValues, opts: QueryOptions = {}): string {
   const clauses = [`WorkflowType = 'provisionConnector'`];
   if (v.stage !== undefined) {
-    if (!isStage(v.stage)) throw new FilterError('stage', `"${v.stage}" is not a stage; use one of ${STAGES.join(', ')}`);
+    if (!isStage(v.stage))
+      throw new FilterError('stage', `"${v.stage}" is not a stage; use one of ${STAGES.join(', ')}`);
     clauses.push(`${ProvisioningStage.name} = ${literal('stage', v.stage)}`);
   }
   if (v.account !== undefined) clauses.push(`${CyclrAccountId.name} = ${literal('account', v.account)}`);
