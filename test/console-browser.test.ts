@@ -81,6 +81,13 @@ afterAll(async () => {
   await client?.temporal.connection.close();
 });
 
+/** What the browser-side callbacks touch (the test's TypeScript has no DOM types). */
+interface BrowserGlobals {
+  document: { getElementById(id: string): unknown };
+  navigator: { clipboard: { readText(): Promise<string> } };
+  Chart: { getChart(canvas: unknown): { data: { datasets: { data: number[] }[] } } };
+}
+
 async function newAccount(): Promise<string> {
   const accountId = uniqueId('acct');
   await seedAccounts(simulator.url, [accountId]);
@@ -166,7 +173,7 @@ test('a read-only sign-in lists and filters provisionings and sees no actions; i
   expect(await page.getByRole('link', { name: 'Bulk actions' }).count()).toBe(0);
 
   await page.getByLabel('Account id').fill(accountId);
-  await page.getByLabel('Stage').selectOption('awaiting-consent');
+  await page.getByLabel('Stage', { exact: true }).selectOption('awaiting-consent');
   await page.getByRole('button', { name: 'Filter' }).click();
   const rows = page.locator('#provisionings tbody tr');
   await expect(rows.count()).resolves.toBe(1);
@@ -216,7 +223,11 @@ test('a write sign-in opens a provisioning, re-sends its link with a copy button
   await expect(page.locator('#consent-expires time').getAttribute('datetime')).resolves.toBe(
     (await client.status(id)).consentExpiresAt,
   );
-  await expect(page.locator('#timeline li').count()).resolves.toBeGreaterThanOrEqual(4);
+  await expect(page.locator('#timeline li .stage').allTextContents()).resolves.toEqual([
+    'resolving-connector',
+    'installing',
+    'awaiting-consent',
+  ]);
   await page.screenshot({ path: join(SCREENSHOTS, '4-provisioning.png') });
 
   // Re-send: confirmed first, by keyboard, then the new link is shown with a copy button.
@@ -232,7 +243,9 @@ test('a write sign-in opens a provisioning, re-sends its link with a copy button
   expect((await client.status(id)).consentLink).toBe(link);
   await page.getByRole('button', { name: 'Copy link' }).click();
   await expect(page.locator('.copied').textContent()).resolves.toMatch(/Copied|Selected/);
-  expect(await page.evaluate('navigator.clipboard.readText()')).toBe(link);
+  expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).navigator.clipboard.readText())).toBe(
+    link,
+  );
   await page.screenshot({ path: join(SCREENSHOTS, '5-link-resent.png') });
 
   // Cancel with a reason; the reason is shown back escaped, never as markup.
@@ -333,16 +346,14 @@ test("a batch's page charts progress while it runs, lists failures with line num
       return (await page.getByRole('link', { name: batch.batchId }).count()) === 1 ? true : undefined;
     });
     await page.getByRole('link', { name: batch.batchId }).click();
-    // (Browser-side expressions as strings: the test's TypeScript has no DOM types.)
-    await page.waitForFunction("Number(document.getElementById('progress-chart').dataset.samples || 0) >= 1");
+    await page.locator('#progress-chart[data-samples]').waitFor();
 
     // The chart moves: completed rises across samples, and ends with every good row.
-    await page.waitForFunction("document.getElementById('batch-status').textContent === 'completed'", null, {
-      timeout: 90_000,
+    await page.locator('#batch-status', { hasText: 'completed' }).waitFor({ timeout: 90_000 });
+    const completed = await page.evaluate(() => {
+      const g = globalThis as unknown as BrowserGlobals;
+      return g.Chart.getChart(g.document.getElementById('progress-chart')).data.datasets[0]!.data;
     });
-    const completed = (await page.evaluate(
-      "Chart.getChart(document.getElementById('progress-chart')).data.datasets[0].data",
-    )) as number[];
     expect(completed.length).toBeGreaterThanOrEqual(3);
     expect(new Set(completed).size).toBeGreaterThanOrEqual(2);
     expect(completed.at(-1)).toBe(6);

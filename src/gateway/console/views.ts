@@ -466,14 +466,14 @@ export function bulkOutcomePage(
   skipped: number,
 ) {
   const failed = outcomes.filter((o) => !o.ok);
+  const summary =
+    `${outcomes.length - failed.length} done, ${failed.length} failed` +
+    (skipped ? `, ${skipped} skipped (no longer matching the filter)` : '');
   return layout(
     ctx,
     'Bulk outcome',
     html`<h1>${ACTION_WORDS[action].title}: done</h1>
-      <p id="bulk-summary" role="status">
-        ${outcomes.length - failed.length} done, ${failed.length}
-        failed${skipped ? `, ${skipped} skipped (no longer matching the filter)` : ''}
-      </p>
+      <p id="bulk-summary" role="status">${summary}</p>
       <table id="bulk-outcomes">
         <thead>
           <tr>
