@@ -408,6 +408,8 @@ export async function provisionConnector(
         setStage('awaiting-consent', 'Cyclr did not confirm consent');
       } else if (Date.now() >= nextReminderAt && Date.now() < deadline) {
         nextReminderAt += reminderEvery;
+        // Counted in the status (carried across continue-as-new) so support sees how often the customer was nudged.
+        if (request.notifyUrl) status.remindersSent = (status.remindersSent ?? 0) + 1;
         emit('provisioning.reminder');
       } else if (Date.now() < deadline) {
         // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.
