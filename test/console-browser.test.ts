@@ -27,6 +27,7 @@ import {
   type TestStackOptions,
 } from './support/harness.js';
 import { seedAccounts, setFaults } from './support/simulator-admin.js';
+import { startWebhookReceiver } from './support/webhook-receiver.js';
 
 const SCREENSHOTS = join(process.cwd(), 'test-results', 'console');
 const WRITE_TOKEN = 'console-test-write-token-0123456789';
@@ -174,7 +175,7 @@ test('a read-only sign-in lists and filters provisionings and sees no actions; i
 
   await page.getByLabel('Account id').fill(accountId);
   await page.getByLabel('Stage', { exact: true }).selectOption('awaiting-consent');
-  await page.getByRole('button', { name: 'Filter' }).click();
+  await Promise.all([page.waitForURL(/account=/), page.getByRole('button', { name: 'Filter' }).click()]);
   const rows = page.locator('#provisionings tbody tr');
   await expect(rows.count()).resolves.toBe(1);
   await expect(rows.first().getAttribute('data-workflow-id')).resolves.toBe(id);
@@ -233,6 +234,7 @@ test('a write sign-in opens a provisioning, re-sends its link with a copy button
   // Re-send: confirmed first, by keyboard, then the new link is shown with a copy button.
   await page.locator('#action-link').focus();
   await page.keyboard.press('Enter');
+  await page.locator('#confirm').waitFor();
   await expect(page.locator('h1').textContent()).resolves.toBe('Re-send the consent link?');
   await page.locator('#confirm').focus();
   await page.keyboard.press('Enter');
@@ -279,6 +281,35 @@ test('a write sign-in opens a provisioning, re-sends its link with a copy button
   expect((await client.status(other)).stage).toBe('awaiting-consent');
   await context.close();
   await client.cancel(other, 'test over');
+});
+
+test("a provisioning's page counts the reminders sent and shows the last error in words", async () => {
+  const receiver = await startWebhookReceiver();
+  try {
+    const accountId = await newAccount();
+    const { workflowId } = await client.start({
+      accountId,
+      connector: { name: FIXTURE_CONNECTORS.oauth.name },
+      oauth: { username: 'jo@example.test', returnUrl: 'https://app.example.test/done' },
+      notifyUrl: receiver.eventsUrl,
+      timeouts: { reminderEvery: '1s' },
+    });
+    await receiver.waitFor(workflowId, 'provisioning.reminder');
+    // A consent hint Cyclr does not confirm leaves an error that says so.
+    await client.completeConsent(workflowId, 'support');
+    await eventually(async () => ((await client.status(workflowId)).lastError ? true : undefined));
+    const { context, page } = await signedIn(READ_TOKEN);
+    await page.goto(`${gatewayUrl}/console/provisionings/${encodeURIComponent(workflowId)}`);
+    expect(Number(await page.locator('#reminders').textContent())).toBeGreaterThanOrEqual(1);
+    await expect(page.locator('#last-error').textContent()).resolves.toContain(
+      'ConsentNotConfirmed: consent reported by support, but Cyclr does not report the connector authenticated yet',
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, '6b-reminders-and-error.png') });
+    await context.close();
+    await client.cancel(workflowId, 'test over');
+  } finally {
+    await receiver.close();
+  }
 });
 
 test('bulk: a filter gives a dry-run list, and confirming cancels exactly those', async () => {

@@ -201,7 +201,7 @@ export function listPage(ctx: PageContext, v: ListView): string {
 
 export interface DetailView {
   workflowId: string;
-  status: ProvisioningStatus & { remindersSent?: number };
+  status: ProvisioningStatus;
   running: boolean;
   now: number;
 }
@@ -254,7 +254,7 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
           </form>
         </section>`
       : '';
-  const reminders = s.remindersSent === undefined ? 'not recorded' : String(s.remindersSent);
+  const reminders = String(s.remindersSent ?? 0);
   return layout(
     ctx,
     v.workflowId,
