@@ -312,11 +312,27 @@ test("a provisioning's page counts the reminders sent and shows the last error i
   }
 });
 
-test('bulk: a filter gives a dry-run list, and confirming cancels exactly those', async () => {
+test('bulk: a filter gives a dry-run list, and confirming re-sends links to, then cancels, exactly those', async () => {
   const accountId = await newAccount();
   const ids = [await awaitingConsent(accountId, 'Crm-One'), await awaitingConsent(accountId, 'Crm-Two')].sort();
   const { context, page } = await signedIn(WRITE_TOKEN);
   await page.getByRole('link', { name: 'Bulk actions' }).click();
+
+  // Re-send links to both: each new link is shown to copy, as the CLI prints them.
+  await page.getByLabel('Action').selectOption('link');
+  await page.getByLabel('Account id').fill(accountId);
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await expect(page.locator('#dry-run-title').textContent()).resolves.toBe('Dry run: would re-send the consent link 2');
+  await page.locator('#bulk-confirm').click();
+  await expect(page.locator('#bulk-summary').textContent()).resolves.toBe('2 done, 0 failed');
+  const links = await page
+    .locator('#bulk-outcomes input[readonly]')
+    .evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
+  expect(links.sort()).toEqual(
+    (await Promise.all(ids.map(async (id) => (await client.status(id)).consentLink!))).sort(),
+  );
+
+  await page.getByRole('link', { name: 'Another bulk action' }).click();
   await page.getByLabel('Action').selectOption('cancel');
   await page.getByLabel('Account id').fill(accountId);
   await page.getByLabel('Reason (for cancel)').fill('bulk clean-up');

@@ -459,6 +459,18 @@ export function bulkPage(ctx: PageContext, v: BulkView): string {
   );
 }
 
+/** "done", or for a re-sent link the new link, to copy and send on (the CLI prints them the same way). */
+function newLink(result: unknown, i: number): Html {
+  const link = result as Partial<ConsentLink> | undefined;
+  if (!link?.url) return html`done`;
+  return html`<div class="copy">
+    <label for="link-${i}">New consent link (valid until ${link.expiresAt})</label>
+    <input id="link-${i}" readonly value="${link.url}" />
+    <button type="button" data-copy="link-${i}">Copy link</button>
+    <span class="copied" aria-live="polite"></span>
+  </div>`;
+}
+
 export function bulkOutcomePage(
   ctx: PageContext,
   action: BulkActionName,
@@ -483,10 +495,14 @@ export function bulkOutcomePage(
         </thead>
         <tbody>
           ${outcomes.map(
-            (o) =>
+            (o, i) =>
               html`<tr>
                 <td><a href="${detailHref(o.workflowId)}">${o.workflowId}</a></td>
-                <td>${o.ok ? 'done' : html`<span class="error">${o.error!.type}: ${o.error!.message}</span>`}</td>
+                <td>
+                  ${
+                    o.ok ? newLink(o.result, i) : html`<span class="error">${o.error!.type}: ${o.error!.message}</span>`
+                  }
+                </td>
               </tr>`,
           )}
         </tbody>
