@@ -312,12 +312,23 @@ test("a provisioning's page counts the reminders sent and shows the last error i
   }
 });
 
-test('bulk: a filter gives a dry-run list, and confirming re-sends links to, then cancels, exactly those', async () => {
+test("paging follows the server's page token; bulk: a dry-run list, then confirming re-sends links to, then cancels, exactly those", async () => {
   const accountId = await newAccount();
   const ids = [await awaitingConsent(accountId, 'Crm-One'), await awaitingConsent(accountId, 'Crm-Two')].sort();
   const { context, page } = await signedIn(WRITE_TOKEN);
   await page.getByRole('link', { name: 'Bulk actions' }).click();
 
+  // Paging: one row a page, and the next page carries on from the first, through the server's page token.
+  await page.goto(`${gatewayUrl}/console?account=${encodeURIComponent(accountId)}&size=1`);
+  const first = await page.locator('#provisionings tbody tr').getAttribute('data-workflow-id');
+  await page.locator('#next-page').click();
+  await page.waitForURL(/page=/);
+  const second = await page.locator('#provisionings tbody tr').getAttribute('data-workflow-id');
+  expect([first, second].sort()).toEqual(ids);
+  await page.goto(`${gatewayUrl}/console?account=${encodeURIComponent(accountId)}&page=bm90LWEtdG9rZW4`);
+  await expect(page.locator('#problem').textContent()).resolves.toContain('That page link is no longer valid');
+
+  await page.getByRole('link', { name: 'Bulk actions' }).click();
   // Re-send links to both: each new link is shown to copy, as the CLI prints them.
   await page.getByLabel('Action').selectOption('link');
   await page.getByLabel('Account id').fill(accountId);

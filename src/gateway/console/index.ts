@@ -28,6 +28,7 @@ import {
   hasFilter,
   listPage,
   type FilterValues,
+  type ListedPage,
   type ListedProvisioning,
 } from '../../operations/filters.js';
 import type { ConsentLink, ProvisioningStatus } from '../../workflows/messages.js';
@@ -42,12 +43,15 @@ import {
   newSession,
   readSession,
   sessionKeys,
+  signPage,
+  verifyPage,
   writeSession,
   type ConsoleSession,
 } from './session.js';
 import * as views from './views.js';
 
 const PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 200;
 /** A row's "time in stage" asks the provisioning; one that does not answer quickly shows "?" rather than stall. */
 const STATUS_TIMEOUT_MS = 3000;
 const SIGNED_OUT = 'signed-out';
@@ -84,6 +88,9 @@ function filterProblem(err: unknown): string {
   if (err instanceof FilterError) return `${FIELD_LABELS[err.field]}: ${err.problem}`;
   throw err;
 }
+
+/** A page token the server no longer accepts (they are tied to the query that made them). */
+class StalePage extends Error {}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout;
@@ -220,6 +227,26 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     return reply.redirect('/console', 303);
   });
 
+  /** One page of a query; the page tokens in links are signed for their query (see signPage). */
+  async function pagedList(
+    query: string,
+    pageSize: number,
+    page: string | undefined,
+    /** What the token is signed with: the filter as given (the query itself moves with "older than"). */
+    signedFor: string,
+  ): Promise<ListedPage> {
+    const token = page === undefined ? undefined : verifyPage(keys.paging, signedFor, page);
+    if (page !== undefined && token === undefined) throw new StalePage();
+    const listed = await listPage(client.temporal, query, pageSize, token).catch((err: unknown) => {
+      if (page) throw new StalePage();
+      throw err;
+    });
+    return {
+      rows: listed.rows,
+      ...(listed.nextPage ? { nextPage: signPage(keys.paging, signedFor, listed.nextPage) } : {}),
+    };
+  }
+
   /** When each listed row entered its stage: asked of running ones, in parallel; a closed one has its close time. */
   async function withStageSince(rows: ListedProvisioning[]): Promise<views.ListRow[]> {
     return Promise.all(
@@ -237,6 +264,8 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     const query = request.query as Body;
     const filter = filterOf(query);
     const pageToken = one(query.page);
+    const size = Number(one(query.size) ?? PAGE_SIZE);
+    const pageSize = Number.isInteger(size) && size >= 1 && size <= MAX_PAGE_SIZE ? size : PAGE_SIZE;
     const now = Date.now();
     let problem: string | undefined;
     let counts = Object.fromEntries(STAGES.map((s) => [s, 0])) as views.ListView['counts'];
@@ -247,20 +276,28 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
       const qAnyStage = buildQuery({ ...filter, stage: undefined });
       const [c, listed] = await Promise.all([
         countByStage(client.temporal, qAnyStage),
-        listPage(client.temporal, q, PAGE_SIZE, pageToken).catch((err: unknown) => {
-          if (pageToken)
-            throw new FilterError('limit', 'that page link is no longer valid; start again from the first page');
-          throw err;
-        }),
+        pagedList(q, pageSize, pageToken, JSON.stringify(filter)),
       ]);
       counts = c;
       rows = await withStageSince(listed.rows);
       nextPage = listed.nextPage;
     } catch (err) {
-      problem = err instanceof FilterError && err.field === 'limit' ? err.problem : filterProblem(err);
+      problem =
+        err instanceof StalePage
+          ? 'That page link is no longer valid (the list changed, or the link is from another filter); start again from the first page.'
+          : filterProblem(err);
     }
     return page(request, reply, problem ? 400 : 200, (ctx) =>
-      views.listPage(ctx, { filter, counts, rows, page: pageToken, nextPage, problem, now }),
+      views.listPage(ctx, {
+        filter,
+        counts,
+        rows,
+        page: pageToken,
+        nextPage,
+        size: pageSize === PAGE_SIZE ? undefined : String(pageSize),
+        problem,
+        now,
+      }),
     );
   });
 
@@ -368,7 +405,19 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
   app.get('/batches', async (request, reply) => {
     if (!guard(request, reply, 'read')) return reply;
     const pageToken = one((request.query as Body).page);
-    const listed = await listPage(client.temporal, `WorkflowType = 'provisionBatch'`, PAGE_SIZE, pageToken);
+    let listed: ListedPage;
+    try {
+      listed = await pagedList(`WorkflowType = 'provisionBatch'`, PAGE_SIZE, pageToken, 'batches');
+    } catch (err) {
+      if (!(err instanceof StalePage)) throw err;
+      return message(
+        request,
+        reply,
+        400,
+        'Stale page link',
+        'That page link is no longer valid; start again from the first page.',
+      );
+    }
     const rows = listed.rows.map((r) => ({
       batchId: r.batchId ?? r.workflowId.replace(/^batch:/, ''),
       status: r.status,

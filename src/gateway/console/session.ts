@@ -3,7 +3,7 @@
  * granted, when it expires, and a random session id, signed (HMAC-SHA256, by @fastify/cookie) with a key of the
  * console's own. The token itself is never stored or echoed.
  */
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Scope } from '../auth.js';
 
@@ -24,13 +24,19 @@ export interface SessionKeys {
   cookie: string;
   /** Keys the CSRF tokens' HMAC (derived, so no key does two jobs). */
   csrf: Buffer;
+  /** Signs list page tokens with the filter they belong to. */
+  paging: Buffer;
 }
 
 /** CONSOLE_SESSION_KEY when set; otherwise a random key per process (sessions end when the gateway restarts). */
 export function sessionKeys(configured: string | undefined): SessionKeys {
   const root = configured ? Buffer.from(configured) : randomBytes(32);
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), info, 32));
-  return { cookie: derive('console session cookie').toString('base64url'), csrf: derive('console csrf') };
+  return {
+    cookie: derive('console session cookie').toString('base64url'),
+    csrf: derive('console csrf'),
+    paging: derive('console page token'),
+  };
 }
 
 export function cookieOptions(secure: boolean, maxAgeSeconds?: number) {
@@ -70,4 +76,22 @@ export function readSession(request: FastifyRequest, now = Date.now()): ConsoleS
     return undefined;
   }
   return { scope, expiresAt, id };
+}
+
+/**
+ * A "next page" link carries Temporal's page token signed together with the filter it continues: a token that was
+ * altered, or is pasted onto another filter, is refused here at once (the server would spend many seconds on it).
+ */
+export function signPage(key: Buffer, filter: string, token: string): string {
+  return `${token}.${createHmac('sha256', key).update(`${filter}\n${token}`).digest('base64url')}`;
+}
+
+/** The page token, if `page` was signed for this filter; undefined otherwise. */
+export function verifyPage(key: Buffer, filter: string, page: string): string | undefined {
+  const dot = page.lastIndexOf('.');
+  if (dot < 1) return undefined;
+  const token = page.slice(0, dot);
+  const expected = Buffer.from(signPage(key, filter, token).slice(dot + 1));
+  const given = Buffer.from(page.slice(dot + 1));
+  return given.length === expected.length && timingSafeEqual(given, expected) ? token : undefined;
 }

@@ -121,6 +121,8 @@ export interface ListView {
   rows: ListRow[];
   page?: string;
   nextPage?: string;
+  /** Rows per page when not the default (kept in the paging links). */
+  size?: string;
   problem?: string;
   now: number;
 }
@@ -193,8 +195,8 @@ export function listPage(ctx: PageContext, v: ListView): string {
             </table>`
       }
       <nav class="paging" aria-label="Pages">
-        ${v.page ? html`<a href="/console${filterQueryString(v.filter)}">First page</a>` : ''}
-        ${v.nextPage ? html`<a id="next-page" href="/console${filterQueryString(v.filter, { page: v.nextPage })}">Next page</a>` : ''}
+        ${v.page ? html`<a href="/console${filterQueryString(v.filter, { size: v.size })}">First page</a>` : ''}
+        ${v.nextPage ? html`<a id="next-page" href="/console${filterQueryString(v.filter, { page: v.nextPage, size: v.size })}">Next page</a>` : ''}
       </nav>`,
   );
 }
