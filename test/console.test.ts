@@ -10,6 +10,7 @@ import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
 import { sessionKeys } from '../src/gateway/console/session.js';
+import { shown } from '../src/gateway/console/views.js';
 
 const WRITE = 'unit-write-token-0123456789';
 const READ = 'unit-read-token-0123456789';
@@ -162,4 +163,15 @@ test('console pages carry a strict CSP, no-store, nosniff and no-referrer; asset
   expect(chart.headers.get('content-type')).toContain('javascript');
   expect(await chart.text()).toContain('Chart');
   expect((await app.get('/console/assets/..%2F..%2Fpackage.json')).status).toBe(404);
+});
+
+test('error text on a page keeps ordinary URLs but never a sign-in link or token', () => {
+  expect(
+    shown(
+      'Cyclr said: see https://yourco-h.cyclr.com/connectorauth/updateaccountconnectoroauth?id=1&token=abc123 and ' +
+        'https://api.example.test/cb?code=xyz, docs at https://docs.cyclr.com/api',
+    ),
+  ).toBe(
+    'Cyclr said: see [a sign-in link, not shown] and [a sign-in link, not shown], docs at https://docs.cyclr.com/api',
+  );
 });

@@ -81,6 +81,16 @@ export function messagePage(ctx: PageContext, title: string, message: string, ba
   );
 }
 
+/**
+ * Error text can quote what a remote said; a URL in it that carries a sign-in token (Cyclr's connectorauth, or any
+ * `token=` parameter) is replaced, so no page ever shows one.
+ */
+export function shown(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s"'<>]*[^\s"'<>.,;:!?)]/gi, (url) =>
+    /connectorauth|[?&](token|signintoken|access_token|code)=/i.test(url) ? '[a sign-in link, not shown]' : url,
+  );
+}
+
 export function ago(iso: string | undefined, now: number): string {
   if (!iso) return '';
   return formatDuration(Math.max(0, now - Date.parse(iso)));
@@ -220,7 +230,7 @@ function timeline(s: ProvisioningStatus, now: number): Html {
       return html`<li>
         <span class="stage stage-${h.stage}">${h.stage}</span> <time datetime="${h.at}">${h.at}</time>
         ${lasted ? html`<span class="lasted">${lasted}</span>` : ''}
-        ${h.note ? html`<span class="note">${h.note}</span>` : ''}
+        ${h.note ? html`<span class="note">${shown(h.note)}</span>` : ''}
       </li>`;
     })}
   </ol>`;
@@ -288,7 +298,7 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
         <dd id="attempts">${s.attempts}</dd>
         <dt>Last error</dt>
         <dd id="last-error">
-          ${s.lastError ? html`<strong>${s.lastError.type}</strong>: ${s.lastError.message}` : 'none'}
+          ${s.lastError ? html`<strong>${s.lastError.type}</strong>: ${shown(s.lastError.message)}` : 'none'}
         </dd>
       </dl>
       <h2>Timeline</h2>
@@ -372,7 +382,7 @@ export function outcomePage(
                   : ''
               }`
           : html`<p id="outcome" class="error" role="alert">
-              Not done: <strong>${outcome.error.type}</strong>: ${outcome.error.message}
+              Not done: <strong>${outcome.error.type}</strong>: ${shown(outcome.error.message)}
             </p>`
       }
       <p><a href="${href}" id="back">Back to ${workflowId}</a></p>
@@ -502,7 +512,9 @@ export function bulkOutcomePage(
                 <td><a href="${detailHref(o.workflowId)}">${o.workflowId}</a></td>
                 <td>
                   ${
-                    o.ok ? newLink(o.result, i) : html`<span class="error">${o.error!.type}: ${o.error!.message}</span>`
+                    o.ok
+                      ? newLink(o.result, i)
+                      : html`<span class="error">${o.error!.type}: ${shown(o.error!.message)}</span>`
                   }
                 </td>
               </tr>`,
@@ -617,7 +629,7 @@ export function batchPage(
                         <td>
                           ${f.workflowId ? html`<a href="${detailHref(f.workflowId)}">${f.workflowId}</a>` : 'none (row rejected)'}
                         </td>
-                        <td><strong>${f.type}</strong>: ${f.message}</td>
+                        <td><strong>${f.type}</strong>: ${shown(f.message)}</td>
                       </tr>`,
                   )}
                 </tbody>
