@@ -132,6 +132,8 @@ const envSchema = z
       .default(20),
     /** Behind a proxy: "true", or the proxies' addresses/CIDRs (comma-separated), so limits count real clients. */
     GATEWAY_TRUST_PROXY: z.string().min(1).optional(),
+    /** Signs the support console's session cookies; unset: a random key per process (sign-ins end on restart). */
+    CONSOLE_SESSION_KEY: z.string().min(32, 'must be at least 32 random characters').optional(),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     NODE_ENV: z.string().optional(),
   })
@@ -218,6 +220,8 @@ export interface Config {
   gatewayRateLimits: GatewayRateLimits;
   /** fastify's trustProxy (GATEWAY_TRUST_PROXY); unset: the socket's address is the client's. */
   gatewayTrustProxy?: boolean | string;
+  /** The support console's own session-signing key (never another secret); unset: random per process. */
+  consoleSessionKey?: string;
   metricsPort?: number;
   /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
   batchStoreDir?: string;
@@ -329,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       authFailuresPerMinute: e.GATEWAY_AUTH_FAILURE_LIMIT,
     },
     gatewayTrustProxy: trustProxy(e.GATEWAY_TRUST_PROXY),
+    consoleSessionKey: e.CONSOLE_SESSION_KEY,
     metricsPort: e.METRICS_PORT,
     batchStoreDir: e.BATCH_STORE_DIR,
   };

@@ -326,7 +326,8 @@ test('a cancel that arrives mid-install lets the install finish, then removes it
     });
     // Mid-install: Cyclr has the install request and has not answered yet.
     await eventually(
-      async () => (await simulatorStats(simulator.url)).inFlight['POST /v1.0/connectors/:idOrName/install'] || undefined,
+      async () =>
+        (await simulatorStats(simulator.url)).inFlight['POST /v1.0/connectors/:idOrName/install'] || undefined,
       30_000,
       'the install to reach Cyclr',
     );

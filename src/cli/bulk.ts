@@ -1,18 +1,12 @@
 /**
  * `link`, `complete` and `cancel` act on one id, or on every running provisioning a filter matches. The bulk form
- * shows what it would touch with --dry-run, and otherwise needs a "yes" typed on a terminal or --yes.
+ * shows what it would touch with --dry-run, and otherwise needs a "yes" typed on a terminal or --yes. What a filter
+ * selects and how each is acted on is src/operations/bulk.ts, shared with the support console.
  */
 import { createInterface } from 'node:readline/promises';
-import type { ProvisioningClient } from '../client.js';
+import { actOnAll, BULK_DEFAULT_LIMIT, findBulkTargets, type BulkAction } from '../operations/bulk.js';
 import { CliRefusal, commonOptions, output, parse, UsageError, withClient, type CliCommand } from './command.js';
-import {
-  buildQuery,
-  filterOptions,
-  hasFilter,
-  listProvisionings,
-  parseLimit,
-  type ListedProvisioning,
-} from './filters.js';
+import { asFlags, filterOptions, hasFilter, parseLimit } from './filters.js';
 import { formatList } from './format.js';
 
 const bulkOptions = {
@@ -27,18 +21,9 @@ export interface ActionSpec<R> {
   usage: string;
   /** Extra flags of this command (e.g. --reason). */
   options?: Record<string, { type: 'string' | 'boolean' }>;
-  /** The verb for the prompt and summary, e.g. "cancel". */
-  verb: string;
-  act(client: ProvisioningClient, id: string, values: Record<string, unknown>): Promise<R>;
+  action: BulkAction<R>;
   /** One line of human output for one acted-on id. */
   describe(id: string, result: R): string;
-}
-
-interface Outcome<R> {
-  workflowId: string;
-  ok: boolean;
-  result?: R;
-  error?: { type: string; message: string };
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -52,12 +37,14 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
+  const verb = spec.action.verb;
   return {
     name: spec.name,
     usage: spec.usage,
     async run(args) {
       const { values, positionals } = parse(args, { ...bulkOptions, ...(spec.options ?? {}) });
       const v = values as Record<string, unknown> & typeof values;
+      const input = { source: 'cli' as const, reason: v.reason as string | undefined };
       const [id, extra] = positionals;
       if (extra) throw new UsageError(`${spec.name} takes one id; got an extra argument "${extra}"`);
       if (id && hasFilter(v))
@@ -65,7 +52,7 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
       if (id) {
         if (v['dry-run'] || v.yes || v.limit)
           throw new UsageError(`${spec.name}: --dry-run, --yes and --limit are for filters, not a single id`);
-        const result = await withClient((c) => spec.act(c, id, v));
+        const result = await withClient((c) => spec.action.act(c, id, input));
         output(v.json, spec.describe(id, result), { workflowId: id, ...(result as object) });
         return 0;
       }
@@ -74,13 +61,12 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
           `${spec.name} needs a provisioning id, or filters such as --stage awaiting-consent --older-than 14d`,
         );
       }
-      const query = buildQuery(v, { runningOnly: true });
-      const limit = parseLimit(v.limit, 1000);
+      const limit = parseLimit(v.limit, BULK_DEFAULT_LIMIT);
       return withClient(async (client) => {
-        const targets = await listProvisionings(client.temporal, query, limit);
+        const { query, targets } = await asFlags(() => findBulkTargets(client, v, limit));
         if (v['dry-run'] || targets.length === 0) {
           const human =
-            `${targets.length === 0 ? 'nothing matches' : `would ${spec.verb} ${targets.length}:`}\n${targets.length ? formatList(targets, new Date(), limit) : ''}`.trimEnd();
+            `${targets.length === 0 ? 'nothing matches' : `would ${verb} ${targets.length}:`}\n${targets.length ? formatList(targets, new Date(), limit) : ''}`.trimEnd();
           output(v.json, human, { dryRun: Boolean(v['dry-run']), query, matched: targets });
           return 0;
         }
@@ -92,11 +78,16 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
             );
           }
           console.error(formatList(targets, new Date(), limit));
-          if (!(await confirm(`${spec.verb} these ${targets.length} provisioning(s)? [y/N] `))) {
+          if (!(await confirm(`${verb} these ${targets.length} provisioning(s)? [y/N] `))) {
             throw new CliRefusal(`${spec.name}: not confirmed; nothing was done`);
           }
         }
-        const outcomes = await actOnAll(client, targets, spec, v);
+        const outcomes = await actOnAll(
+          client,
+          targets.map((t) => t.workflowId),
+          spec.action,
+          input,
+        );
         const failed = outcomes.filter((o) => !o.ok);
         const human = [
           ...outcomes.map((o) =>
@@ -104,7 +95,7 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
               ? spec.describe(o.workflowId, o.result as R)
               : `FAILED ${o.workflowId}: ${o.error!.type}: ${o.error!.message}`,
           ),
-          `${spec.verb}: ${outcomes.length - failed.length} done, ${failed.length} failed`,
+          `${verb}: ${outcomes.length - failed.length} done, ${failed.length} failed`,
         ].join('\n');
         output(v.json, human, {
           query,
@@ -116,29 +107,4 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
       });
     },
   };
-}
-
-/** A few at a time: enough to be quick, gentle on the server. */
-async function actOnAll<R>(
-  client: ProvisioningClient,
-  targets: ListedProvisioning[],
-  spec: ActionSpec<R>,
-  values: Record<string, unknown>,
-): Promise<Outcome<R>[]> {
-  const outcomes: Outcome<R>[] = new Array(targets.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(8, targets.length) }, async () => {
-    while (next < targets.length) {
-      const i = next++;
-      const workflowId = targets[i]!.workflowId;
-      try {
-        outcomes[i] = { workflowId, ok: true, result: await spec.act(client, workflowId, values) };
-      } catch (err) {
-        const e = err as { type?: string; message?: string };
-        outcomes[i] = { workflowId, ok: false, error: { type: e.type ?? 'Error', message: e.message ?? String(err) } };
-      }
-    }
-  });
-  await Promise.all(workers);
-  return outcomes;
 }

@@ -10,6 +10,7 @@ import type { CodecServerOptions } from '../codec/server.js';
 import type { Config } from '../config.js';
 import { registerGatewayAuth } from './auth.js';
 import type { GatewayDeps, GatewayRoutes } from './deps.js';
+import { consoleRoutes } from './console/index.js';
 import { toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { redactUrl } from './redact.js';
@@ -29,6 +30,7 @@ export const ROUTES: readonly GatewayRoutes[] = [
   connectRoutes,
   callbackRoutes,
   assetRoutes,
+  consoleRoutes,
 ];
 
 export interface GatewayLogOptions {

@@ -7,7 +7,7 @@ import type { OpenApiPaths } from './openapi.js';
 
 export interface GatewayDeps {
   client: ProvisioningClient;
-  config: Pick<Config, 'linkSigningKeys' | 'publicBaseUrl' | 'gatewayTokens'>;
+  config: Pick<Config, 'linkSigningKeys' | 'publicBaseUrl' | 'gatewayTokens' | 'consoleSessionKey'>;
   /** Where submitted batches' rows are stored; the workers read the same store. */
   batchStore: BatchStore;
 }

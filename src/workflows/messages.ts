@@ -25,6 +25,8 @@ export interface ProvisioningStatus {
   /** Checks of `Authenticated` with Cyclr while awaiting consent. */
   attempts: number;
   history: StageEntry[];
+  /** Reminder events sent to `notifyUrl` while awaiting consent (absent until the first). */
+  remindersSent?: number;
   lastError?: { type: string; message: string };
   batchId?: string;
 }

@@ -99,7 +99,7 @@ async function awaitConsent(p: Provisioning): Promise<ProvisioningResult> {
       p.setStage('awaiting-consent', 'Cyclr did not confirm consent');
     } else if (Date.now() >= p.nextReminderAt && Date.now() < p.deadline) {
       p.nextReminderAt += msToNumber(reminderEvery);
-      p.emit('provisioning.reminder');
+      p.remind();
     } else if (Date.now() >= checkAt && Date.now() < p.deadline) {
       // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.
       if (await p.checkQuietly()) return p.complete('consent noticed by periodic check');

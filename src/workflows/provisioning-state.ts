@@ -186,6 +186,13 @@ export class Provisioning {
     );
   }
 
+  /** A reminder to the receiver (one is counted only when there is a receiver to send it to). */
+  remind(): void {
+    if (!this.parsed?.notifyUrl) return;
+    this.status.remindersSent = (this.status.remindersSent ?? 0) + 1;
+    this.emit('provisioning.reminder');
+  }
+
   /** Quick first; when Cyclr keeps failing, the stage becomes visible to `list` before the long retries. */
   private cyclr<T>(fast: () => Promise<T>, slow: () => Promise<T>): Promise<T> {
     return quickThenDurable(fast, slow, () => this.publishStage());

@@ -1,3 +1,4 @@
+import { cancelAction } from '../../operations/bulk.js';
 import { bulkCommand } from '../bulk.js';
 
 export const cancelCommand = bulkCommand({
@@ -5,10 +6,6 @@ export const cancelCommand = bulkCommand({
   usage: `cancel <id> | cancel FILTERS [--reason R]
                                stop it and remove what it installed`,
   options: { reason: { type: 'string' } },
-  verb: 'cancel',
-  act: async (client, id, values) => {
-    await client.cancel(id, (values.reason as string | undefined) ?? 'cancelled from the CLI');
-    return { cancelled: true };
-  },
+  action: cancelAction,
   describe: (id) => `cancelling ${id}`,
 });

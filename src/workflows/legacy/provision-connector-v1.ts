@@ -411,6 +411,7 @@ export async function provisionConnectorV1(
         setStage('awaiting-consent', 'Cyclr did not confirm consent');
       } else if (Date.now() >= nextReminderAt && Date.now() < deadline) {
         nextReminderAt += reminderEvery;
+        if (request.notifyUrl) status.remindersSent = (status.remindersSent ?? 0) + 1;
         emit('provisioning.reminder');
       } else if (Date.now() < deadline) {
         // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.

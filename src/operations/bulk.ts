@@ -1,0 +1,103 @@
+/**
+ * Acting on many provisionings at once, with one set of semantics for the CLI and the support console: a filter
+ * chooses running provisionings only (at most a limit), the caller shows that list (a dry run) and asks for
+ * confirmation, then each is acted on, a few at a time, and every outcome is reported.
+ */
+import type { ProvisioningClient } from '../client.js';
+import type { ConsentLink } from '../workflows/messages.js';
+import { buildQuery, listProvisionings, type FilterValues, type ListedProvisioning } from './filters.js';
+
+/** Targets of one bulk action unless a limit is given: enough for any real clean-up, bounded against a typo. */
+export const BULK_DEFAULT_LIMIT = 1000;
+
+export interface ActionInput {
+  /** Who asked, recorded with the signal (e.g. "cli", "console"). */
+  source: 'cli' | 'console';
+  reason?: string;
+}
+
+export interface BulkAction<R> {
+  /** The verb for prompts and summaries, e.g. "cancel". */
+  verb: string;
+  act(client: ProvisioningClient, workflowId: string, input: ActionInput): Promise<R>;
+}
+
+export const linkAction: BulkAction<ConsentLink> = {
+  verb: 'issue new links for',
+  act: (client, id) => client.issueConsentLink(id),
+};
+
+export const completeAction: BulkAction<{ signalled: true }> = {
+  verb: 'mark complete',
+  act: async (client, id, { source }) => {
+    await client.completeConsent(id, source);
+    return { signalled: true };
+  },
+};
+
+export const cancelAction: BulkAction<{ cancelled: true }> = {
+  verb: 'cancel',
+  act: async (client, id, { source, reason }) => {
+    await client.cancel(
+      id,
+      reason?.trim() || (source === 'cli' ? 'cancelled from the CLI' : 'cancelled from the console'),
+    );
+    return { cancelled: true };
+  },
+};
+
+export const BULK_ACTIONS = { link: linkAction, complete: completeAction, cancel: cancelAction } as const;
+export type BulkActionName = keyof typeof BULK_ACTIONS;
+
+export function isBulkActionName(name: string): name is BulkActionName {
+  return Object.hasOwn(BULK_ACTIONS, name);
+}
+
+export interface BulkTargets {
+  query: string;
+  targets: ListedProvisioning[];
+  limit: number;
+}
+
+/** What a bulk action would touch: running provisionings matching the filter, newest first, at most `limit`. */
+export async function findBulkTargets(
+  client: ProvisioningClient,
+  filter: FilterValues,
+  limit = BULK_DEFAULT_LIMIT,
+  now = new Date(),
+): Promise<BulkTargets> {
+  const query = buildQuery(filter, { runningOnly: true, now });
+  return { query, limit, targets: await listProvisionings(client.temporal, query, limit) };
+}
+
+export interface Outcome<R> {
+  workflowId: string;
+  ok: boolean;
+  result?: R;
+  error?: { type: string; message: string };
+}
+
+/** A few at a time: enough to be quick, gentle on the server. One failure never stops the others. */
+export async function actOnAll<R>(
+  client: ProvisioningClient,
+  workflowIds: readonly string[],
+  action: BulkAction<R>,
+  input: ActionInput,
+): Promise<Outcome<R>[]> {
+  const outcomes: Outcome<R>[] = new Array(workflowIds.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(8, workflowIds.length) }, async () => {
+    while (next < workflowIds.length) {
+      const i = next++;
+      const workflowId = workflowIds[i]!;
+      try {
+        outcomes[i] = { workflowId, ok: true, result: await action.act(client, workflowId, input) };
+      } catch (err) {
+        const e = err as { type?: string; message?: string };
+        outcomes[i] = { workflowId, ok: false, error: { type: e.type ?? 'Error', message: e.message ?? String(err) } };
+      }
+    }
+  });
+  await Promise.all(workers);
+  return outcomes;
+}

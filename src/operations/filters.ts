@@ -1,0 +1,154 @@
+/**
+ * Filters over provisionings, shared by the CLI (`list` and the bulk forms of `link`, `complete`, `cancel`) and the
+ * support console: turned into Temporal visibility queries over our typed search attributes, so nothing is ever
+ * listed by loading everything.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
+import { isStage, STAGES, type Stage } from '../workflows/stages.js';
+import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../workflows/search-attributes.js';
+
+/** The filter fields, named as the CLI's flags (without `--`) and the console's form fields. */
+export interface FilterValues {
+  stage?: string;
+  account?: string;
+  connector?: string;
+  batch?: string;
+  'older-than'?: string;
+  limit?: string;
+}
+
+/** A filter value that cannot be used; `field` names it (as in FilterValues) and `problem` says what to do. */
+export class FilterError extends Error {
+  constructor(
+    readonly field: keyof FilterValues,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "90s", "30m", "12h", "14d", "2w" -> milliseconds. */
+export function parseAge(raw: string, field: keyof FilterValues = 'older-than'): number {
+  const m = /^(\d+)([smhdw])$/.exec(raw.trim());
+  if (!m) throw new FilterError(field, `"${raw}" is not an age; use a number and a unit, e.g. 30m, 12h, 14d, 2w`);
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
+
+export function parseLimit(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new FilterError('limit', `"${raw}" must be a whole number of at least 1`);
+  return n;
+}
+
+/** Visibility queries take quoted literals; a value with both quote kinds cannot be expressed, so refuse it. */
+function literal(field: keyof FilterValues, value: string): string {
+  if (!value.includes('"')) return `"${value}"`;
+  if (!value.includes("'")) return `'${value}'`;
+  throw new FilterError(field, `values with both ' and " cannot be searched for`);
+}
+
+export function hasFilter(v: FilterValues): boolean {
+  return Boolean(v.stage || v.account || v.connector || v.batch || v['older-than']);
+}
+
+export interface QueryOptions {
+  /** Bulk actions only touch running provisionings. */
+  runningOnly?: boolean;
+  now?: Date;
+}
+
+export function buildQuery(v: FilterValues, opts: QueryOptions = {}): string {
+  const clauses = [`WorkflowType = 'provisionConnector'`];
+  if (v.stage !== undefined) {
+    if (!isStage(v.stage))
+      throw new FilterError('stage', `"${v.stage}" is not a stage; use one of ${STAGES.join(', ')}`);
+    clauses.push(`${ProvisioningStage.name} = ${literal('stage', v.stage)}`);
+  }
+  if (v.account !== undefined) clauses.push(`${CyclrAccountId.name} = ${literal('account', v.account)}`);
+  if (v.connector !== undefined) clauses.push(`${ConnectorName.name} = ${literal('connector', v.connector)}`);
+  if (v.batch !== undefined) clauses.push(`${BatchId.name} = ${literal('batch', v.batch)}`);
+  if (v['older-than'] !== undefined) {
+    const cutoff = new Date((opts.now ?? new Date()).getTime() - parseAge(v['older-than']));
+    clauses.push(`StartTime < "${cutoff.toISOString()}"`);
+  }
+  if (opts.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
+  return clauses.join(' AND ');
+}
+
+export interface ListedProvisioning {
+  workflowId: string;
+  stage?: string;
+  accountId?: string;
+  connector?: string;
+  batchId?: string;
+  status: string;
+  startTime: string;
+  closeTime?: string;
+}
+
+export function toListed(info: WorkflowExecutionInfo): ListedProvisioning {
+  const sa = info.typedSearchAttributes;
+  const batchId = sa.get(BatchId);
+  return {
+    workflowId: info.workflowId,
+    stage: sa.get(ProvisioningStage),
+    accountId: sa.get(CyclrAccountId),
+    connector: sa.get(ConnectorName),
+    ...(batchId ? { batchId } : {}),
+    status: info.status.name.toLowerCase(),
+    startTime: info.startTime.toISOString(),
+    ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}),
+  };
+}
+
+/** Newest first (the server's order), stopping at `limit`. */
+export async function listProvisionings(client: Client, query: string, limit: number): Promise<ListedProvisioning[]> {
+  const found: ListedProvisioning[] = [];
+  for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+    found.push(toListed(info));
+    if (found.length >= limit) break;
+  }
+  return found;
+}
+
+export interface ListedPage {
+  rows: ListedProvisioning[];
+  /** Opaque (base64url); pass it back for the next page. Absent on the last page. */
+  nextPage?: string;
+}
+
+/**
+ * One page of a visibility query, and a cursor for the next. `workflow.list` only iterates from the start, so a page
+ * far down a list of tens of thousands would mean reading every page before it; the server's page token does not.
+ */
+export async function listPage(client: Client, query: string, pageSize: number, page?: string): Promise<ListedPage> {
+  const { namespace, loadedDataConverter } = client.workflow.options;
+  const response = await client.workflowService.listWorkflowExecutions({
+    namespace,
+    query,
+    pageSize,
+    nextPageToken: page ? Buffer.from(page, 'base64url') : undefined,
+  });
+  const rows = await Promise.all(
+    response.executions.map(async (raw) =>
+      toListed(await executionInfoFromRaw(raw, loadedDataConverter, raw, namespace)),
+    ),
+  );
+  const token = response.nextPageToken;
+  return { rows, ...(token && token.length ? { nextPage: Buffer.from(token).toString('base64url') } : {}) };
+}
+
+/** How many provisionings a query matches at each stage (one count per stage; visibility counts are cheap). */
+export async function countByStage(client: Client, query: string): Promise<Record<Stage, number>> {
+  const counts = await Promise.all(
+    STAGES.map(async (stage) => {
+      const { count } = await client.workflow.count(`${query} AND ${ProvisioningStage.name} = "${stage}"`);
+      return [stage, count] as const;
+    }),
+  );
+  return Object.fromEntries(counts) as Record<Stage, number>;
+}
