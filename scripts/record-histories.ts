@@ -161,8 +161,8 @@ async function main(): Promise<void> {
     await client.result(cancelled.workflowId).catch(() => undefined);
     recorded['cancelled'] = cancelled.workflowId;
 
-    // a batch of two (one completes, one fails), and one of its children.
-    const batchAccounts = [await account('batch-a'), await account('batch-b')];
+    // a batch of three: one completes in bulk, one fails (unknown connector), one needs consent and runs as a child.
+    const batchAccounts = [await account('batch-a'), await account('batch-b'), await account('batch-c')];
     const file = join(batchDir, 'rows.jsonl');
     writeFileSync(
       file,
@@ -173,6 +173,7 @@ async function main(): Promise<void> {
           authValue: 'k',
         }),
         JSON.stringify({ accountId: batchAccounts[1], connector: { name: 'No Such Connector' } }),
+        JSON.stringify({ accountId: batchAccounts[2], connector: { name: FIXTURE_CONNECTORS.oauth.name }, oauth }),
       ].join('\n') + '\n',
     );
     const batch = await submitBatch(temporal, config.temporal.taskQueue, new BatchStore(batchDir, config.payloadKeys), {
@@ -182,13 +183,9 @@ async function main(): Promise<void> {
     });
     await temporal.workflow.getHandle(batchWorkflowId(batch.batchId)).result();
     recorded['batch'] = batch.workflowId;
-    // A child run by the batch: it reports its stages to the parent.
-    recorded['batch-child-completed'] = provisioningWorkflowId(
-      parseRequestOrThrow({
-        accountId: batchAccounts[0],
-        connector: { id: FIXTURE_CONNECTORS.apiKey.id },
-        authValue: 'k',
-      }),
+    // The child the batch ran for its consent row: it reports its stages to the parent.
+    recorded['batch-child-consent'] = provisioningWorkflowId(
+      parseRequestOrThrow({ accountId: batchAccounts[2], connector: { name: FIXTURE_CONNECTORS.oauth.name }, oauth }),
     );
 
     mkdirSync(outDir, { recursive: true });

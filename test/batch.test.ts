@@ -4,7 +4,8 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProvisioningClient } from '../src/client.js';
+import { ProvisioningClient } from '../src/client.js';
+import { buildApp } from '../src/gateway/app.js';
 import { batchProgress, cancelBatch, submitBatch } from '../src/batch/client.js';
 import { BatchFileError, parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
@@ -15,6 +16,7 @@ import type { Simulator } from '../src/simulator/server.js';
 import type { BatchProgress } from '../src/workflows/batch-messages.js';
 import { batchWorkflowId } from '../src/workflows/ids.js';
 import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
+import { gatewayEnv, withToken } from './support/gateway-stack.js';
 import { setFaults, simulatorStats } from './support/simulator-admin.js';
 
 let stack: TestStack;
@@ -200,6 +202,43 @@ describe('a 300-row file with 7 bad rows', () => {
     expect(shown.progress).toMatchObject({ completed: 290, failed: 7, awaitingConsent: 3 });
     expect(shown.failures).toHaveLength(7);
     expect(status.code).toBe(1);
+  });
+
+  test('every row answers by its id, with a workflow of its own or without: status, GET /provisionings/{id}, list --batch', async () => {
+    expect(batchId).toBeDefined();
+    // Row 0 completed at install, in bulk: no workflow of its own, its outcome recorded under its id.
+    const bulkId = `provision:${prefix}-0:connector-${API_KEY.id}`;
+    await expect(client.temporal.workflow.getHandle(bulkId).describe()).rejects.toThrow(/not found/i);
+    const withStore = new ProvisioningClient(client.temporal, client.taskQueue, { batchStore: store });
+    const status = await withStore.status(bulkId);
+    expect(status).toMatchObject({ stage: 'completed', accountId: `${prefix}-0`, batchId });
+    expect(status.accountConnectorId).toEqual(expect.any(Number));
+    expect(status.history.map((h) => h.stage)).toEqual(['installing', 'completed']);
+    expect(JSON.stringify(status)).not.toContain(SECRET);
+
+    const cli = await runCli(['status', bulkId, '--json']);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ stage: 'completed', accountConnectorId: status.accountConnectorId });
+
+    const app = await buildApp({ client: withStore, config: loadConfig(gatewayEnv(testEnv(stack.options))) });
+    const res = await app.inject({ url: `/provisionings/${encodeURIComponent(bulkId)}`, headers: withToken() });
+    await app.close();
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ workflowId: bulkId, status: { stage: 'completed', batchId } });
+
+    // A consent row runs as a child: it answers from its workflow, and both kinds are listed for the batch.
+    const consentId = `provision:${prefix}-60:${OAUTH.name}`;
+    await expect(withStore.status(consentId)).resolves.toMatchObject({ stage: 'awaiting-consent' });
+    const list = await runCli(['list', '--batch', batchId, '--limit', '1000', '--json']);
+    expect(list.code).toBe(0);
+    const listed = JSON.parse(list.stdout) as { workflowId: string; stage: string }[];
+    expect(new Set(listed.map((l) => l.workflowId)).size).toBe(293);
+    expect(listed.filter((l) => l.stage === 'completed')).toHaveLength(290);
+    expect(listed.filter((l) => l.stage === 'awaiting-consent').map((l) => l.workflowId)).toContain(consentId);
+    const onlyCompleted = JSON.parse(
+      (await runCli(['list', '--batch', batchId, '--stage', 'completed', '--json', '--limit', '1000'])).stdout,
+    );
+    expect(onlyCompleted).toHaveLength(290);
   });
 });
 

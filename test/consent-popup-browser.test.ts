@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
+import { gatewayEnv, withToken } from './support/gateway-stack.js';
 import { ASSETS_DIR } from '../src/gateway/routes/assets.js';
 import type { ServiceProcess } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
@@ -55,7 +56,7 @@ async function startPopupStack(): Promise<PopupStack> {
   const simulator = await startTestSimulator();
   const base = { taskQueue: uniqueId('consent-popup-browser'), simulatorUrl: simulator.url };
   const client = await provisioningClient(base);
-  const config = loadConfig(testEnv(base));
+  const config = loadConfig(gatewayEnv(testEnv(base)));
   const gateway = await buildApp({ client, config });
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
@@ -191,7 +192,7 @@ async function startProvisioning(oauth: Record<string, string> = {}): Promise<St
   const accountId = await stack.newAccount();
   const res = await fetch(`${stack.gatewayUrl}/provisionings`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: withToken({ 'content-type': 'application/json' }),
     body: JSON.stringify({
       accountId,
       connector: { name: FIXTURE_CONNECTORS.oauth.name },

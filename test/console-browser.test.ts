@@ -244,7 +244,7 @@ test('a write sign-in opens a provisioning, re-sends its link with a copy button
   expect(link).not.toBe(before);
   expect((await client.status(id)).consentLink).toBe(link);
   await page.getByRole('button', { name: 'Copy link' }).click();
-  await expect(page.locator('.copied').textContent()).resolves.toMatch(/Copied|Selected/);
+  await page.locator('.copied', { hasText: /Copied|Selected/ }).waitFor();
   expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).navigator.clipboard.readText())).toBe(
     link,
   );
@@ -384,7 +384,7 @@ test("a batch's page charts progress while it runs, lists failures with line num
     JSON.stringify({ accountId: `${prefix}-x`, account: { create: true }, connector: { id: 999_999 } }), // line 5
     ...good.slice(3),
   ];
-  await setFaults(simulator.url, { install: { latencyMs: 800 } });
+  await setFaults(simulator.url, { install: { latencyMs: 1500 } });
   try {
     const batch = await submitParsedBatch(
       client.temporal,

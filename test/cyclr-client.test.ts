@@ -598,7 +598,6 @@ describe('secrets never leak', () => {
     await c.getAccountConnector(account, ac.Id);
     await c.createSignInToken(account, 'u');
     expect([...endpoints].sort()).toEqual([
-      'GET /v1.0/account/connectors',
       'GET /v1.0/account/connectors/{id}',
       'POST /oauth/token',
       'POST /v1.0/accounts/{id}/signintoken',

@@ -10,7 +10,7 @@
  *   <batchId>/rejected.jsonl   rows refused before the start: line, type, message (nothing secret)
  *   <batchId>/pages/<n>.json   a page of rows, AES-256-GCM sealed (rows carry authValue)
  *   <batchId>/failures.jsonl   failures recorded by the workflow as they happen (appended; last word per row wins)
- *   rows/<hh>/<sha256(id)>.json  the outcome of a row that ran without a workflow of its own, by its workflow id, so
+ *   _rows/<hh>/<sha256(id)>.json the outcome of a row that ran without a workflow of its own, by its workflow id, so
  *                              `status <id>` answers for it (a ProvisioningStatus: nothing secret)
  *
  * Files are written to a temporary name and renamed, so a reader never sees half a page.
@@ -169,7 +169,8 @@ export class BatchStore {
 
   private rowPath(workflowId: string): string {
     const hash = createHash('sha256').update(workflowId).digest('hex');
-    return join(this.dir, 'rows', hash.slice(0, 2), `${hash}.json`);
+    // "_" cannot begin a batch id, so this never meets a batch's directory.
+    return join(this.dir, '_rows', hash.slice(0, 2), `${hash}.json`);
   }
 
   async writeRow(record: RowRecord): Promise<void> {

@@ -5,6 +5,8 @@
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
+import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
+import { provisioningWorkflowId } from '../workflows/ids.js';
 import { isStage, STAGES, type Stage } from '../workflows/stages.js';
 import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../workflows/search-attributes.js';
 
@@ -151,4 +153,53 @@ export async function countByStage(client: Client, query: string): Promise<Recor
     }),
   );
   return Object.fromEntries(counts) as Record<Stage, number>;
+}
+
+/**
+ * The rows of batch `batchId` that ran without a workflow of their own (their outcome is in the batch store), as
+ * list entries matching the same filters; `skip` holds ids already listed from Temporal (a row that ran as a child).
+ */
+export async function listBatchRows(
+  store: BatchStore,
+  v: FilterValues & { batch: string },
+  limit: number,
+  skip: ReadonlySet<string>,
+  now = new Date(),
+): Promise<ListedProvisioning[]> {
+  const cutoff = v['older-than'] !== undefined ? now.getTime() - parseAge(v['older-than']) : undefined;
+  const found: ListedProvisioning[] = [];
+  const rows = store.rows(v.batch);
+  for await (const row of rowsOrNone(rows)) {
+    if (found.length >= limit) break;
+    const workflowId = provisioningWorkflowId(row.request);
+    if (skip.has(workflowId)) continue;
+    const record = await store.readRow(workflowId);
+    if (!record || record.batchId !== v.batch) continue;
+    const { status } = record;
+    const startTime = status.history[0]?.at ?? '';
+    if (v.stage !== undefined && status.stage !== v.stage) continue;
+    if (v.account !== undefined && status.accountId !== v.account) continue;
+    if (v.connector !== undefined && status.connector.name !== v.connector) continue;
+    if (cutoff !== undefined && !(Date.parse(startTime) < cutoff)) continue;
+    found.push({
+      workflowId,
+      stage: status.stage,
+      accountId: status.accountId,
+      ...(status.connector.name ? { connector: status.connector.name } : {}),
+      batchId: v.batch,
+      status: 'batch row',
+      startTime,
+      ...(status.history.at(-1)?.at ? { closeTime: status.history.at(-1)!.at } : {}),
+    });
+  }
+  return found;
+}
+
+/** A batch the store does not hold (another deployment's, or a mistyped id) has no rows to add. */
+async function* rowsOrNone<T>(rows: AsyncGenerator<T>): AsyncGenerator<T> {
+  try {
+    yield* rows;
+  } catch (err) {
+    if (!(err instanceof BatchNotFoundError)) throw err;
+  }
 }

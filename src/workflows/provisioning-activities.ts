@@ -26,14 +26,18 @@ type Cyclr = Pick<
   'resolveConnector' | 'ensureAccount' | 'installConnector' | 'checkAuthenticated'
 >;
 
+/**
+ * Seconds, not minutes: a workflow task running a local activity answers no query and takes no message until it
+ * ends, so a slow Cyclr moves the call to a regular activity (the stage visible, messages answered) instead.
+ */
 export const quick = proxyLocalActivities<Cyclr & Pick<ProvisioningActivities, 'createConsentLink'>>({
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '1m',
+  startToCloseTimeout: '3s',
+  scheduleToCloseTimeout: '5s',
   retry: {
-    initialInterval: '500ms',
+    initialInterval: '200ms',
     backoffCoefficient: 2,
-    maximumInterval: '5s',
-    maximumAttempts: 4,
+    maximumInterval: '1s',
+    maximumAttempts: 3,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });

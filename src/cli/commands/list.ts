@@ -1,4 +1,7 @@
 import { commonOptions, output, parse, UsageError, withClient, type CliCommand } from '../command.js';
+import { BatchStore } from '../../batch/store.js';
+import { loadConfig } from '../../config.js';
+import { listBatchRows } from '../../operations/filters.js';
 import { buildQuery, filterOptions, listProvisionings, parseLimit } from '../filters.js';
 import { formatList } from '../format.js';
 
@@ -13,6 +16,13 @@ export const listCommand: CliCommand = {
     const query = buildQuery(values);
     const limit = parseLimit(values.limit, 100);
     const found = await withClient((c) => listProvisionings(c.temporal, query, limit));
+    // A batch's rows that completed at install ran without a workflow: their outcomes are in the batch store.
+    const batch = values.batch;
+    if (batch !== undefined && found.length < limit) {
+      const store = BatchStore.fromConfig(loadConfig());
+      const listed = new Set(found.map((f) => f.workflowId));
+      found.push(...(await listBatchRows(store, { ...values, batch }, limit - found.length, listed)));
+    }
     output(values.json, formatList(found, new Date(), limit), found);
     return 0;
   },

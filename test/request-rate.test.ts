@@ -1,0 +1,68 @@
+/** The request rate and its cluster-wide lease, as pure logic: no server. */
+import { RequestRate } from '../src/activities/cyclr/request-rate.js';
+import { grant, LEASE_TTL_MS } from '../src/workflows/request-rate-lease.js';
+
+/** Acquires `n` slots and returns when each was granted (ms since the start). */
+async function sendTimes(rate: RequestRate, n: number): Promise<number[]> {
+  const t0 = Date.now();
+  return Promise.all(Array.from({ length: n }, () => rate.acquire().then(() => Date.now() - t0)));
+}
+
+function busiestSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; j < sorted.length; j++) {
+    while (sorted[j]! - sorted[i]! >= 1000) i++;
+    best = Math.max(best, j - i + 1);
+  }
+  return best;
+}
+
+test('requests are spaced at the rate: no one-second window holds more than the rate', async () => {
+  const times = await sendTimes(new RequestRate({ perSecond: 50 }), 80);
+  expect(busiestSecond(times)).toBeLessThanOrEqual(50);
+  // 80 requests at 50/s take about 1.6 s, not much more.
+  expect(Math.max(...times)).toBeGreaterThanOrEqual(1500);
+  expect(Math.max(...times)).toBeLessThan(2500);
+});
+
+test('a 429 pauses every waiting request for Retry-After, then the load recovers', async () => {
+  const rate = new RequestRate({ perSecond: 100 });
+  const first = await sendTimes(rate, 10);
+  expect(Math.max(...first)).toBeLessThan(300);
+  rate.throttled(500);
+  const after = await sendTimes(rate, 20);
+  expect(Math.min(...after)).toBeGreaterThanOrEqual(480); // nobody went during the pause
+  expect(rate.current).toBeGreaterThan(50); // recovering from half the rate
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(rate.current).toBe(100);
+});
+
+test('no rate granted yet (0): requests wait until a grant arrives', async () => {
+  const rate = new RequestRate({ perSecond: 0 });
+  let sent = false;
+  const waiting = rate.acquire().then(() => (sent = true));
+  await new Promise((r) => setTimeout(r, 100));
+  expect(sent).toBe(false);
+  rate.setRate(10);
+  await waiting;
+  expect(sent).toBe(true);
+});
+
+test('the lease never grants more than the limit in all, even while workers join and leave', () => {
+  const grants = {};
+  const limit = 100;
+  const sum = () => Object.values(grants as Record<string, { rate: number }>).reduce((s, g) => s + g.rate, 0);
+  let now = 0;
+  expect(grant(grants, { workerId: 'a', limit }, now)).toMatchObject({ rate: 100, workers: 1 });
+  // b joins: a still holds everything, so b gets nothing until a renews at its smaller share.
+  expect(grant(grants, { workerId: 'b', limit }, (now += 100))).toMatchObject({ rate: 0, target: 50, workers: 2 });
+  expect(sum()).toBeLessThanOrEqual(limit);
+  expect(grant(grants, { workerId: 'a', limit }, (now += 2000)).rate).toBe(50);
+  expect(grant(grants, { workerId: 'b', limit }, (now += 100)).rate).toBe(50);
+  expect(sum()).toBe(limit);
+  // b stops renewing: its grant lapses and a may take the whole limit again.
+  now += LEASE_TTL_MS + 1;
+  expect(grant(grants, { workerId: 'a', limit }, now)).toMatchObject({ rate: 100, workers: 1 });
+  expect(sum()).toBe(limit);
+});
