@@ -1,8 +1,8 @@
 /**
- * The JSON logger the worker, gateway and CLI share: one line per event, levels filtered, secrets masked wherever
- * they appear.
+ * The logger (pino) the worker, gateway and CLI share: one JSON line per event, levels filtered, secrets masked
+ * wherever they appear; pretty lines on a terminal.
  */
-import { createLogger, parseLogLevel } from '../src/observability/logger.js';
+import { createLogger, parseLogLevel, prettyFromEnv } from '../src/observability/logger.js';
 import { redactString } from '../src/observability/redact.js';
 
 function capture(level = 'DEBUG') {
@@ -90,4 +90,30 @@ test('LOG_LEVEL filters, and a bad level is a clear error', () => {
     'LOG_LEVEL: "verbose" is not a level; use one of TRACE, DEBUG, INFO, WARN, ERROR',
   );
   expect(parseLogLevel('debug')).toBe('DEBUG');
+});
+
+test("a child logger's fields appear on every line, masked like any other field", () => {
+  const { logger, lines } = capture();
+  const child = logger.child({ workflowId: 'provision:a:B', notifyToken: 'nt-secret' });
+  child.info('one');
+  child.child({ stage: 'installing' }).info('two');
+  expect(lines).toEqual([
+    expect.objectContaining({ msg: 'one', workflowId: 'provision:a:B', notifyToken: '[redacted]' }),
+    expect.objectContaining({ msg: 'two', workflowId: 'provision:a:B', stage: 'installing' }),
+  ]);
+  expect(JSON.stringify(lines)).not.toContain('nt-secret');
+});
+
+test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the same masking', () => {
+  const out: string[] = [];
+  const logger = createLogger({ service: 'stack', level: 'INFO', pretty: true, write: (l) => out.push(l) });
+  logger.warn('consent link https://gw.example/connect/eyJ3IjoicHJvdmlzaW9uIn0.c2lnbmF0dXJl', { authValue: 'k-9' });
+  const text = out.join('');
+  expect(text).toMatch(/WARN.*consent link https:\/\/gw\.example\/connect\/\[redacted\]/);
+  expect(text).not.toMatch(/eyJ3Ijoi|k-9/);
+  expect(() => JSON.parse(text)).toThrow();
+  expect(prettyFromEnv('pretty')).toBe(true);
+  expect(prettyFromEnv('json')).toBe(false);
+  expect(prettyFromEnv(undefined)).toBeUndefined();
+  expect(() => prettyFromEnv('colour')).toThrow('LOG_FORMAT: "colour" is not a format; use json or pretty');
 });
