@@ -3,6 +3,7 @@
  * shows what it would touch with --dry-run, and otherwise needs a "yes" typed on a terminal or --yes.
  */
 import { createInterface } from 'node:readline/promises';
+import pLimit from 'p-limit';
 import type { ProvisioningClient } from '../client.js';
 import { CliRefusal, commonOptions, output, parse, UsageError, withClient, type CliCommand } from './command.js';
 import {
@@ -125,20 +126,12 @@ async function actOnAll<R>(
   spec: ActionSpec<R>,
   values: Record<string, unknown>,
 ): Promise<Outcome<R>[]> {
-  const outcomes: Outcome<R>[] = new Array(targets.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(8, targets.length) }, async () => {
-    while (next < targets.length) {
-      const i = next++;
-      const workflowId = targets[i]!.workflowId;
-      try {
-        outcomes[i] = { workflowId, ok: true, result: await spec.act(client, workflowId, values) };
-      } catch (err) {
-        const e = err as { type?: string; message?: string };
-        outcomes[i] = { workflowId, ok: false, error: { type: e.type ?? 'Error', message: e.message ?? String(err) } };
-      }
+  return pLimit(8).map(targets, async ({ workflowId }): Promise<Outcome<R>> => {
+    try {
+      return { workflowId, ok: true, result: await spec.act(client, workflowId, values) };
+    } catch (err) {
+      const e = err as { type?: string; message?: string };
+      return { workflowId, ok: false, error: { type: e.type ?? 'Error', message: e.message ?? String(err) } };
     }
   });
-  await Promise.all(workers);
-  return outcomes;
 }
