@@ -2,7 +2,8 @@
  * The logger (pino) the worker, gateway and CLI share: one JSON line per event, levels filtered, secrets masked
  * wherever they appear; pretty lines on a terminal.
  */
-import { createLogger, parseLogLevel, prettyFromEnv } from '../src/observability/logger.js';
+import Fastify from 'fastify';
+import { createLogger, parseLogLevel, pinoLineStream, prettyFromEnv } from '../src/observability/logger.js';
 import { redactString } from '../src/observability/redact.js';
 
 function capture(level = 'DEBUG') {
@@ -116,4 +117,32 @@ test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the
   expect(prettyFromEnv('json')).toBe(false);
   expect(prettyFromEnv(undefined)).toBeUndefined();
   expect(() => prettyFromEnv('colour')).toThrow('LOG_FORMAT: "colour" is not a format; use json or pretty');
+});
+
+test("fastify's request logs, through pinoLineStream, come out in our format with the same masking", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const stream = pinoLineStream({
+    service: 'gateway',
+    level: 'INFO',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+  });
+  const app = Fastify({ logger: { level: 'info', stream } });
+  app.get('/x', async (request) => {
+    request.log.warn({ authValue: 'k-secret' }, 'saw https://a.example/cb?state=s3cret');
+    return {};
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  await fetch(`${url}/x`);
+  await app.close();
+  const warn = lines.find((l) => l.level === 'warn');
+  expect(warn).toMatchObject({
+    ts: '2026-01-02T03:04:05.000Z',
+    service: 'gateway',
+    msg: 'saw https://a.example/cb?state=[redacted]',
+    authValue: '[redacted]',
+  });
+  expect(warn).not.toHaveProperty('pid');
+  expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+  expect(JSON.stringify(lines)).not.toMatch(/k-secret|s3cret/);
 });

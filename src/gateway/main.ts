@@ -6,7 +6,7 @@
 import { ProvisioningClient } from '../client.js';
 import { codecOptionsFromEnv, type CodecServerOptions } from '../codec/server.js';
 import { ConfigError, loadConfigOrExit } from '../config.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, pinoLineStream } from '../observability/logger.js';
 import { buildApp } from './app.js';
 
 function codecOptionsOrExit(): CodecServerOptions {
@@ -27,7 +27,12 @@ async function main(): Promise<void> {
   const client = await ProvisioningClient.connect(config);
   const logging = process.env.GATEWAY_LOG !== 'off';
   // Quiet until listening, so the "gateway listening" line comes first (fastify logs its own at info).
-  const app = await buildApp({ client, config, codec, logger: logging ? { level: 'warn' } : false });
+  const app = await buildApp({
+    client,
+    config,
+    codec,
+    logger: logging ? { level: 'warn', stream: pinoLineStream({ service: 'gateway' }) } : false,
+  });
   // All interfaces: in a container the gateway is reached from outside; GATEWAY_HOST narrows it.
   const host = process.env.GATEWAY_HOST ?? '0.0.0.0';
   await app.listen({ host, port: config.gatewayPort });

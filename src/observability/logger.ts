@@ -3,8 +3,8 @@
  * `stage`, `attempt` where known; secrets redacted. On a terminal (the local stack) lines are pretty-printed by
  * pino-pretty instead. `createLogger` returns the Temporal SDK's Logger interface, so `Runtime.install({ logger })`
  * routes the SDK's own logs, workflow `log` calls and activity `Context.current().log` calls through it.
- * The worker, the gateway, the codec server and the CLI share it; `pinoOptions` is the same setup for a pino that
- * someone else creates (fastify's).
+ * The worker, the gateway, the codec server and the CLI share it. `pinoOptions` is the same setup for a pino that
+ * someone else creates; `pinoLineStream` re-emits the lines of one configured elsewhere (fastify's) through ours.
  */
 import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { Writable } from 'node:stream';
@@ -120,4 +120,36 @@ function adapt(p: pino.Logger): JsonLogger {
 
 export function createLogger(options: JsonLoggerOptions): JsonLogger {
   return adapt(pino(pinoOptions(options), destination(options)));
+}
+
+/** pino's numeric levels; fatal (60) is logged as an error, the highest level the SDK interface has. */
+const PINO_LEVELS: Record<number, LogLevel> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'ERROR',
+};
+
+/**
+ * A stream for a pino we do not configure (fastify's request logs): each JSON line it writes comes out again
+ * through our logger, with our field names, masking and format.
+ */
+export function pinoLineStream(options: JsonLoggerOptions): { write(line: string): void } {
+  const logger = createLogger(options);
+  return {
+    write(line: string) {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        logger.info(line.trim());
+        return;
+      }
+      // pid, hostname and time are pino's defaults, replaced by ours (service, ts).
+      const { level, time: _time, pid: _pid, hostname: _hostname, msg, ...fields } = entry;
+      logger.log(PINO_LEVELS[Number(level)] ?? 'INFO', typeof msg === 'string' ? msg : '', fields);
+    },
+  };
 }
