@@ -42,6 +42,13 @@ test('a quote left open is refused with the line the row starts on, from disk an
   expect(() => parseBatchText(text, 'csv')).toThrow(expected);
 });
 
+test('a quote left open in a big file stops at the first overlong row instead of reading the rest into one cell', async () => {
+  const text = HEADER + 'a1,1001,k1,"open\n' + 'more text,\n'.repeat(120_000);
+  await expect(readBatchFile(file('runaway.csv', text))).rejects.toThrow(
+    'malformed CSV: line 2: a row longer than 1 MB; is a quote left open?',
+  );
+});
+
 test('a stray quote inside an unquoted cell is refused with the line and the fix, without echoing the cell', () => {
   const attempt = () => parseBatchText(HEADER + 'a1,1001,sec"ret-key,d\n', 'csv');
   expect(attempt).toThrow(BatchFileError);

@@ -58,7 +58,7 @@ class LineTracker {
         return new CsvSyntaxError(`line ${start}: a quoted field is never closed`);
       case 'CSV_MAX_RECORD_SIZE':
         return new CsvSyntaxError(
-          `line ${start}: a row longer than ${MAX_RECORD_CHARS / 1024} KB; is a quote left open?`,
+          `line ${start}: a row longer than ${MAX_RECORD_CHARS / 1048576} MB; is a quote left open?`,
         );
       case 'CSV_INVALID_CLOSING_QUOTE':
         return new CsvSyntaxError(`line ${at}: text after a closing quote; write "" for a quote inside a quoted field`);

@@ -107,10 +107,15 @@ export async function readBatchFile(path: string): Promise<ParsedBatchFile> {
       for await (const record of streamCsv(createReadStream(path))) batch.add(drafts.next(record));
       drafts.finish();
     } else {
-      // crlfDelay: a CRLF split across two reads is still one line break.
-      const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-      let line = 0;
-      for await (const text of lines) batch.add(jsonlDraft(text, ++line));
+      const input = createReadStream(path, 'utf8');
+      try {
+        // crlfDelay: a CRLF split across two reads is still one line break.
+        const lines = createInterface({ input, crlfDelay: Infinity });
+        let line = 0;
+        for await (const text of lines) batch.add(jsonlDraft(text, ++line));
+      } finally {
+        input.destroy(); // closing readline leaves its input open when we stop early (too many rows)
+      }
     }
   } catch (err) {
     throw asBatchFileError(err, path);
@@ -127,8 +132,9 @@ export function parseBatchText(text: string | Buffer, format: 'csv' | 'jsonl'): 
       for (const record of readCsv(text)) batch.add(drafts.next(record));
       drafts.finish();
     } else {
+      // The line breaks node:readline splits a file on, so a body and a file number their lines alike.
       String(text)
-        .split('\n')
+        .split(/\r\n|\n|\r/)
         .forEach((line, i) => batch.add(jsonlDraft(line, i + 1)));
     }
   } catch (err) {
