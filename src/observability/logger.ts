@@ -3,8 +3,8 @@
  * `stage`, `attempt` where known; secrets redacted. On a terminal (the local stack) lines are pretty-printed by
  * pino-pretty instead. `createLogger` returns the Temporal SDK's Logger interface, so `Runtime.install({ logger })`
  * routes the SDK's own logs, workflow `log` calls and activity `Context.current().log` calls through it.
- * The worker, the gateway, the codec server and the CLI share it. `pinoOptions` is the same setup for a pino that
- * someone else creates; `pinoLineStream` re-emits the lines of one configured elsewhere (fastify's) through ours.
+ * The worker, the gateway, the codec server and the CLI share it; `pinoLineStream` re-emits the lines of a pino
+ * configured elsewhere (fastify's) through ours.
  */
 import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { Writable } from 'node:stream';
@@ -56,8 +56,11 @@ function clean(fields: Record<string, unknown>): Record<string, unknown> {
   return redact(out) as Record<string, unknown>;
 }
 
-/** The pino options every process's logger uses: our field names, string levels, redaction of fields and messages. */
-export function pinoOptions(options: Pick<JsonLoggerOptions, 'service' | 'level' | 'base' | 'now'>): LoggerOptions {
+/**
+ * Our field names, string levels, redaction of fields and messages. Not for fastify's own pino: redaction copies
+ * each field before pino's serializers run, which would lose the `req`/`res` shapes they read; use pinoLineStream.
+ */
+function pinoOptions(options: Pick<JsonLoggerOptions, 'service' | 'level' | 'base' | 'now'>): LoggerOptions {
   const now = options.now ?? (() => new Date());
   return {
     level: parseLogLevel(options.level ?? process.env.LOG_LEVEL).toLowerCase(),
