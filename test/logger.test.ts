@@ -1,8 +1,9 @@
 /**
- * The JSON logger the worker, gateway and CLI share: one line per event, levels filtered, secrets masked wherever
- * they appear.
+ * The logger (pino) the worker, gateway and CLI share: one JSON line per event, levels filtered, secrets masked
+ * wherever they appear; pretty lines on a terminal.
  */
-import { createLogger, parseLogLevel } from '../src/observability/logger.js';
+import Fastify from 'fastify';
+import { createLogger, parseLogLevel, pinoLineStream, prettyFromEnv } from '../src/observability/logger.js';
 import { redactString } from '../src/observability/redact.js';
 
 function capture(level = 'DEBUG') {
@@ -90,4 +91,58 @@ test('LOG_LEVEL filters, and a bad level is a clear error', () => {
     'LOG_LEVEL: "verbose" is not a level; use one of TRACE, DEBUG, INFO, WARN, ERROR',
   );
   expect(parseLogLevel('debug')).toBe('DEBUG');
+});
+
+test("a child logger's fields appear on every line, masked like any other field", () => {
+  const { logger, lines } = capture();
+  const child = logger.child({ workflowId: 'provision:a:B', notifyToken: 'nt-secret' });
+  child.info('one');
+  child.child({ stage: 'installing' }).info('two');
+  expect(lines).toEqual([
+    expect.objectContaining({ msg: 'one', workflowId: 'provision:a:B', notifyToken: '[redacted]' }),
+    expect.objectContaining({ msg: 'two', workflowId: 'provision:a:B', stage: 'installing' }),
+  ]);
+  expect(JSON.stringify(lines)).not.toContain('nt-secret');
+});
+
+test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the same masking', () => {
+  const out: string[] = [];
+  const logger = createLogger({ service: 'stack', level: 'INFO', pretty: true, write: (l) => out.push(l) });
+  logger.warn('consent link https://gw.example/connect/eyJ3IjoicHJvdmlzaW9uIn0.c2lnbmF0dXJl', { authValue: 'k-9' });
+  const text = out.join('');
+  expect(text).toMatch(/WARN.*consent link https:\/\/gw\.example\/connect\/\[redacted\]/);
+  expect(text).not.toMatch(/eyJ3Ijoi|k-9/);
+  expect(() => JSON.parse(text)).toThrow();
+  expect(prettyFromEnv('pretty')).toBe(true);
+  expect(prettyFromEnv('json')).toBe(false);
+  expect(prettyFromEnv(undefined)).toBeUndefined();
+  expect(() => prettyFromEnv('colour')).toThrow('LOG_FORMAT: "colour" is not a format; use json or pretty');
+});
+
+test("fastify's request logs, through pinoLineStream, come out in our format with the same masking", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const stream = pinoLineStream({
+    service: 'gateway',
+    level: 'INFO',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+  });
+  const app = Fastify({ logger: { level: 'info', stream } });
+  app.get('/x', async (request) => {
+    request.log.warn({ authValue: 'k-secret' }, 'saw https://a.example/cb?state=s3cret');
+    return {};
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  await fetch(`${url}/x`);
+  await app.close();
+  const warn = lines.find((l) => l.level === 'warn');
+  expect(warn).toMatchObject({
+    ts: '2026-01-02T03:04:05.000Z',
+    service: 'gateway',
+    msg: 'saw https://a.example/cb?state=[redacted]',
+    authValue: '[redacted]',
+  });
+  expect(warn).not.toHaveProperty('pid');
+  expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+  expect(JSON.stringify(lines)).not.toMatch(/k-secret|s3cret/);
 });

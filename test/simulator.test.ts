@@ -1,5 +1,5 @@
 /**
- * The Cyclr simulator over plain HTTP, as a client (or a browser) sees it: the contract in cyclr-api.md, including
+ * The Cyclr simulator over plain HTTP, as a client (or a browser) sees it: the contract in docs/cyclr-api.md, including
  * Cyclr's awkward parts, plus the fault injection and stats the other tests and the benchmark rely on.
  */
 import { CATALOG_SIZE, FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';

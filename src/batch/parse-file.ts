@@ -1,16 +1,19 @@
 /**
  * Reading a batch file (CSV or JSONL) into validated provisioning requests. Every row is checked with the same
  * schema as a single start; a bad row is reported with its line and reason and does not stop the good ones. A file
- * that cannot be read as a whole (too big, not CSV/JSONL, a broken header) is one clear error.
+ * that cannot be read as a whole (too big, not CSV/JSONL, a broken header) is one clear error. Files are streamed
+ * (csv-parse, node:readline), never read into one string; a request body in memory goes through the same parsers.
  *
  * Messages never echo a row's values: rows carry secrets.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { BatchFailure } from '../workflows/batch-messages.js';
 import { provisioningWorkflowId } from '../workflows/ids.js';
 import { formatInvalidFields, parseProvisioningRequest } from '../workflows/request.js';
-import { CsvSyntaxError, readCsv } from './csv.js';
+import { CsvSyntaxError, readCsv, streamCsv, type CsvRecord } from './csv.js';
 import type { BatchRow } from './store.js';
 
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -97,60 +100,139 @@ export async function readBatchFile(path: string): Promise<ParsedBatchFile> {
   const ext = extname(path).toLowerCase();
   const format = ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : undefined;
   if (!format) throw new BatchFileError(`${path}: name the file .csv or .jsonl so its format is clear`);
-  return parseBatchText(await readFile(path, 'utf8'), format);
+  const batch = new BatchBuilder(format);
+  try {
+    if (format === 'csv') {
+      const drafts = new CsvDrafts();
+      for await (const record of streamCsv(createReadStream(path))) batch.add(drafts.next(record));
+      drafts.finish();
+    } else {
+      const input = createReadStream(path, 'utf8');
+      try {
+        // crlfDelay: a CRLF split across two reads is still one line break.
+        const lines = createInterface({ input, crlfDelay: Infinity });
+        let line = 0;
+        for await (const text of lines) batch.add(jsonlDraft(text, ++line));
+      } finally {
+        input.destroy(); // closing readline leaves its input open when we stop early (too many rows)
+      }
+    }
+  } catch (err) {
+    throw asBatchFileError(err, path);
+  }
+  return batch.result();
 }
 
-export function parseBatchText(text: string, format: 'csv' | 'jsonl'): ParsedBatchFile {
-  const drafts = format === 'csv' ? csvDrafts(text) : jsonlDrafts(text);
-  const rows: BatchRow[] = [];
-  const rejected: BatchFailure[] = [];
-  const firstLineOf = new Map<string, number>();
-  let total = 0;
-  for (const draft of drafts) {
-    total += 1;
-    if (total > MAX_ROWS) {
+/** The same parsing for a file's content already in memory (the gateway's request bodies). */
+export function parseBatchText(text: string | Buffer, format: 'csv' | 'jsonl'): ParsedBatchFile {
+  const batch = new BatchBuilder(format);
+  try {
+    if (format === 'csv') {
+      const drafts = new CsvDrafts();
+      for (const record of readCsv(text)) batch.add(drafts.next(record));
+      drafts.finish();
+    } else {
+      // The line breaks node:readline splits a file on, so a body and a file number their lines alike.
+      String(text)
+        .split(/\r\n|\n|\r/)
+        .forEach((line, i) => batch.add(jsonlDraft(line, i + 1)));
+    }
+  } catch (err) {
+    throw asBatchFileError(err);
+  }
+  return batch.result();
+}
+
+function asBatchFileError(err: unknown, path?: string): unknown {
+  if (err instanceof CsvSyntaxError) return new BatchFileError(`malformed CSV: ${err.message}`);
+  // A read error (EISDIR, EACCES) from the file stream; not `instanceof Error`, which fails across realms.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (path && typeof code === 'string' && !(err instanceof BatchFileError)) {
+    return new BatchFileError(`cannot read ${path}: ${code}`);
+  }
+  return err;
+}
+
+type Draft0 = { line: number; request: unknown } | { line: number; error: string };
+
+/** Validates drafts into rows and rejected lines, one at a time, so a file is never held twice. */
+class BatchBuilder {
+  private readonly rows: BatchRow[] = [];
+  private readonly rejected: BatchFailure[] = [];
+  private readonly firstLineOf = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly format: 'csv' | 'jsonl') {}
+
+  add(draft: Draft0 | undefined): void {
+    if (!draft) return;
+    this.total += 1;
+    if (this.total > MAX_ROWS) {
       throw new BatchFileError(`the file has more than ${MAX_ROWS} rows: split it into several batches`);
     }
     if ('error' in draft) {
-      rejected.push({ line: draft.line, type: 'InvalidRow', message: draft.error });
-      continue;
+      this.rejected.push({ line: draft.line, type: 'InvalidRow', message: draft.error });
+      return;
     }
     const parsed = parseProvisioningRequest(draft.request);
     if (!parsed.ok) {
-      rejected.push({ line: draft.line, type: 'InvalidRequest', message: formatInvalidFields(parsed.errors) });
-      continue;
+      this.rejected.push({ line: draft.line, type: 'InvalidRequest', message: formatInvalidFields(parsed.errors) });
+      return;
     }
     const workflowId = provisioningWorkflowId(parsed.request);
-    const first = firstLineOf.get(workflowId);
+    const first = this.firstLineOf.get(workflowId);
     if (first !== undefined) {
-      rejected.push({
+      this.rejected.push({
         line: draft.line,
         workflowId,
         type: 'DuplicateRow',
         message: `same account and install name as line ${first} (${workflowId}); the first row is kept`,
       });
-      continue;
+      return;
     }
-    firstLineOf.set(workflowId, draft.line);
-    rows.push({ line: draft.line, request: parsed.request });
+    this.firstLineOf.set(workflowId, draft.line);
+    this.rows.push({ line: draft.line, request: parsed.request });
   }
-  if (total === 0) throw new BatchFileError('the file has no rows');
-  return { format, rows, rejected, total };
+
+  result(): ParsedBatchFile {
+    if (this.total === 0) throw new BatchFileError('the file has no rows');
+    return { format: this.format, rows: this.rows, rejected: this.rejected, total: this.total };
+  }
 }
 
-type Draft0 = { line: number; request: unknown } | { line: number; error: string };
+/** CSV records to drafts: the first record is the header, checked once; each later one fills a request by column. */
+class CsvDrafts {
+  private header: string[] | undefined;
 
-function* csvDrafts(text: string): Generator<Draft0> {
-  const records = readCsv(text);
-  let header: string[];
-  try {
-    const first = records.next();
-    if (first.done) throw new BatchFileError('the file is empty: a CSV batch starts with a header row');
-    header = first.value.fields.map((h) => h.trim());
-  } catch (err) {
-    if (err instanceof CsvSyntaxError) throw new BatchFileError(`malformed CSV: ${err.message}`);
-    throw err;
+  next({ line, fields }: CsvRecord): Draft0 | undefined {
+    const header = this.header;
+    if (!header) {
+      this.header = checkHeader(fields.map((h) => h.trim()));
+      return undefined;
+    }
+    if (fields.length !== header.length) {
+      return { line, error: `has ${fields.length} columns; the header has ${header.length}` };
+    }
+    const draft: Draft = {};
+    const errors: string[] = [];
+    header.forEach((column, i) => {
+      const value = fields[i]!;
+      if (value === '') return; // an empty cell is an absent field
+      if (column.startsWith('property.')) {
+        (draft.properties ??= []).push({ name: column.slice('property.'.length), value });
+      } else {
+        COLUMNS[column]!(draft, value, errors);
+      }
+    });
+    return errors.length ? { line, error: errors.join('; ') } : { line, request: draft };
   }
+
+  finish(): void {
+    if (!this.header) throw new BatchFileError('the file is empty: a CSV batch starts with a header row');
+  }
+}
+
+function checkHeader(header: string[]): string[] {
   const unknown = header.filter((h) => !(h in COLUMNS) && !/^property\..+/.test(h));
   if (unknown.length) {
     throw new BatchFileError(
@@ -164,48 +246,16 @@ function* csvDrafts(text: string): Generator<Draft0> {
     seen.add(h);
   }
   if (!seen.has('accountId')) throw new BatchFileError('the header (line 1) needs an accountId column');
-  for (;;) {
-    let next: IteratorResult<{ line: number; fields: string[] }>;
-    try {
-      next = records.next();
-    } catch (err) {
-      if (err instanceof CsvSyntaxError) throw new BatchFileError(`malformed CSV: ${err.message}`);
-      throw err;
-    }
-    if (next.done) return;
-    const { line, fields } = next.value;
-    if (fields.length !== header.length) {
-      yield { line, error: `has ${fields.length} columns; the header has ${header.length}` };
-      continue;
-    }
-    const draft: Draft = {};
-    const errors: string[] = [];
-    header.forEach((column, i) => {
-      const value = fields[i]!;
-      if (value === '') return; // an empty cell is an absent field
-      if (column.startsWith('property.')) {
-        (draft.properties ??= []).push({ name: column.slice('property.'.length), value });
-      } else {
-        COLUMNS[column]!(draft, value, errors);
-      }
-    });
-    yield errors.length ? { line, error: errors.join('; ') } : { line, request: draft };
-  }
+  return header;
 }
 
-function* jsonlDrafts(text: string): Generator<Draft0> {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (!raw) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // JSON.parse's message quotes the text, which may hold a secret: say what is wrong without it.
-      yield { line: i + 1, error: 'not valid JSON: each line must be one JSON object' };
-      continue;
-    }
-    yield { line: i + 1, request: value };
+function jsonlDraft(text: string, line: number): Draft0 | undefined {
+  const raw = text.trim();
+  if (!raw) return undefined;
+  try {
+    return { line, request: JSON.parse(raw) as unknown };
+  } catch {
+    // JSON.parse's message quotes the text, which may hold a secret: say what is wrong without it.
+    return { line, error: 'not valid JSON: each line must be one JSON object' };
   }
 }

@@ -6,7 +6,7 @@
 import { ProvisioningClient } from '../client.js';
 import { corsOriginsFromEnv } from '../codec/server.js';
 import { loadConfigOrExit } from '../config.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, pinoLineStream } from '../observability/logger.js';
 import { buildApp } from './app.js';
 
 async function main(): Promise<void> {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     codec,
     // The gateway is public (browsers reach it): an open /codec there is for a laptop's Web UI only.
     codecUnauthenticated: allowOpenCodec && !production,
-    logger: logging ? { level: 'warn' } : false,
+    logger: logging ? { level: 'warn', stream: pinoLineStream({ service: 'gateway' }) } : false,
   });
   // All interfaces: in a container the gateway is reached from outside; GATEWAY_HOST narrows it.
   const host = process.env.GATEWAY_HOST ?? '0.0.0.0';

@@ -1,10 +1,15 @@
 /**
- * Structured logs: one JSON line per event with `ts`, `level`, `msg`, and `workflowId`, `stage`, `attempt` where
- * known; secrets redacted. Implements the Temporal SDK's Logger interface, so `Runtime.install({ logger })` routes
- * the SDK's own logs, workflow `log` calls and activity `Context.current().log` calls through it.
- * The worker, the gateway and the CLI share it.
+ * Structured logs through pino: one JSON line per event with `ts`, `level`, `msg`, `service`, and `workflowId`,
+ * `stage`, `attempt` where known; secrets redacted. On a terminal (the local stack) lines are pretty-printed by
+ * pino-pretty instead. `createLogger` returns the Temporal SDK's Logger interface, so `Runtime.install({ logger })`
+ * routes the SDK's own logs, workflow `log` calls and activity `Context.current().log` calls through it.
+ * The worker, the gateway, the codec server and the CLI share it; `pinoLineStream` re-emits the lines of a pino
+ * configured elsewhere (fastify's) through ours.
  */
 import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
+import { Writable } from 'node:stream';
+import { pino, type DestinationStream, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 import { redact, redactString } from './redact.js';
 
 const LEVELS: Record<LogLevel, number> = { TRACE: 10, DEBUG: 20, INFO: 30, WARN: 40, ERROR: 50 };
@@ -17,11 +22,13 @@ export interface JsonLoggerOptions {
   service: string;
   /** From LOG_LEVEL (TRACE, DEBUG, INFO, WARN, ERROR); INFO by default. */
   level?: LogLevel | string;
-  /** Where lines go; stdout by default (containers collect it). */
+  /** Where lines go (one JSON object, no newline); stdout by default (containers collect it). */
   write?: (line: string) => void;
   /** Fields on every line, e.g. { taskQueue }. */
   base?: Record<string, unknown>;
   now?: () => Date;
+  /** Pretty lines instead of JSON. Default: LOG_FORMAT (`json` or `pretty`), else pretty when stdout is a terminal. */
+  pretty?: boolean;
 }
 
 export interface JsonLogger extends Logger {
@@ -35,53 +42,117 @@ export function parseLogLevel(raw: string | undefined): LogLevel {
   throw new Error(`LOG_LEVEL: "${raw}" is not a level; use one of TRACE, DEBUG, INFO, WARN, ERROR`);
 }
 
-export function createLogger(options: JsonLoggerOptions): JsonLogger {
-  const threshold = LEVELS[parseLogLevel(options.level ?? process.env.LOG_LEVEL)];
-  const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
+/** Drops SDK noise, keeps one name for the run id, and masks secrets. */
+function clean(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (!DROPPED.has(k) && v !== undefined) out[k] = v;
+  }
+  // The SDK's activity logs name the run `workflowRunId`; keep one name for searching.
+  if (out.workflowRunId !== undefined && out.runId === undefined) {
+    out.runId = out.workflowRunId;
+    delete out.workflowRunId;
+  }
+  return redact(out) as Record<string, unknown>;
+}
+
+/**
+ * Our field names, string levels, redaction of fields and messages. Not for fastify's own pino: redaction copies
+ * each field before pino's serializers run, which would lose the `req`/`res` shapes they read; use pinoLineStream.
+ */
+function pinoOptions(options: Pick<JsonLoggerOptions, 'service' | 'level' | 'base' | 'now'>): LoggerOptions {
   const now = options.now ?? (() => new Date());
-  const base = options.base ?? {};
-
-  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    if (LEVELS[level] < threshold) return;
-    const fields: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries({ ...base, ...(meta ?? {}) })) {
-      if (!DROPPED.has(k) && v !== undefined) fields[k] = v;
-    }
-    // The SDK's activity logs name the run `workflowRunId`; keep one name for searching.
-    if (fields.workflowRunId !== undefined && fields.runId === undefined) {
-      fields.runId = fields.workflowRunId;
-      delete fields.workflowRunId;
-    }
-    const line = {
-      ts: now().toISOString(),
-      level: level.toLowerCase(),
-      msg: redactString(message),
-      service: options.service,
-      ...(redact(fields) as Record<string, unknown>),
-    };
-    try {
-      write(JSON.stringify(line));
-    } catch {
-      write(
-        JSON.stringify({
-          ts: line.ts,
-          level: line.level,
-          msg: line.msg,
-          service: options.service,
-          note: 'metadata not serialisable',
-        }),
-      );
-    }
+  return {
+    level: parseLogLevel(options.level ?? process.env.LOG_LEVEL).toLowerCase(),
+    // Replaces pino's pid/hostname: containers and the local stack already say where a line came from.
+    base: { service: options.service, ...clean(options.base ?? {}) },
+    messageKey: 'msg',
+    timestamp: () => `,"ts":"${now().toISOString()}"`,
+    formatters: {
+      level: (label) => ({ level: label }),
+      bindings: (bindings) => clean(bindings),
+      log: (fields) => clean(fields),
+    },
+    hooks: {
+      // Messages are free text and may carry URLs with tokens; mask them as fields are masked.
+      logMethod(args, method) {
+        const masked = args.map((a) => (typeof a === 'string' ? redactString(a) : a)) as Parameters<typeof method>;
+        return method.apply(this, masked);
+      },
+    },
   };
+}
 
-  const logger: JsonLogger = {
+/** LOG_FORMAT lets a parent that pipes our stdout (the local stack) still ask for pretty lines. */
+export function prettyFromEnv(raw: string | undefined): boolean | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'json' || raw === 'pretty') return raw === 'pretty';
+  throw new Error(`LOG_FORMAT: "${raw}" is not a format; use json or pretty`);
+}
+
+function destination(options: JsonLoggerOptions): DestinationStream {
+  const { write } = options;
+  const sink = write ? { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) } : undefined;
+  if (options.pretty ?? prettyFromEnv(process.env.LOG_FORMAT) ?? (!write && process.stdout.isTTY)) {
+    return pretty({
+      sync: true,
+      messageKey: 'msg',
+      timestampKey: 'ts',
+      translateTime: 'SYS:HH:MM:ss.l',
+      // pino-pretty pipes into its destination, so a `write` function needs a real stream around it.
+      destination: write ? new Writable({ write: (chunk: Buffer, _enc, done) => done(void write(String(chunk))) }) : 1,
+    });
+  }
+  return sink ?? pino.destination({ dest: 1, sync: true });
+}
+
+function adapt(p: pino.Logger): JsonLogger {
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    p[level.toLowerCase() as Lowercase<LogLevel>](meta ?? {}, message);
+  return {
     log,
     trace: (m, meta) => log('TRACE', m, meta),
     debug: (m, meta) => log('DEBUG', m, meta),
     info: (m, meta) => log('INFO', m, meta),
     warn: (m, meta) => log('WARN', m, meta),
     error: (m, meta) => log('ERROR', m, meta),
-    child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
+    // pino runs the bindings formatter on the root's fields only, so a child's are masked here.
+    child: (fields) => adapt(p.child(clean(fields))),
   };
-  return logger;
+}
+
+export function createLogger(options: JsonLoggerOptions): JsonLogger {
+  return adapt(pino(pinoOptions(options), destination(options)));
+}
+
+/** pino's numeric levels; fatal (60) is logged as an error, the highest level the SDK interface has. */
+const PINO_LEVELS: Record<number, LogLevel> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'ERROR',
+};
+
+/**
+ * A stream for a pino we do not configure (fastify's request logs): each JSON line it writes comes out again
+ * through our logger, with our field names, masking and format.
+ */
+export function pinoLineStream(options: JsonLoggerOptions): { write(line: string): void } {
+  const logger = createLogger(options);
+  return {
+    write(line: string) {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        logger.info(line.trim());
+        return;
+      }
+      // pid, hostname and time are pino's defaults, replaced by ours (service, ts).
+      const { level, time: _time, pid: _pid, hostname: _hostname, msg, ...fields } = entry;
+      logger.log(PINO_LEVELS[Number(level)] ?? 'INFO', typeof msg === 'string' ? msg : '', fields);
+    },
+  };
 }

@@ -3,6 +3,7 @@
  * chooses running provisionings only (at most a limit), the caller shows that list (a dry run) and asks for
  * confirmation, then each is acted on, a few at a time, and every outcome is reported.
  */
+import pLimit from 'p-limit';
 import type { ProvisioningClient } from '../client.js';
 import type { ConsentLink } from '../workflows/messages.js';
 import { buildQuery, listProvisionings, type FilterValues, type ListedProvisioning } from './filters.js';
@@ -84,20 +85,12 @@ export async function actOnAll<R>(
   action: BulkAction<R>,
   input: ActionInput,
 ): Promise<Outcome<R>[]> {
-  const outcomes: Outcome<R>[] = new Array(workflowIds.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(8, workflowIds.length) }, async () => {
-    while (next < workflowIds.length) {
-      const i = next++;
-      const workflowId = workflowIds[i]!;
-      try {
-        outcomes[i] = { workflowId, ok: true, result: await action.act(client, workflowId, input) };
-      } catch (err) {
-        const e = err as { type?: string; message?: string };
-        outcomes[i] = { workflowId, ok: false, error: { type: e.type ?? 'Error', message: e.message ?? String(err) } };
-      }
+  return pLimit(8).map(workflowIds, async (workflowId): Promise<Outcome<R>> => {
+    try {
+      return { workflowId, ok: true, result: await action.act(client, workflowId, input) };
+    } catch (err) {
+      const e = err as { type?: string; message?: string };
+      return { workflowId, ok: false, error: { type: e.type ?? 'Error', message: e.message ?? String(err) } };
     }
   });
-  await Promise.all(workers);
-  return outcomes;
 }

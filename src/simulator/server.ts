@@ -1,6 +1,6 @@
 /**
  * The Cyclr simulator: a stateful, in-memory stand-in for the parts of Cyclr's partner API in
- * ../shared/cyclr-api.md, with fault injection and an admin API for tests and benchmarks.
+ * docs/cyclr-api.md, with fault injection and an admin API for tests and benchmarks.
  */
 import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';

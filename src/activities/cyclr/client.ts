@@ -1,5 +1,5 @@
 /**
- * The Cyclr partner API client (got), per ../shared/cyclr-api.md. It never retries on its own except for one
+ * The Cyclr partner API client (got), per docs/cyclr-api.md. It never retries on its own except for one
  * token renewal after a 401: Temporal retries activities, guided by the failure types in errors.ts.
  */
 import http from 'node:http';

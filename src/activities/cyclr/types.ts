@@ -1,4 +1,4 @@
-/** Cyclr's wire shapes (PascalCase, as Cyclr sends them), per ../shared/cyclr-api.md. */
+/** Cyclr's wire shapes (PascalCase, as Cyclr sends them), per docs/cyclr-api.md. */
 
 export type AuthType = 'ApiKey' | 'Basic' | 'OAuth1' | 'OAuth2' | 'None' | 'AuthFields';
 export type OAuth2Type = 'AuthorisationCode' | 'ClientCredentials' | 'PasswordCredentials' | 'Unknown';

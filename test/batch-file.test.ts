@@ -1,0 +1,105 @@
+/**
+ * Batch files read from disk as a stream (csv-parse, node:readline) and from memory (a request body) give the same
+ * rows, the same line numbers and the same errors; a big file is never held as one string. No server needed.
+ */
+import { mkdirSync, mkdtempSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { BatchFileError, parseBatchText, readBatchFile } from '../src/batch/parse-file.js';
+
+let dir: string;
+beforeAll(() => {
+  mkdirSync(join(process.cwd(), '.tmp', 'test'), { recursive: true });
+  dir = mkdtempSync(join(process.cwd(), '.tmp', 'test', 'batch-file-'));
+});
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const HEADER = 'accountId,connectorId,authValue,description\r\n';
+
+test('a spreadsheet export (BOM, CRLF, blank lines, a multi-line quoted cell) gives the same rows and lines from disk and from memory', async () => {
+  const text =
+    '\ufeff' + HEADER + 'a1,1001,k1,"first\r\nsecond"\r\n' + '\r\n' + 'a2,1001,"k,2",plain\r\n' + 'a3,1001,k3\r\n';
+  const fromDisk = await readBatchFile(file('export.csv', text));
+  expect(fromDisk).toEqual(parseBatchText(text, 'csv'));
+  expect(fromDisk.rows.map((r) => [r.line, r.request.accountId])).toEqual([
+    [2, 'a1'],
+    [5, 'a2'],
+  ]);
+  expect(fromDisk.rows[0]!.request.description).toBe('first\r\nsecond');
+  expect(fromDisk.rows[1]!.request.authValue).toBe('k,2');
+  expect(fromDisk.rejected).toEqual([{ line: 6, type: 'InvalidRow', message: 'has 3 columns; the header has 4' }]);
+  expect(fromDisk.total).toBe(3);
+});
+
+test('a quote left open is refused with the line the row starts on, from disk and from memory', async () => {
+  const text = HEADER + 'a1,1001,k1,"one\r\ntwo"\r\n\r\na2,1001,k2,"never closed\r\nmore\r\n';
+  const expected = 'malformed CSV: line 5: a quoted field is never closed';
+  await expect(readBatchFile(file('open.csv', text))).rejects.toThrow(expected);
+  expect(() => parseBatchText(text, 'csv')).toThrow(expected);
+});
+
+test('a quote left open in a big file stops at the first overlong row instead of reading the rest into one cell', async () => {
+  const text = HEADER + 'a1,1001,k1,"open\n' + 'more text,\n'.repeat(120_000);
+  await expect(readBatchFile(file('runaway.csv', text))).rejects.toThrow(
+    'malformed CSV: line 2: a row longer than 1 MB; is a quote left open?',
+  );
+});
+
+test('a stray quote inside an unquoted cell is refused with the line and the fix, without echoing the cell', () => {
+  const attempt = () => parseBatchText(HEADER + 'a1,1001,sec"ret-key,d\n', 'csv');
+  expect(attempt).toThrow(BatchFileError);
+  expect(attempt).toThrow(
+    'malformed CSV: line 2: a quote inside a field that does not start with one; quote the whole field and write "" for the quote',
+  );
+  expect(attempt).not.toThrow(/sec|ret-key/);
+});
+
+test('JSONL from disk gives the same rows and lines as from memory, CRLF included', async () => {
+  const text = '{"accountId":"a","connector":{"id":1}}\r\n\r\n{not json\r\n{"accountId":"b","connector":{"id":1}}';
+  const fromDisk = await readBatchFile(file('rows.jsonl', text));
+  expect(fromDisk).toEqual(parseBatchText(text, 'jsonl'));
+  expect(fromDisk.rows.map((r) => r.line)).toEqual([1, 4]);
+  expect(fromDisk.rejected).toEqual([
+    { line: 3, type: 'InvalidRow', message: 'not valid JSON: each line must be one JSON object' },
+  ]);
+});
+
+test('a file that cannot be read is one clear error naming it', async () => {
+  const path = join(dir, 'a-directory.csv');
+  mkdirSync(path);
+  await expect(readBatchFile(path)).rejects.toThrow(`cannot read ${path}: EISDIR`);
+});
+
+test.each(['csv', 'jsonl'] as const)(
+  'a 32 MB %s file is read as a stream, never held in memory',
+  async (format) => {
+    // Filler the parsers skip (blank CSV lines; whitespace-only JSONL lines), so only a reader that loads the whole
+    // file pays for its size.
+    const path = join(dir, `big.${format}`);
+    const fd = openSync(path, 'w');
+    writeSync(fd, format === 'csv' ? 'accountId,connectorId,authValue\na1,1001,k\n' : '{"accountId":"a1"}\n');
+    const filler = Buffer.from(format === 'csv' ? '\n'.repeat(1 << 20) : (' '.repeat(1023) + '\n').repeat(1024));
+    for (let i = 0; i < 32; i++) writeSync(fd, filler);
+    writeSync(fd, format === 'csv' ? 'a2,1001,k\n' : '{"accountId":"a2"}\n');
+    closeSync(fd);
+    const lastLine = (format === 'csv' ? 32 * (1 << 20) : 32 * 1024) + (format === 'csv' ? 3 : 2);
+
+    const before = process.memoryUsage().heapUsed;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 2);
+    let parsed;
+    try {
+      parsed = await readBatchFile(path);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(parsed.total).toBe(2);
+    expect([...parsed.rows, ...parsed.rejected].map((r) => r.line)).toContain(lastLine);
+    expect(peak - before).toBeLessThan(16 * 1024 * 1024);
+  },
+  60_000,
+);

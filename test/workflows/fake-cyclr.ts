@@ -1,0 +1,188 @@
+/**
+ * An in-memory Cyclr for the fast workflow tests, behind the same CyclrClient interface the real client implements.
+ * It keeps the facts the workflow depends on (install by Name, `Authenticated`, delete) and lets a test hold an
+ * install open or approve consent; HTTP behaviour is the simulator's job, in the end-to-end suites.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { ConnectorRef, CyclrClient, InstallInput } from '../../src/activities/cyclr/client.js';
+import type { CyclrAccount, CyclrAccountConnector, CyclrConnector } from '../../src/activities/cyclr/types.js';
+
+export const OAUTH_CONNECTOR: CyclrConnector = {
+  Id: 2001,
+  Name: 'HubSpot',
+  Version: 'v3',
+  AuthType: 'OAuth2',
+  OAuth2Type: 'AuthorisationCode',
+  Parameters: [],
+  Authentication: [
+    {
+      Id: '5b0e2c1a-0000-4000-8000-000000000001',
+      AuthName: 'OAuth',
+      AuthType: 'OAuth2',
+      OAuth2Type: 'AuthorisationCode',
+    },
+  ],
+};
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+export class FakeCyclr implements CyclrClient {
+  readonly load = { inFlight: 0, waiting: 0 };
+  /** Account connectors by account. */
+  readonly accounts = new Map<string, CyclrAccountConnector[]>();
+  readonly removed: { accountId: string; accountConnectorId: number }[] = [];
+  /** How often each method was called, e.g. `getAccountConnector` (the workflow's periodic check). */
+  readonly calls = new Map<string, number>();
+  private nextId = 1;
+  private installGate: Deferred | undefined;
+  private installStarted: Deferred | undefined;
+
+  private count(method: string): void {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+  }
+
+  /** Installs wait until `releaseInstalls()`; resolves `installStarted()` when one has reached Cyclr. */
+  holdInstalls(): void {
+    this.installGate = deferred();
+    this.installStarted = deferred();
+  }
+
+  installStartedPromise(): Promise<void> {
+    return this.installStarted?.promise ?? Promise.resolve();
+  }
+
+  releaseInstalls(): void {
+    this.installGate?.resolve();
+    this.installGate = undefined;
+  }
+
+  /** The customer approved on Cyclr's consent page. */
+  approve(accountId: string, accountConnectorId: number): void {
+    const ac = this.accounts.get(accountId)?.find((c) => c.Id === accountConnectorId);
+    if (!ac) throw new Error(`no account connector ${accountConnectorId} in ${accountId}`);
+    ac.Authenticated = true;
+  }
+
+  connectorsOf(accountId: string): CyclrAccountConnector[] {
+    return this.accounts.get(accountId) ?? [];
+  }
+
+  async getConnector(id: number): Promise<CyclrConnector> {
+    this.count('getConnector');
+    if (id !== OAUTH_CONNECTOR.Id) throw notFound(`connector ${id}`);
+    return OAUTH_CONNECTOR;
+  }
+
+  async findConnectors(name: string, version?: string): Promise<CyclrConnector[]> {
+    this.count('findConnectors');
+    const c = OAUTH_CONNECTOR;
+    return c.Name.toLowerCase() === name.toLowerCase() && (!version || version === c.Version) ? [c] : [];
+  }
+
+  async resolveConnector(ref: ConnectorRef): Promise<CyclrConnector> {
+    this.count('resolveConnector');
+    const found = ref.id !== undefined ? [await this.getConnector(ref.id)] : await this.findConnectors(ref.name ?? '');
+    if (!found[0]) {
+      throw ApplicationFailure.create({ type: 'ConnectorNotFound', message: 'no such connector', nonRetryable: true });
+    }
+    return found[0];
+  }
+
+  async ensureAccount(input: { id: string; name: string; timezone?: string }): Promise<CyclrAccount> {
+    this.count('ensureAccount');
+    if (!this.accounts.has(input.id)) this.accounts.set(input.id, []);
+    return { Id: input.id, Name: input.name, Timezone: input.timezone };
+  }
+
+  async getAccount(id: string): Promise<CyclrAccount> {
+    this.count('getAccount');
+    if (!this.accounts.has(id)) throw notFound(`account ${id}`);
+    return { Id: id, Name: id };
+  }
+
+  async installConnector(accountId: string, connectorId: number, body: InstallInput): Promise<CyclrAccountConnector> {
+    this.count('installConnector');
+    const name = body.Name ?? OAUTH_CONNECTOR.Name;
+    const existing = await this.findAccountConnectorByName(accountId, name);
+    if (existing) return existing;
+    this.installStarted?.resolve();
+    await this.installGate?.promise;
+    const ac: CyclrAccountConnector = {
+      Id: this.nextId++,
+      Name: name,
+      Authenticated: false,
+      Connector: { Id: connectorId, Name: OAUTH_CONNECTOR.Name },
+    };
+    this.accounts.set(accountId, [...this.connectorsOf(accountId), ac]);
+    return ac;
+  }
+
+  async findAccountConnectorByName(accountId: string, name: string): Promise<CyclrAccountConnector | undefined> {
+    this.count('findAccountConnectorByName');
+    return this.connectorsOf(accountId).find((c) => c.Name === name);
+  }
+
+  async getAccountConnector(accountId: string, accountConnectorId: number): Promise<CyclrAccountConnector> {
+    this.count('getAccountConnector');
+    const ac = this.connectorsOf(accountId).find((c) => c.Id === accountConnectorId);
+    if (!ac) throw notFound(`account connector ${accountConnectorId}`);
+    return ac;
+  }
+
+  async updateAccountConnector(
+    accountId: string,
+    accountConnectorId: number,
+    patch: Partial<InstallInput>,
+  ): Promise<CyclrAccountConnector> {
+    this.count('updateAccountConnector');
+    const ac = await this.getAccountConnector(accountId, accountConnectorId);
+    if (patch.AuthValue) ac.Authenticated = true;
+    return ac;
+  }
+
+  async deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<void> {
+    this.count('deleteAccountConnector');
+    this.accounts.set(
+      accountId,
+      this.connectorsOf(accountId).filter((c) => c.Id !== accountConnectorId),
+    );
+    this.removed.push({ accountId, accountConnectorId });
+  }
+
+  async createSignInToken(accountId: string, username: string): Promise<{ token: string; expiresAt: string }> {
+    this.count('createSignInToken');
+    return {
+      token: `sit-${accountId}-${username}-${this.nextId++}`,
+      expiresAt: new Date(Date.now() + 300_000).toISOString(),
+    };
+  }
+
+  connectorAuthUrl(input: {
+    accountConnectorId: number;
+    token: string;
+    targetOrigin: string;
+    callbackMessage?: string;
+  }): string {
+    const url = new URL('https://partner-h.cyclr.test/connectorauth/updateaccountconnectoroauth');
+    url.searchParams.set('id', String(input.accountConnectorId));
+    url.searchParams.set('token', input.token);
+    url.searchParams.set('targetOrigin', input.targetOrigin);
+    if (input.callbackMessage) url.searchParams.set('callbackMessage', input.callbackMessage);
+    return url.toString();
+  }
+
+  close(): void {}
+}
+
+function notFound(what: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'CyclrNotFound', message: `Cyclr has no ${what}`, nonRetryable: true });
+}
