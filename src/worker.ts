@@ -14,7 +14,7 @@ import { RequestRate } from './activities/cyclr/request-rate.js';
 import { createProvisioningActivities } from './activities/provisioning.js';
 import { loadConfigOrExit, type Config } from './config.js';
 import { connectionOptions, dataConverter } from './temporal/connection.js';
-import { WORKFLOWS_PATH } from './workflow-bundle.js';
+import { PRELOAD_MODULES, WORKFLOWS_PATH } from './workflow-bundle.js';
 import { createLogger } from './observability/logger.js';
 import { lazyCyclrRequestMetrics, prometheusTelemetry } from './observability/metrics.js';
 import { tracingFromEnv } from './observability/tracing.js';
@@ -64,7 +64,9 @@ export async function createWorker(config: Config, overrides: Partial<WorkerOpti
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(bundlePath
+      ? { workflowBundle: { codePath: bundlePath } }
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: PRELOAD_MODULES } }),
     activities: createActivities(config, rate),
     dataConverter: dataConverter(config),
     shutdownGraceTime: '20s',

@@ -6,8 +6,19 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
+/**
+ * Evaluated once per worker thread rather than once per workflow: a reusable V8 context runs every other module's
+ * top level again for each new workflow, and zod's is most of that. (Only the library: the SDK freezes what is
+ * shared, and a schema caches into itself, so our schemas stay per workflow.)
+ */
+export const PRELOAD_MODULES = ['zod'];
+
 export async function writeWorkflowBundle(outFile: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    preloadModules: PRELOAD_MODULES,
+    logger: quietLogger,
+  });
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, code);
   return outFile;
