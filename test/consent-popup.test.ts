@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import type { Simulator } from '../src/simulator/server.js';
 import { parseProvisioningRequest } from '../src/workflows/request.js';
-import { startGateway } from './support/gateway-stack.js';
+import { startGateway, withToken } from './support/gateway-stack.js';
 import {
   TEST_CLIENT_ID,
   TEST_CLIENT_SECRET,
@@ -113,7 +113,7 @@ test('an oauth.targetOrigin without callbackMessage is refused: the redirect flo
 test('the gateway answers a bad oauth.targetOrigin with a 400 naming the field', async () => {
   const res = await fetch(`${gatewayUrl}/provisionings`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: withToken({ 'content-type': 'application/json' }),
     body: JSON.stringify({
       ...base,
       oauth: { ...base.oauth, callbackMessage: 'done', targetOrigin: 'https://app.example.com/x' },

@@ -54,7 +54,7 @@ async function provision(p: Provisioning, request: ProvisioningRequest): Promise
     return awaitConsent(p);
   }
   p.setStage('verifying');
-  if (installed.authenticated || (await p.isAuthenticated())) return p.complete();
+  if (await p.confirmInstalled(installed.authenticated)) return p.complete();
   throw ApplicationFailure.create({
     type: 'NotAuthenticated',
     message: `Cyclr installed ${connector.name} (account connector ${p.status.accountConnectorId}) but does not report it authenticated; check authValue and properties`,

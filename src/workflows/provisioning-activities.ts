@@ -4,9 +4,16 @@
  * Cyclr outage) is handed to the same activity as a regular one, which retries for up to a day.
  * Each proxy is narrowed to what it may call, so a local proxy cannot reach a slow activity by accident.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  TemporalFailure,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+} from '@temporalio/workflow';
 import type { EventActivities } from '../activities/events.js';
 import type { ProvisioningActivities } from '../activities/provisioning.js';
+import { failureOf } from './status.js';
 
 /** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
 export const NON_RETRYABLE = [
@@ -74,12 +81,15 @@ export const events = proxyActivities<EventActivities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
 
-/** True for a failure that a later attempt may get past: not one of NON_RETRYABLE, nor marked so. */
+/**
+ * True for a failure that a later attempt may get past: anything but a failure type in NON_RETRYABLE, or a
+ * cancellation of our own scope. Decided by the type alone: a local activity that ran out of time is an
+ * ActivityFailure around a timeout when it happens, but the bare timeout when its marker is replayed.
+ */
 export function isRetryableFailure(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  const cause = err.cause;
-  if (cause instanceof ApplicationFailure) return !cause.nonRetryable && !NON_RETRYABLE.includes(cause.type ?? '');
-  return true; // timeouts and the like
+  if (!(err instanceof TemporalFailure)) return false;
+  if (isCancellation(err) && CancellationScope.current().consideredCancelled) return false;
+  return !NON_RETRYABLE.includes(failureOf(err).type);
 }
 
 /** The quick call first; on a retryable failure, `goingSlow()` then the durable call. */

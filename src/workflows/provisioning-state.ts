@@ -240,6 +240,13 @@ export class Provisioning {
     return installed;
   }
 
+  /** Authenticated already by the install's own answer (one check, no call), else asked of Cyclr. */
+  async confirmInstalled(authenticatedByInstall: boolean): Promise<boolean> {
+    if (!authenticatedByInstall) return this.isAuthenticated();
+    this.status.attempts += 1;
+    return true;
+  }
+
   /** Asks Cyclr whether the account connector is authenticated. */
   async isAuthenticated(): Promise<boolean> {
     const ref = { accountId: this.status.accountId, accountConnectorId: this.status.accountConnectorId! };

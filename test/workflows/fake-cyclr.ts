@@ -116,6 +116,9 @@ export class FakeCyclr implements CyclrClient {
     if (existing) return existing;
     this.installStarted?.resolve();
     await this.installGate?.promise;
+    // As Cyclr commits: of several installs of one Name held up together, the first creates it, the rest find it.
+    const committed = this.connectorsOf(accountId).find((c) => c.Name === name);
+    if (committed) return committed;
     const ac: CyclrAccountConnector = {
       Id: this.nextId++,
       Name: name,

@@ -197,8 +197,9 @@ export function createCyclrClient(options: CyclrClientOptions): CyclrClient {
     return limiter(async () => {
       const token = await tokens.get();
       await rate.acquire();
+      const sentAt = Date.now();
       const first = await sendOnce(call, token);
-      if (first.status === 429) rate.throttled(parseRetryAfter(first.headers['retry-after']));
+      if (first.status === 429) rate.throttled(parseRetryAfter(first.headers['retry-after']), sentAt);
       if (first.status !== 401 || !tokens.renewable) return first;
       tokens.invalidate(token);
       const renewed = await tokens.get();

@@ -1,18 +1,22 @@
 /**
  * Requests per second to Cyclr from this process. Requests are spaced evenly, and a log of the last second's sends
  * caps any one-second window at the rate even after a stall of the event loop (a burst of late timers); the rate
- * is this worker's share of CYCLR_MAX_REQUESTS_PER_SECOND, granted by the cluster-wide lease (rate-lease.ts). A 429
- * pauses every request of the process until Retry-After, then goes on at half the rate and recovers within a few
- * seconds, so the whole load backs off rather than one row at a time.
+ * is this worker's share of CYCLR_MAX_REQUESTS_PER_SECOND, granted by the cluster-wide lease (rate-lease.ts).
+ *
+ * A 429 slows the whole load, not one row: every request of the process pauses briefly, the rate is halved and then
+ * recovers within a few seconds (the answered request itself waits out its Retry-After, through its retry). 429s that
+ * answer requests sent before the last back-off are the same congestion, so they do not compound it.
  */
 export interface RequestRateOptions {
   /** Requests per second; undefined: no limit (429s still pause everyone). 0: wait until a rate is granted. */
   perSecond?: number;
-  /** Pause after a 429 without Retry-After. Default 1 s. */
+  /** Pause after a 429 without Retry-After (at most the usual brief pause). Default 1 s. */
   defaultPauseMs?: number;
   now?: () => number;
 }
 
+/** Every request waits this long (at most Retry-After) after a 429. */
+const PAUSE_MS = 250;
 /** After a 429 the rate is halved, then grows by this factor each second back to the full rate. */
 const RECOVERY_PER_SECOND = 1.5;
 const MIN_FACTOR = 0.1;
@@ -25,6 +29,8 @@ export class RequestRate {
   private factor = 1;
   private factorAt = 0;
   private waiters: (() => void)[] = [];
+  /** When the load last backed off: 429s to requests sent before it are not news. */
+  private backedOffAt = -Infinity;
   /** Send times within the last second (oldest first). */
   private sent: number[] = [];
   private readonly now: () => number;
@@ -84,10 +90,12 @@ export class RequestRate {
     return this.sent.length < cap ? 0 : this.sent[this.sent.length - cap]! + 1000;
   }
 
-  /** Cyclr said 429: everyone waits out Retry-After, then goes on at half the rate, recovering gradually. */
-  throttled(retryAfterMs?: number): void {
+  /** Cyclr answered 429 to a request sent at `sentAt`: back off everyone, once per congestion. */
+  throttled(retryAfterMs: number | undefined, sentAt = this.now()): void {
+    if (sentAt < this.backedOffAt) return;
     const now = this.now();
-    this.pausedUntil = Math.max(this.pausedUntil, now + (retryAfterMs ?? this.defaultPauseMs));
+    this.backedOffAt = now;
+    this.pausedUntil = Math.max(this.pausedUntil, now + Math.min(PAUSE_MS, retryAfterMs ?? this.defaultPauseMs));
     this.factor = Math.max(MIN_FACTOR, this.recoveredFactor() / 2);
     this.factorAt = this.pausedUntil;
     this.nextAt = Math.max(this.nextAt, this.pausedUntil);
