@@ -5,7 +5,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProvisioningClient } from '../src/client.js';
-import { buildApp } from '../src/gateway/app.js';
 import { batchProgress, cancelBatch, submitBatch } from '../src/batch/client.js';
 import { BatchFileError, parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
@@ -16,7 +15,7 @@ import type { Simulator } from '../src/simulator/server.js';
 import type { BatchProgress } from '../src/workflows/batch-messages.js';
 import { batchWorkflowId } from '../src/workflows/ids.js';
 import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
-import { gatewayEnv, withToken } from './support/gateway-stack.js';
+import { startGateway, withToken } from './support/gateway-stack.js';
 import { setFaults, simulatorStats } from './support/simulator-admin.js';
 
 let stack: TestStack;
@@ -220,11 +219,11 @@ describe('a 300-row file with 7 bad rows', () => {
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ stage: 'completed', accountConnectorId: status.accountConnectorId });
 
-    const app = await buildApp({ client: withStore, config: loadConfig(gatewayEnv(testEnv(stack.options))) });
-    const res = await app.inject({ url: `/provisionings/${encodeURIComponent(bulkId)}`, headers: withToken() });
-    await app.close();
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ workflowId: bulkId, status: { stage: 'completed', batchId } });
+    const gateway = await startGateway(withStore, testEnv(stack.options));
+    const res = await fetch(`${gateway.url}/provisionings/${encodeURIComponent(bulkId)}`, { headers: withToken() });
+    await gateway.app.close();
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ workflowId: bulkId, status: { stage: 'completed', batchId } });
 
     // A consent row runs as a child: it answers from its workflow, and both kinds are listed for the batch.
     const consentId = `provision:${prefix}-60:${OAUTH.name}`;

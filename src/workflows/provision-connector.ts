@@ -91,7 +91,7 @@ async function awaitConsent(p: Provisioning): Promise<ProvisioningResult> {
       const source = p.consentHint;
       p.consentHint = undefined;
       p.setStage('verifying', `consent reported by ${source}`);
-      if (await p.isAuthenticated()) return p.complete();
+      if (await p.checkWhileWaiting()) return p.complete();
       p.status.lastError = {
         type: 'ConsentNotConfirmed',
         message: `consent reported by ${source}, but Cyclr does not report the connector authenticated yet`,
@@ -102,7 +102,7 @@ async function awaitConsent(p: Provisioning): Promise<ProvisioningResult> {
       p.remind();
     } else if (Date.now() >= checkAt && Date.now() < p.deadline) {
       // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.
-      if (await p.checkQuietly()) return p.complete('consent noticed by periodic check');
+      if (await p.checkWhileWaiting()) return p.complete('consent noticed by periodic check');
     }
     p.continueAsNewIfLong();
   }

@@ -1,7 +1,10 @@
 /**
- * How provisionConnector calls out. Quick Cyclr calls run as local activities, inside the workflow task: no round
- * trip through the server and one history event each. A quick call that keeps failing for a retryable reason (a
- * Cyclr outage) is handed to the same activity as a regular one, which retries for up to a day.
+ * How provisionConnector calls out. On the way to its first wait (resolve, install, the first link) Cyclr calls run
+ * as local activities, inside the workflow task: no round trip through the server and one history event each. A
+ * quick call that keeps failing for a retryable reason (a Cyclr outage) is handed to the same activity as a regular
+ * one, which retries for up to a day. Once it waits for consent, messages arrive while calls are out (a click, a
+ * re-sent link), so every call there is a regular activity: its result is an event of its own, and a replay meets
+ * messages and results in the order they happened.
  * Each proxy is narrowed to what it may call, so a local proxy cannot reach a slow activity by accident.
  */
 import {
@@ -63,8 +66,14 @@ export const durable = proxyActivities<
   },
 });
 
+/** Checks while waiting: one that fails is not waited on (the next check comes soon); links for re-sends. */
+export const waiting = proxyActivities<Pick<ProvisioningActivities, 'checkAuthenticated' | 'createConsentLink'>>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** A person is waiting on the other end of issueAuthUrl: answer within seconds or fail, never retry for a day. */
-export const interactive = proxyLocalActivities<Pick<ProvisioningActivities, 'mintAuthUrl'>>({
+export const interactive = proxyActivities<Pick<ProvisioningActivities, 'mintAuthUrl'>>({
   startToCloseTimeout: '10s',
   scheduleToCloseTimeout: '20s',
   retry: {

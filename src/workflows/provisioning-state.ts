@@ -19,7 +19,7 @@ import type { EventType } from '../events/types.js';
 import { batchItemSignal } from './batch-messages.js';
 import { chooseAuthMethod, installInput, type AuthMethod, type ResolvedConnector } from './connector.js';
 import type { ProvisioningResult, ProvisioningStatus } from './messages.js';
-import { durable, events, quick, quickThenDurable } from './provisioning-activities.js';
+import { durable, events, quick, quickThenDurable, waiting } from './provisioning-activities.js';
 import {
   DEFAULT_TIMEOUTS,
   formatInvalidFields,
@@ -247,7 +247,7 @@ export class Provisioning {
     return true;
   }
 
-  /** Asks Cyclr whether the account connector is authenticated. */
+  /** Asks Cyclr whether the account connector is authenticated (on the way in: quick, then durable). */
   async isAuthenticated(): Promise<boolean> {
     const ref = { accountId: this.status.accountId, accountConnectorId: this.status.accountConnectorId! };
     this.status.attempts += 1;
@@ -259,23 +259,24 @@ export class Provisioning {
   }
 
   /** A check while waiting: a Cyclr that cannot answer now is asked again at the next check, not waited on. */
-  async checkQuietly(): Promise<boolean> {
+  async checkWhileWaiting(): Promise<boolean> {
     const ref = { accountId: this.status.accountId, accountConnectorId: this.status.accountConnectorId! };
     this.status.attempts += 1;
     this.lastCheckAt = Date.now();
     try {
-      return await quick.checkAuthenticated(ref);
+      return await waiting.checkAuthenticated(ref);
     } catch (err) {
       log.warn('consent check failed; checking again later', { error: failureOf(err).message });
       return false;
     }
   }
 
-  /** A fresh consent link (revoking the previous one), valid until the consent deadline. */
-  async newConsentLink(): Promise<{ url: string; linkId: string; expiresAt: string }> {
+  /** A consent link (revoking the previous one), valid until the consent deadline. */
+  async newConsentLink(whileWaiting = true): Promise<{ url: string; linkId: string; expiresAt: string }> {
     const linkId = uuid4();
     const expiresAt = this.status.consentExpiresAt!;
-    const url = await quick.createConsentLink({ workflowId: this.workflowId, linkId, expiresAt });
+    const input = { workflowId: this.workflowId, linkId, expiresAt };
+    const url = await (whileWaiting ? waiting.createConsentLink(input) : quick.createConsentLink(input));
     this.linkId = linkId;
     this.status.consentLink = url;
     return { url, linkId, expiresAt };
@@ -287,7 +288,7 @@ export class Provisioning {
     this.deadline = Date.now() + msToNumber(timeouts.consent);
     this.nextReminderAt = Date.now() + msToNumber(timeouts.reminderEvery);
     this.status.consentExpiresAt = new Date(this.deadline).toISOString();
-    await this.newConsentLink();
+    await this.newConsentLink(false);
     this.setStage('awaiting-consent');
     this.publishStage();
     this.emit('provisioning.consent_requested');

@@ -233,6 +233,28 @@ test('300 provisionings through faults, 3 worker kills and a server restart: all
     'list running',
   );
 
+  // What a stuck one was doing, for whoever reads the failure: its stage, pending work, and the last task failure.
+  for (const id of stuckIds) {
+    const handle = client.temporal.workflow.getHandle(id);
+    const described = await handle.describe().catch((err: unknown) => String(err));
+    const history = await handle.fetchHistory().catch(() => undefined);
+    const taskFailures = (history?.events ?? [])
+      .filter((e) => e.workflowTaskFailedEventAttributes)
+      .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message);
+    console.log(
+      `stuck ${id}: ${JSON.stringify({
+        status: typeof described === 'string' ? described : described.status.name,
+        events: history?.events?.length,
+        pendingActivities:
+          typeof described === 'string'
+            ? undefined
+            : described.raw.pendingActivities?.map((a) => [a.activityType?.name, a.attempt, a.lastFailure?.message]),
+        taskFailures: taskFailures.slice(-3),
+        lastEvents: (history?.events ?? []).slice(-6).map((e) => e.eventType),
+      })}`,
+    );
+  }
+
   const outcomes = await mapLimit(ids, 16, async (id) => {
     if (stuckIds.includes(id)) return 'stuck'; // its result would wait for it
     try {
