@@ -171,10 +171,17 @@ export class ProvisioningClient {
     return this.temporal.workflow.getHandle<typeof provisionConnector>(workflowId);
   }
 
-  /** Where a provisioning stands; for a batch row that ran without a workflow, its outcome from the batch store. */
-  async status(workflowId: string): Promise<ProvisioningStatus> {
+  /**
+   * Where a provisioning stands; for a batch row that ran without a workflow, its outcome from the batch store.
+   * With `timeoutMs` the query itself ends then (a page is waiting; without a worker Temporal would not answer).
+   */
+  async status(workflowId: string, options: { timeoutMs?: number } = {}): Promise<ProvisioningStatus> {
+    const query = () => this.handle(workflowId).query(statusQuery);
+    const { timeoutMs } = options;
     try {
-      return await this.call(workflowId, () => this.handle(workflowId).query(statusQuery));
+      return await this.call(workflowId, () =>
+        timeoutMs === undefined ? query() : this.temporal.connection.withDeadline(Date.now() + timeoutMs, query),
+      );
     } catch (err) {
       if (!(err instanceof ProvisioningError && err.type === 'ProvisioningNotFound')) throw err;
       const row = await this.options.batchStore?.readRow(workflowId);

@@ -92,14 +92,6 @@ function filterProblem(err: unknown): string {
 /** A page token the server no longer accepts (they are tied to the query that made them). */
 class StalePage extends Error {}
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.catch(() => undefined),
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
 async function consolePlugin(app: FastifyInstance, { client, config, batchStore }: GatewayDeps): Promise<void> {
   const keys = sessionKeys(config.consoleSessionKey);
   const secure = config.publicBaseUrl.startsWith('https:');
@@ -252,7 +244,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     return Promise.all(
       rows.map(async (r) => {
         if (r.status !== 'running') return { ...r, stageSince: r.closeTime };
-        const status = await withTimeout(client.status(r.workflowId), STATUS_TIMEOUT_MS);
+        const status = await client.status(r.workflowId, { timeoutMs: STATUS_TIMEOUT_MS }).catch(() => undefined);
         return { ...r, stageSince: status?.history.at(-1)?.at };
       }),
     );

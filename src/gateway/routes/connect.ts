@@ -113,7 +113,7 @@ export const connectRoutes: GatewayRoutes = {
         const { wf, lid } = verified.claims;
         let status;
         try {
-          status = await within(STATUS_TIMEOUT_MS, client.status(wf));
+          status = await client.status(wf, { timeoutMs: STATUS_TIMEOUT_MS });
         } catch (err) {
           if (err instanceof ProvisioningError && err.type === 'ProvisioningNotFound') {
             const refusal = linkRefusalBody('unknown-provisioning');

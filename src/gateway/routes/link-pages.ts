@@ -101,7 +101,7 @@ export async function statusWithin(
   workflowId: string,
   ms = 5000,
 ): Promise<ProvisioningStatus | undefined> {
-  return within(ms, client.status(workflowId)).catch(() => undefined);
+  return client.status(workflowId, { timeoutMs: ms }).catch(() => undefined);
 }
 
 /** The link works only while awaiting consent: say why it does not now, in terms of the provisioning's stage. */
