@@ -4,9 +4,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
 import { startGatewayStack, type GatewayStack } from './support/gateway-stack.js';
+import { launchChromium } from './support/browser.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
@@ -20,17 +21,7 @@ beforeAll(async () => {
   [stack, receiver, browser] = await Promise.all([
     startGatewayStack('consent-browser'),
     startWebhookReceiver(),
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    }),
+    launchChromium(),
   ]);
 });
 

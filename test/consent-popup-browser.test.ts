@@ -10,12 +10,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import type { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
 import { gatewayEnv, withToken } from './support/gateway-stack.js';
+import { launchChromium } from './support/browser.js';
 import { ASSETS_DIR } from '../src/gateway/routes/assets.js';
 import type { ServiceProcess } from '../src/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
@@ -130,19 +131,8 @@ function appPage(gatewayUrl: string): string {
 beforeAll(async () => {
   [stack, browser] = await Promise.all([
     startPopupStack(),
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      // Playwright turns Chromium's popup blocker off by default; the blocked-popup case needs it on.
-      ignoreDefaultArgs: ['--disable-popup-blocking'],
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    }),
+    // Playwright turns Chromium's popup blocker off by default; the blocked-popup case needs it on.
+    launchChromium({ ignoreDefaultArgs: ['--disable-popup-blocking'] }),
   ]);
   app = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

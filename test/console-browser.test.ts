@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { submitParsedBatch } from '../src/batch/client.js';
 import { parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
@@ -26,6 +26,7 @@ import {
   uniqueId,
   type TestStackOptions,
 } from './support/harness.js';
+import { launchChromium } from './support/browser.js';
 import { seedAccounts, setFaults } from './support/simulator-admin.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
 
@@ -56,20 +57,7 @@ beforeAll(async () => {
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
   options = { ...base, publicBaseUrl: gatewayUrl };
-  [worker, browser] = await Promise.all([
-    startWorkerProcess(options),
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    }),
-  ]);
+  [worker, browser] = await Promise.all([startWorkerProcess(options), launchChromium()]);
 });
 
 afterAll(async () => {

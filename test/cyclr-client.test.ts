@@ -355,6 +355,38 @@ describe('install', () => {
     expect(sim.installCount(account, 'Mailchimp')).toBe(1);
   });
 
+  test('one request per install in the normal case: the Name is looked up only when Cyclr says it is in use', async () => {
+    const c = client();
+    const account = await newAccount();
+    await admin('reset-stats', {});
+    await c.installConnector(account, FIXTURE_CONNECTORS.none.id, { Name: 'first' });
+    let s = await stats();
+    expect(s.requests['POST /v1.0/connectors/:idOrName/install']?.total).toBe(1);
+    expect(s.requests['GET /v1.0/account/connectors']).toBeUndefined();
+    await c.installConnector(account, FIXTURE_CONNECTORS.none.id, { Name: 'first' }); // a repeat: in use, adopted
+    s = await stats();
+    expect(s.requests['GET /v1.0/account/connectors']?.total).toBe(1);
+    expect(sim.installCount(account, 'first')).toBe(1);
+  });
+
+  test('a Name in use by a different connector is refused with InstallNameTaken, never adopted', async () => {
+    const c = client();
+    const account = await newAccount();
+    const mine = await c.installConnector(account, FIXTURE_CONNECTORS.none.id, { Name: 'crm' });
+    const err = await failureOf(
+      c.installConnector(account, FIXTURE_CONNECTORS.apiKey.id, { Name: 'crm', AuthValue: AUTH_VALUE }),
+    );
+    expect(err.type).toBe('InstallNameTaken');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(
+      new RegExp(
+        `installName: "crm" is already used in account ${account} by .*account connector ${mine.Id}.*choose another installName`,
+      ),
+    );
+    expect(err.message).not.toContain(AUTH_VALUE);
+    expect(sim.installCount(account, 'crm')).toBe(1);
+  });
+
   test('finds account connectors by name across pages', async () => {
     const c = client({ pageSize: 2 });
     const account = await newAccount();
