@@ -12,7 +12,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Payload } from '@temporalio/common';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ConfigError, loadConfig, type Key } from '../config.js';
 import { createLogger, type JsonLogger } from '../observability/logger.js';
@@ -71,19 +72,14 @@ function tokenMatches(presented: string, accepted: readonly string[]): boolean {
 /** A fastify plugin: `app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX })`. */
 export async function codecRoutes(app: FastifyInstance, options: CodecServerOptions): Promise<void> {
   const codec = new EncryptionCodec(options.keys);
-  const anyOrigin = options.corsOrigins.includes('*');
-
-  const cors = (request: FastifyRequest, reply: FastifyReply) => {
-    const origin = request.headers.origin;
-    if (!origin || !(anyOrigin || options.corsOrigins.includes(origin))) return;
-    reply.header('access-control-allow-origin', origin);
-    reply.header('vary', 'Origin');
-    // The UI sends its session credentials and an X-Namespace header.
-    reply.header('access-control-allow-credentials', 'true');
-    reply.header('access-control-allow-methods', 'POST, OPTIONS');
-    reply.header('access-control-allow-headers', 'authorization, content-type, x-namespace');
-    reply.header('access-control-max-age', '600');
-  };
+  // The UI sends its session credentials and an X-Namespace header; only its origins may read the answers.
+  await app.register(cors, {
+    origin: options.corsOrigins.includes('*') ? true : [...options.corsOrigins],
+    credentials: true,
+    methods: ['POST', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'x-namespace'],
+    maxAge: 600,
+  });
 
   const authorised = (request: FastifyRequest): boolean => {
     if (options.authTokens.length === 0) return true;
@@ -94,12 +90,7 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
 
   for (const action of ['encode', 'decode'] as const) {
     const url = `/${action}`;
-    app.options(url, async (request, reply) => {
-      cors(request, reply);
-      return reply.code(204).send();
-    });
     app.post(url, { bodyLimit: 16 * 1024 * 1024 }, async (request, reply) => {
-      cors(request, reply);
       if (!authorised(request)) {
         return reply
           .code(401)
