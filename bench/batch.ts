@@ -45,6 +45,8 @@ function envFor(address: string, taskQueue: string, simulatorUrl: string, extra:
     PAYLOAD_ENCRYPTION_KEY: PAYLOAD_KEY,
     LINK_SIGNING_KEY: 'l1:bench-link-signing-key-0123456789',
     BATCH_STORE_DIR: join(dir, 'store'),
+    // e.g. BENCH_WORKER_NODE_OPTIONS=--max-old-space-size=160: how much of the worker's peak is garbage not yet collected.
+    ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
     ...extra,
   } satisfies NodeJS.ProcessEnv;
 }
