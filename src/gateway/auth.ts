@@ -40,8 +40,9 @@ export function isPublicPath(path: string): boolean {
   return PUBLIC_EXACT.has(path) || PUBLIC_PREFIXES.some((p) => path.startsWith(p));
 }
 
+/** The codec's routes, and its CORS preflight (@fastify/cors answers OPTIONS on `/codec*`). */
 function isCodecPath(path: string): boolean {
-  return path.startsWith('/codec/');
+  return path.startsWith('/codec/') || path === '/codec*';
 }
 
 /**
