@@ -16,12 +16,12 @@ import { Client, Connection } from '@temporalio/client';
 import { submitBatch } from '../src/batch/client.js';
 import { BatchStore } from '../src/batch/store.js';
 import { loadConfig } from '../src/config.js';
-import { startDevServer } from '../src/local-stack/dev-server.js';
-import { PROJECT_ROOT, startService, type ServiceProcess } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS, startSimulator, type Simulator } from '../src/simulator/server.js';
+import { startDevServer } from '../dev/local-stack/dev-server.js';
+import { PROJECT_ROOT, startService, type ServiceProcess } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS, startSimulator, type Simulator } from '../dev/simulator/server.js';
 import { dataConverter } from '../src/temporal/connection.js';
-import type { BatchProgress } from '../src/workflows/batch-messages.js';
-import { batchWorkflowId } from '../src/workflows/ids.js';
+import type { BatchProgress } from '../src/contract/batch-messages.js';
+import { batchWorkflowId } from '../src/contract/ids.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';

@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
-import { startDevServer } from '../src/local-stack/dev-server.js';
-import { startService } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import { startSimulator } from '../src/simulator/server.js';
+import { startDevServer } from '../dev/local-stack/dev-server.js';
+import { startService } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import { startSimulator } from '../dev/simulator/server.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
 

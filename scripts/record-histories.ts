@@ -18,14 +18,14 @@ import { submitBatch } from '../src/batch/client.js';
 import { BatchStore } from '../src/batch/store.js';
 import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
-import { startDevServer, type DevServer } from '../src/local-stack/dev-server.js';
-import { PROJECT_ROOT } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import { startSimulator } from '../src/simulator/server.js';
+import { startDevServer, type DevServer } from '../dev/local-stack/dev-server.js';
+import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import { startSimulator } from '../dev/simulator/server.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { createWorker } from '../src/worker.js';
-import { batchWorkflowId, provisioningWorkflowId } from '../src/workflows/ids.js';
-import { parseProvisioningRequest, type ProvisioningRequest } from '../src/workflows/request.js';
+import { batchWorkflowId, provisioningWorkflowId } from '../src/contract/ids.js';
+import { parseProvisioningRequest, type ProvisioningRequest } from '../src/contract/request.js';
 import {
   TEST_CLIENT_ID,
   TEST_CLIENT_SECRET,

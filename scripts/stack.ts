@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevServer, type DevServer } from '../src/local-stack/dev-server.js';
-import { PROJECT_ROOT, startService, type ServiceProcess } from '../src/local-stack/processes.js';
+import { startDevServer, type DevServer } from '../dev/local-stack/dev-server.js';
+import { PROJECT_ROOT, startService, type ServiceProcess } from '../dev/local-stack/processes.js';
 
 const stateDir = join(PROJECT_ROOT, '.tmp', 'stack');
 mkdirSync(stateDir, { recursive: true });
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   if (!process.env.CYCLR_API_URL) {
     const simulator = startService({
       name: 'simulator',
-      script: 'src/simulator/main.ts',
+      script: 'dev/simulator/main.ts',
       env: { SIMULATOR_PORT: process.env.SIMULATOR_PORT ?? '5055' },
       echo: true,
     });

@@ -16,7 +16,7 @@ import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { BatchStore } from './batch/store.js';
 import { loadConfig, type Config } from './config.js';
 import { connectClient } from './temporal/connection.js';
-import { provisioningWorkflowId } from './workflows/ids.js';
+import { provisioningWorkflowId } from './contract/ids.js';
 import {
   cancelSignal,
   consentCompletedSignal,
@@ -28,14 +28,14 @@ import {
   type ConsentLink,
   type ProvisioningResult,
   type ProvisioningStatus,
-} from './workflows/messages.js';
+} from './contract/messages.js';
 import {
   formatInvalidFields,
   parseProvisioningRequest,
   type InvalidField,
   type ProvisioningRequest,
-} from './workflows/request.js';
-import { ConnectorName, CyclrAccountId, ProvisioningStage, BatchId } from './workflows/search-attributes.js';
+} from './contract/request.js';
+import { ConnectorName, CyclrAccountId, ProvisioningStage, BatchId } from './contract/search-attributes.js';
 import type { provisionConnector } from './workflows/provision-connector.js';
 
 /** A request that fails validation; `fields` names each bad field and what to do. */

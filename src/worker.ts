@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { createBatchActivities } from './activities/batch.js';
 import { createBatchRowActivities } from './activities/batch-rows.js';
-import { createEventActivities } from './activities/events.js';
+import { createWebhookActivities } from './activities/webhooks.js';
 import { BatchStore } from './batch/store.js';
 import { createCyclrClient } from './activities/cyclr/client.js';
 import { startRateLease } from './activities/cyclr/rate-lease.js';
@@ -37,7 +37,7 @@ export function createActivities(config: Config, rate = new RequestRate()) {
   const store = BatchStore.fromConfig(config);
   return {
     ...provisioning,
-    ...createEventActivities({ signingSecret: config.notifySigningSecret, notifyUrls: config.notifyUrls }),
+    ...createWebhookActivities({ signingSecret: config.notifySigningSecret, notifyUrls: config.notifyUrls }),
     ...createBatchActivities({ store }),
     ...createBatchRowActivities({ store, provisioning }),
   };

@@ -6,13 +6,13 @@
  */
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
-import { createEventActivities } from '../src/activities/events.js';
+import { createWebhookActivities } from '../src/activities/webhooks.js';
 import { codecOptionsFromEnv } from '../src/codec/server.js';
 import { loadConfig, type ConfigError, type Key } from '../src/config.js';
-import type { ProvisioningEvent } from '../src/events/types.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import type { ProvisioningEvent } from '../src/contract/webhook-events.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { signToken } from '../src/signing/signed-token.js';
-import type { ProvisioningStatus } from '../src/workflows/messages.js';
+import type { ProvisioningStatus } from '../src/contract/messages.js';
 import {
   startGateway,
   startGatewayStack,
@@ -582,7 +582,7 @@ describe('events never reach internal addresses in production', () => {
     const receiver = await startWebhookReceiver();
     try {
       expect(production.notifyUrls.allowPrivateAddresses).toBe(false);
-      const strict = createEventActivities({
+      const strict = createWebhookActivities({
         signingSecret: 'a-raw-notify-secret-0123',
         notifyUrls: production.notifyUrls,
       });
@@ -601,7 +601,7 @@ describe('events never reach internal addresses in production', () => {
           message: expect.stringMatching(message),
         });
       }
-      const listed = createEventActivities({
+      const listed = createWebhookActivities({
         signingSecret: 'a-raw-notify-secret-0123',
         notifyUrls: loadConfig({ NOTIFY_URL_ALLOWLIST: 'hooks.example.com,*.example.org' }).notifyUrls,
       });
@@ -611,7 +611,7 @@ describe('events never reach internal addresses in production', () => {
       expect(receiver.received).toHaveLength(0);
 
       // The same receiver, allowed (development's default): delivered, so the refusals above were the policy's.
-      const dev = createEventActivities({
+      const dev = createWebhookActivities({
         signingSecret: 'a-raw-notify-secret-0123',
         notifyUrls: loadConfig({}).notifyUrls,
       });

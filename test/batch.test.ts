@@ -9,11 +9,11 @@ import { batchProgress, cancelBatch, submitBatch } from '../src/batch/client.js'
 import { BatchFileError, parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
 import { loadConfig } from '../src/config.js';
-import { startService } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
-import type { BatchProgress } from '../src/workflows/batch-messages.js';
-import { batchWorkflowId } from '../src/workflows/ids.js';
+import { startService } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
+import type { BatchProgress } from '../src/contract/batch-messages.js';
+import { batchWorkflowId } from '../src/contract/ids.js';
 import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
 import { startGateway, withToken } from './support/gateway-stack.js';
 import { setFaults, simulatorStats } from './support/simulator-admin.js';

@@ -4,9 +4,9 @@
  */
 import { execFile } from 'node:child_process';
 import type { ProvisioningClient } from '../src/client.js';
-import { PROJECT_ROOT } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
+import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
 import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
 import { approveSilently, seedAccounts } from './support/simulator-admin.js';
 

@@ -7,7 +7,7 @@ import { DefaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
 import { CODEC_PREFIX, codecOptionsFromEnv, codecRoutes } from '../src/codec/server.js';
 import { loadConfig } from '../src/config.js';
-import { startService } from '../src/local-stack/processes.js';
+import { startService } from '../dev/local-stack/processes.js';
 import { TEST_PAYLOAD_KEY } from './support/harness.js';
 
 const TOKEN = 'codec-test-token-0123456789';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { codecOptionsFromEnv } from '../src/codec/server.js';
 import { loadConfig } from '../src/config.js';
-import { PROJECT_ROOT } from '../src/local-stack/processes.js';
-import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes.js';
+import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
+import { SEARCH_ATTRIBUTES } from '../src/contract/search-attributes.js';
 
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 const composeText = read('docker-compose.yml');

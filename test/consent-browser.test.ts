@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startGatewayStack, type GatewayStack } from './support/gateway-stack.js';
 import { launchChromium } from './support/browser.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';

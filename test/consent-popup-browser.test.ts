@@ -18,10 +18,10 @@ import { buildApp } from '../src/gateway/app.js';
 import { gatewayEnv, withToken } from './support/gateway-stack.js';
 import { launchChromium } from './support/browser.js';
 import { ASSETS_DIR } from '../src/gateway/routes/assets.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import type { ServiceProcess } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { signToken } from '../src/signing/signed-token.js';
-import type { Simulator } from '../src/simulator/server.js';
+import type { Simulator } from '../dev/simulator/server.js';
 import {
   eventually,
   provisioningClient,

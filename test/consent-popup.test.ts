@@ -8,9 +8,9 @@ import { createCyclrClient, type CyclrClient } from '../src/activities/cyclr/cli
 import { createProvisioningActivities } from '../src/activities/provisioning.js';
 import type { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
-import { parseProvisioningRequest } from '../src/workflows/request.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
+import { parseProvisioningRequest } from '../src/contract/request.js';
 import { startGateway, withToken } from './support/gateway-stack.js';
 import {
   TEST_CLIENT_ID,

@@ -13,9 +13,9 @@ import { BatchStore } from '../src/batch/store.js';
 import type { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
+import type { ServiceProcess } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
 import {
   eventually,
   provisioningClient,

@@ -3,16 +3,12 @@
  * error classification, secrecy and the client-side concurrency limit.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  createCyclrClient,
-  type CyclrClient,
-  type CyclrClientOptions,
-  type CyclrRequestEvent,
-} from '../src/activities/cyclr/client.js';
+import { createCyclrClient, type CyclrClient, type CyclrClientOptions } from '../src/activities/cyclr/client.js';
+import type { CyclrRequestEvent } from '../src/observability/metrics.js';
 import { httpFailure, isNotFound, parseRetryAfter, scrub } from '../src/activities/cyclr/errors.js';
 import { isLastPage } from '../src/activities/cyclr/paging.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import { startSimulator, type Simulator } from '../dev/simulator/server.js';
 
 const CLIENT_ID = 'test-client';
 const CLIENT_SECRET = 'cl13nt-s3cret-NEVER-SHOWN';

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook } from 'standardwebhooks';
-import { signWebhook } from '../src/events/signature.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import { signWebhook } from '../src/webhooks/signature.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startGatewayStack, type GatewayStack } from './support/gateway-stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ProvisioningClient } from '../src/client.js';
 import { codecOptionsFromEnv } from '../src/codec/server.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
-import type { BatchProgress } from '../src/workflows/batch-messages.js';
-import { batchWorkflowId } from '../src/workflows/ids.js';
+import type { ServiceProcess } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
+import type { BatchProgress } from '../src/contract/batch-messages.js';
+import { batchWorkflowId } from '../src/contract/ids.js';
 import {
   eventually,
   provisioningClient,

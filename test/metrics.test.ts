@@ -3,9 +3,9 @@
  * status, and the provisioning counters, all on the one METRICS_PORT.
  */
 import type { ProvisioningClient } from '../src/client.js';
-import { freePort } from '../src/local-stack/dev-server.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
+import { freePort } from '../dev/local-stack/dev-server.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
 import { eventually, startTestStack, uniqueId, type TestStack } from './support/harness.js';
 import { seedAccounts } from './support/simulator-admin.js';
 

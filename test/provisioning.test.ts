@@ -2,9 +2,9 @@
  * provisionConnector end to end: a real Temporal dev server, a real worker process, the Cyclr simulator.
  */
 import { ProvisioningError, type ProvisioningClient } from '../src/client.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
-import { provisioningWorkflowId } from '../src/workflows/ids.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
+import { provisioningWorkflowId } from '../src/contract/ids.js';
 import { eventually, startTestStack, uniqueId, type TestStack } from './support/harness.js';
 import {
   answerConsentPage,

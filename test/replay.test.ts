@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
-import { PROJECT_ROOT } from '../src/local-stack/processes.js';
+import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { TEST_PAYLOAD_KEY } from './support/harness.js';
 

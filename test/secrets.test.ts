@@ -7,9 +7,9 @@
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { ProvisioningClient } from '../src/client.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
+import type { ServiceProcess } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
 import { startGateway } from './support/gateway-stack.js';
 import {
   TEST_CLIENT_SECRET,

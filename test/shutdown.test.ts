@@ -3,9 +3,9 @@
  * provisioning carries on with the next worker, without a second install.
  */
 import type { ProvisioningClient } from '../src/client.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
+import type { ServiceProcess } from '../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
 import {
   eventually,
   provisioningClient,

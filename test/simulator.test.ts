@@ -2,8 +2,8 @@
  * The Cyclr simulator over plain HTTP, as a client (or a browser) sees it: the contract in docs/cyclr-api.md, including
  * Cyclr's awkward parts, plus the fault injection and stats the other tests and the benchmark rely on.
  */
-import { CATALOG_SIZE, FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { CATALOG_SIZE, FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import { startSimulator, type Simulator } from '../dev/simulator/server.js';
 import type { CyclrConnector } from '../src/activities/cyclr/types.js';
 
 let sim: Simulator;

@@ -3,7 +3,7 @@
  * (update-with-start) answer once the provisioning awaits consent or has ended, or with the current status when the
  * wait runs out. Against a real dev server, worker process, simulator and gateway.
  */
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startGatewayStack, type GatewayStack } from './support/gateway-stack.js';
 import { setFaults, simulatorStats, installCount } from './support/simulator-admin.js';
 

@@ -5,8 +5,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { codecOptionsFromEnv } from '../src/codec/server.js';
-import { ensureTemporalCli } from '../src/local-stack/temporal-cli.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
+import { ensureTemporalCli } from '../dev/local-stack/temporal-cli.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startGatewayStack, TEST_GATEWAY_TOKEN, TEST_READ_TOKEN, type GatewayStack } from './support/gateway-stack.js';
 import { eventually, temporalAddress, testEnv, uniqueId } from './support/harness.js';
 

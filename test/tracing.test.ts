@@ -4,10 +4,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { ProvisioningClient } from '../src/client.js';
-import type { ServiceProcess } from '../src/local-stack/processes.js';
+import type { ServiceProcess } from '../dev/local-stack/processes.js';
 import { tracingFromEnv } from '../src/observability/tracing.js';
-import { FIXTURE_CONNECTORS } from '../src/simulator/catalog.js';
-import type { Simulator } from '../src/simulator/server.js';
+import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import type { Simulator } from '../dev/simulator/server.js';
 import { eventually, provisioningClient, startTestSimulator, startWorkerProcess, uniqueId } from './support/harness.js';
 import { seedAccounts } from './support/simulator-admin.js';
 

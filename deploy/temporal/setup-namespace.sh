@@ -17,7 +17,7 @@ if ! temporal operator namespace describe --address "$TEMPORAL_ADDRESS" --namesp
   temporal operator namespace create --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" --retention "$RETENTION"
 fi
 
-# The names and types in src/workflows/search-attributes.ts.
+# The names and types in src/contract/search-attributes.ts.
 for name in ProvisioningStage CyclrAccountId ConnectorName BatchId; do
   if ! temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" | grep -q "^ *$name "; then
     temporal operator search-attribute create --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" --name "$name" --type Keyword

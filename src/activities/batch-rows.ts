@@ -13,11 +13,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import pLimit from 'p-limit';
 import type { BatchStore } from '../batch/store.js';
-import { rowsProgressUpdate, type BatchFailure, type BatchRow, type RowsResult } from '../workflows/batch-messages.js';
-import { chooseAuthMethod, installInput, needsConsent } from '../workflows/connector.js';
-import { batchWorkflowId, provisioningWorkflowId } from '../workflows/ids.js';
-import type { ProvisioningStatus } from '../workflows/messages.js';
-import type { Stage } from '../workflows/stages.js';
+import { rowsProgressUpdate, type BatchFailure, type BatchRow, type RowsResult } from '../contract/batch-messages.js';
+import { chooseAuthMethod, installInput, needsConsent } from '../contract/connector.js';
+import { batchWorkflowId, provisioningWorkflowId } from '../contract/ids.js';
+import type { ProvisioningStatus } from '../contract/messages.js';
+import type { Stage } from '../contract/stages.js';
 import { isRetryable } from './cyclr/errors.js';
 import type { ProvisioningActivities } from './provisioning.js';
 

@@ -6,10 +6,11 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { BatchNotFoundError, type BatchRow, type BatchStore } from '../batch/store.js';
-import type { BatchFailure } from '../workflows/batch-messages.js';
-import { statusQuery } from '../workflows/messages.js';
-import type { Stage } from '../workflows/stages.js';
+import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
+import type { BatchRow } from '../contract/batch-messages.js';
+import type { BatchFailure } from '../contract/batch-messages.js';
+import { statusQuery } from '../contract/messages.js';
+import type { Stage } from '../contract/stages.js';
 
 export interface BatchActivityDeps {
   store: BatchStore;

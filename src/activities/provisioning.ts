@@ -4,10 +4,11 @@
  */
 import type { Key } from '../config.js';
 import { signToken } from '../signing/signed-token.js';
-import type { AuthUrl } from '../workflows/messages.js';
-import type { ResolvedConnector } from '../workflows/connector.js';
-import type { ConnectorRef } from '../workflows/request.js';
+import type { AuthUrl } from '../contract/messages.js';
+import type { ResolvedConnector } from '../contract/connector.js';
+import type { ConnectorRef } from '../contract/request.js';
 import type { CyclrClient } from './cyclr/client.js';
+import { oauthCallbackUrl } from '../signing/oauth-callback.js';
 import type { InstallBody } from './cyclr/types.js';
 
 export interface ProvisioningActivityDeps {
@@ -33,19 +34,8 @@ export interface AccountConnectorRef {
   accountConnectorId: number;
 }
 
-/** How long Cyclr's redirect back to us stays acceptable after a sign-in token was minted. */
-const CALLBACK_STATE_TTL_MS = 24 * 60 * 60 * 1000;
-
 /** A connector release does not change; a short cache spares the catalog a look-up per provisioning. */
 const CONNECTOR_CACHE_MS = 5 * 60 * 1000;
-/**
- * Where Cyclr redirects the browser when no callbackMessage is given: our callback, with a signed state naming the
- * workflow. Also used by the gateway when a popup-flow link has to fall back to a full-page redirect.
- */
-export function oauthCallbackUrl(publicBaseUrl: string, workflowId: string, keys: readonly Key[]): string {
-  const state = signToken('callback', { wf: workflowId, exp: Date.now() + CALLBACK_STATE_TTL_MS }, keys);
-  return `${publicBaseUrl}/oauth/callback?state=${encodeURIComponent(state)}`;
-}
 
 export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigningKeys }: ProvisioningActivityDeps) {
   const resolved = new Map<string, { at: number; connector: Promise<ResolvedConnector> }>();

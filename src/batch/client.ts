@@ -16,11 +16,11 @@ import {
   type BatchFailure,
   type BatchProgress,
   type BatchRequest,
-} from '../workflows/batch-messages.js';
-import { MAX_FAILURES_IN_PROGRESS } from '../workflows/batch-state.js';
-import { batchWorkflowId } from '../workflows/ids.js';
+} from '../contract/batch-messages.js';
+import { MAX_FAILURES_IN_PROGRESS } from '../contract/batch-messages.js';
+import { batchWorkflowId } from '../contract/ids.js';
 import type { provisionBatch } from '../workflows/provision-batch.js';
-import { BatchId } from '../workflows/search-attributes.js';
+import { BatchId } from '../contract/search-attributes.js';
 import { readBatchFile, type ParsedBatchFile } from './parse-file.js';
 import { checkBatchId, contentHash, type BatchManifest, type BatchStore } from './store.js';
 

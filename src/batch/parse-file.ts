@@ -10,11 +10,10 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { BatchFailure } from '../workflows/batch-messages.js';
-import { provisioningWorkflowId } from '../workflows/ids.js';
-import { formatInvalidFields, parseProvisioningRequest } from '../workflows/request.js';
+import type { BatchFailure, BatchRow } from '../contract/batch-messages.js';
+import { provisioningWorkflowId } from '../contract/ids.js';
+import { formatInvalidFields, parseProvisioningRequest } from '../contract/request.js';
 import { CsvSyntaxError, readCsv, streamCsv, type CsvRecord } from './csv.js';
-import type { BatchRow } from './store.js';
 
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 export const MAX_ROWS = 1_000_000;

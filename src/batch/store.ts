@@ -18,16 +18,16 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config, Key } from '../config.js';
-import { PROJECT_ROOT } from '../local-stack/processes.js';
-import type { BatchFailure, BatchRow } from '../workflows/batch-messages.js';
+import type { BatchFailure, BatchRow } from '../contract/batch-messages.js';
 
-export type { BatchRow } from '../workflows/batch-messages.js';
-import type { ProvisioningStatus } from '../workflows/messages.js';
+import type { ProvisioningStatus } from '../contract/messages.js';
 import { PageCipher, type SealedPage } from './page-cipher.js';
 
 export const DEFAULT_PAGE_SIZE = 200;
-export const DEFAULT_BATCH_STORE_DIR = join(PROJECT_ROOT, '.tmp', 'batches');
+/** The checkout's .tmp/batches, for the local stack and tests; deployments set BATCH_STORE_DIR. */
+export const DEFAULT_BATCH_STORE_DIR = fileURLToPath(new URL('../../.tmp/batches', import.meta.url));
 
 /** A batch row that completed or failed at install, without a workflow of its own. */
 export interface RowRecord {

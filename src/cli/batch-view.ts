@@ -2,9 +2,9 @@
 import type { Client } from '@temporalio/client';
 import { batchFailures, batchProgress, writeFailuresFile, type BatchSnapshot } from '../batch/client.js';
 import type { BatchStore } from '../batch/store.js';
-import type { BatchFailure, BatchProgress } from '../workflows/batch-messages.js';
-import { batchWorkflowId } from '../workflows/ids.js';
-import { formatDuration } from './format.js';
+import type { BatchFailure, BatchProgress } from '../contract/batch-messages.js';
+import { batchWorkflowId } from '../contract/ids.js';
+import { formatDuration } from '../operations/format.js';
 
 /** Rows the batch is finished with, from its point of view (awaiting consent is in the customer's hands). */
 export function settled(p: BatchProgress): number {

@@ -1,7 +1,8 @@
 /** Human-readable renderings for the CLI. */
-import type { ProvisioningStatus } from '../workflows/messages.js';
-import { FINAL_STAGES } from '../workflows/stages.js';
+import type { ProvisioningStatus } from '../contract/messages.js';
+import { FINAL_STAGES } from '../contract/stages.js';
 import type { ListedProvisioning } from './filters.js';
+import { formatDuration } from '../operations/format.js';
 
 export function formatStatus(workflowId: string, s: ProvisioningStatus, now = new Date()): string {
   const lines = [
@@ -38,17 +39,6 @@ export function formatStatus(workflowId: string, s: ProvisioningStatus, now = ne
     lines.push(`${cells.join('  ')}${h.note ? `  ${h.note}` : ''}`.trimEnd());
   });
   return lines.join('\n');
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
-  return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
 }
 
 /** A table of provisionings for `list` and bulk previews. */

@@ -3,7 +3,7 @@
  * become a generic 500: their messages may carry internals.
  */
 import { InvalidRequestError, ProvisioningError } from '../client.js';
-import type { InvalidField } from '../workflows/request.js';
+import type { InvalidField } from '../contract/request.js';
 
 export interface ApiErrorBody {
   error: string;

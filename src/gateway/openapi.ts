@@ -2,8 +2,8 @@
  * The OpenAPI 3.1 document served at /openapi.json, assembled from each route file's `paths`. The request schema is
  * derived from the zod schema the gateway validates with, so the two cannot drift apart.
  */
-import { provisioningRequestSchema } from '../workflows/request.js';
-import { STAGES } from '../workflows/stages.js';
+import { provisioningRequestSchema } from '../contract/request.js';
+import { STAGES } from '../contract/stages.js';
 import { isPublicPath, requiredScope } from './auth.js';
 import { zodToJsonSchema, type JsonSchema } from './json-schema.js';
 

@@ -5,8 +5,16 @@
  */
 import type { MetricMeter } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
-import type { CyclrRequestEvent } from '../activities/cyclr/client.js';
-import { METRIC } from '../workflows/metric-names.js';
+import { METRIC } from '../contract/metric-names.js';
+
+/** What the Cyclr client reports of each HTTP request it makes. */
+export interface CyclrRequestEvent {
+  /** Route pattern, e.g. 'GET /v1.0/account/connectors/{id}': never a URL with ids or secrets in it. */
+  endpoint: string;
+  method: string;
+  status: number | 'network-error';
+  durationMs: number;
+}
 
 const MINUTE = 60_000;
 const CONSENT_WAIT_BUCKETS_MS = [

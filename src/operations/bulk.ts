@@ -5,7 +5,7 @@
  */
 import pLimit from 'p-limit';
 import type { ProvisioningClient } from '../client.js';
-import type { ConsentLink } from '../workflows/messages.js';
+import type { ConsentLink } from '../contract/messages.js';
 import { buildQuery, listProvisionings, type FilterValues, type ListedProvisioning } from './filters.js';
 
 /** Targets of one bulk action unless a limit is given: enough for any real clean-up, bounded against a typo. */

@@ -6,9 +6,9 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
-import { provisioningWorkflowId } from '../workflows/ids.js';
-import { isStage, STAGES, type Stage } from '../workflows/stages.js';
-import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../workflows/search-attributes.js';
+import { provisioningWorkflowId } from '../contract/ids.js';
+import { isStage, STAGES, type Stage } from '../contract/stages.js';
+import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../contract/search-attributes.js';
 
 /** The filter fields, named as the CLI's flags (without `--`) and the console's form fields. */
 export interface FilterValues {

@@ -26,7 +26,7 @@ import {
   type BatchProgress,
   type BatchRequest,
   type BatchRow,
-} from './batch-messages.js';
+} from '../contract/batch-messages.js';
 import {
   initialState,
   outcomeOf,
@@ -37,9 +37,9 @@ import {
   settle,
   type BatchState,
 } from './batch-state.js';
-import { provisioningWorkflowId } from './ids.js';
+import { provisioningWorkflowId } from '../contract/ids.js';
 import { provisionConnector } from './provision-connector.js';
-import { BatchId, CyclrAccountId, ProvisioningStage } from './search-attributes.js';
+import { BatchId, CyclrAccountId, ProvisioningStage } from '../contract/search-attributes.js';
 import { failureOf } from './status.js';
 
 /** Rows per activity: large enough that the server's work per row is nil, small enough to resume cheaply. */

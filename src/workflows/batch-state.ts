@@ -1,7 +1,7 @@
 /** The state provisionBatch carries across continue-as-new, and the pure bookkeeping on it (no I/O here). */
 import { ApplicationFailure } from '@temporalio/common';
-import type { ResolvedConnector } from './connector.js';
-import type { Stage } from './stages.js';
+import type { ResolvedConnector } from '../contract/connector.js';
+import type { Stage } from '../contract/stages.js';
 import type {
   BatchFailure,
   BatchProgress,
@@ -9,12 +9,9 @@ import type {
   BatchRow,
   RowsProgress,
   RowsResult,
-} from './batch-messages.js';
+} from '../contract/batch-messages.js';
+import { MAX_CONCURRENCY, MAX_FAILURES_IN_PROGRESS } from '../contract/batch-messages.js';
 
-/** Failures kept in the query result; the failures file in the batch store holds every one. */
-export const MAX_FAILURES_IN_PROGRESS = 100;
-/** Temporal allows 2,000 pending children per run; both limits keep well below it. */
-export const MAX_CONCURRENCY = 1000;
 export const MAX_CONTINUE_AS_NEW_AFTER = 1500;
 export const DEFAULTS = { concurrency: 50, continueAsNewAfter: 1000, reconcileEvery: '1m' } as const;
 

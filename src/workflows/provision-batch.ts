@@ -8,7 +8,7 @@
  * requests per second across every worker (src/activities/cyclr/request-rate.ts).
  */
 import { patched } from '@temporalio/workflow';
-import type { BatchProgress, BatchRequest } from './batch-messages.js';
+import type { BatchProgress, BatchRequest } from '../contract/batch-messages.js';
 import { BatchRun } from './batch-run.js';
 import { DEFAULTS, checkBatchRequest, type BatchState } from './batch-state.js';
 import { provisionBatchV1 } from './legacy/provision-batch-v1.js';

@@ -12,13 +12,13 @@ import {
   patched,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common';
-import { needsConsent } from './connector.js';
+import { needsConsent } from '../contract/connector.js';
 import { nextCheckAt } from './consent-checks.js';
 import { provisionConnectorV1 } from './legacy/provision-connector-v1.js';
-import type { ProvisioningResult } from './messages.js';
+import type { ProvisioningResult } from '../contract/messages.js';
 import { registerHandlers } from './provisioning-handlers.js';
 import { ContinueAsNewRequested, Provisioning, type ProvisionOptions } from './provisioning-state.js';
-import type { ProvisioningRequest } from './request.js';
+import type { ProvisioningRequest } from '../contract/request.js';
 import { failureOf } from './status.js';
 
 export type { ConsentWaitState, ProvisionOptions } from './provisioning-state.js';

@@ -14,7 +14,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
 } from '@temporalio/workflow';
-import type { EventActivities } from '../activities/events.js';
+import type { WebhookActivities } from '../activities/webhooks.js';
 import type { ProvisioningActivities } from '../activities/provisioning.js';
 import { failureOf } from './status.js';
 
@@ -84,7 +84,7 @@ export const interactive = proxyActivities<Pick<ProvisioningActivities, 'mintAut
   },
 });
 
-export const events = proxyActivities<EventActivities>({
+export const events = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },

@@ -10,10 +10,10 @@ import {
   issueConsentLinkUpdate,
   statusQuery,
   waitForConsentLinkUpdate,
-} from './messages.js';
+} from '../contract/messages.js';
 import { interactive } from './provisioning-activities.js';
 import type { Provisioning } from './provisioning-state.js';
-import type { Stage } from './stages.js';
+import type { Stage } from '../contract/stages.js';
 
 function requireStage(p: Provisioning, stage: Stage, action: string): void {
   if (p.status.stage !== stage) {

@@ -15,18 +15,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common';
-import type { EventType } from '../events/types.js';
-import { batchItemSignal } from './batch-messages.js';
-import { chooseAuthMethod, installInput, type AuthMethod, type ResolvedConnector } from './connector.js';
-import type { ProvisioningResult, ProvisioningStatus } from './messages.js';
+import type { EventType } from '../contract/webhook-events.js';
+import { batchItemSignal } from '../contract/batch-messages.js';
+import { chooseAuthMethod, installInput, type AuthMethod, type ResolvedConnector } from '../contract/connector.js';
+import type { ProvisioningResult, ProvisioningStatus } from '../contract/messages.js';
 import { durable, events, quick, quickThenDurable, waiting } from './provisioning-activities.js';
 import {
   DEFAULT_TIMEOUTS,
   formatInvalidFields,
   parseProvisioningRequest,
   type ProvisioningRequest,
-} from './request.js';
-import { FINAL_STAGES, type Stage } from './stages.js';
+} from '../contract/request.js';
+import { FINAL_STAGES, type Stage } from '../contract/stages.js';
 import { failureOf, pushStage, upsertStageAttributes } from './status.js';
 
 /** State carried across continue-as-new while awaiting consent (the same shape the legacy workflow carries). */

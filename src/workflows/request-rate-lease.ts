@@ -10,39 +10,15 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineUpdate,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-
-export interface LeaseRequest {
-  workerId: string;
-  /** Requests per second this worker is configured with; the smallest among live workers applies. */
-  limit: number;
-}
-
-export interface Lease {
-  /** Requests per second this worker may send until it renews. */
-  rate: number;
-  /** Its fair share: renew soon while `rate` is below it. */
-  target: number;
-  /** The grant lapses this long after it was given unless renewed. */
-  ttlMs: number;
-  workers: number;
-}
+import { LEASE_TTL_MS, leaseUpdate, type Lease, type LeaseRequest } from '../contract/request-rate.js';
 
 interface Grant {
   rate: number;
   limit: number;
   expiresAt: number;
-}
-
-export const leaseUpdate = defineUpdate<Lease, [LeaseRequest]>('lease');
-
-export const LEASE_TTL_MS = 10_000;
-
-export function requestRateWorkflowId(taskQueue: string): string {
-  return `cyclr-request-rate:${taskQueue}`;
 }
 
 /** The pure rule, testable on its own: the fair share, capped by what the other workers hold right now. */

@@ -6,10 +6,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ProvisioningStatus } from './messages.js';
-import { ConnectorName, ProvisioningStage } from './search-attributes.js';
-import { onStageChange } from './stage-events.js';
-import type { Stage } from './stages.js';
+import type { ProvisioningStatus } from '../contract/messages.js';
+import { ConnectorName, ProvisioningStage } from '../contract/search-attributes.js';
+import { onStageChange } from './stage-telemetry.js';
+import type { Stage } from '../contract/stages.js';
 
 /** Enough for a long wait with many unconfirmed hints, without letting the query result grow without bound. */
 const MAX_HISTORY = 100;

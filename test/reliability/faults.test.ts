@@ -6,10 +6,10 @@
  */
 import type { ProvisioningClient } from '../../src/client.js';
 import { ProvisioningError } from '../../src/client.js';
-import type { ServiceProcess } from '../../src/local-stack/processes.js';
-import { FIXTURE_CONNECTORS } from '../../src/simulator/catalog.js';
-import type { Simulator } from '../../src/simulator/server.js';
-import { provisioningWorkflowId } from '../../src/workflows/ids.js';
+import type { ServiceProcess } from '../../dev/local-stack/processes.js';
+import { FIXTURE_CONNECTORS } from '../../dev/simulator/catalog.js';
+import type { Simulator } from '../../dev/simulator/server.js';
+import { provisioningWorkflowId } from '../../src/contract/ids.js';
 import {
   provisioningClient,
   startTestSimulator,

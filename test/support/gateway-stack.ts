@@ -7,8 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ProvisioningClient } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
 import { buildApp, type BuildAppOptions, type GatewayLogOptions } from '../../src/gateway/app.js';
-import type { ServiceProcess } from '../../src/local-stack/processes.js';
-import type { Simulator } from '../../src/simulator/server.js';
+import type { ServiceProcess } from '../../dev/local-stack/processes.js';
+import type { Simulator } from '../../dev/simulator/server.js';
 import {
   provisioningClient,
   startTestSimulator,

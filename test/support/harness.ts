@@ -5,9 +5,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { ProvisioningClient } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
-import { startService, type ServiceProcess } from '../../src/local-stack/processes.js';
+import { startService, type ServiceProcess } from '../../dev/local-stack/processes.js';
 import { dataConverter } from '../../src/temporal/connection.js';
-import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+import { startSimulator, type Simulator } from '../../dev/simulator/server.js';
 
 export const TEST_CLIENT_ID = 'test-client';
 export const TEST_CLIENT_SECRET = 'test-client-secret-do-not-log';

@@ -1,6 +1,6 @@
 /** Running the `provisioner` CLI as a user would: a separate process, its exit code and both output streams. */
 import { execFile } from 'node:child_process';
-import { PROJECT_ROOT } from '../../src/local-stack/processes.js';
+import { PROJECT_ROOT } from '../../dev/local-stack/processes.js';
 
 export interface CliRun {
   code: number;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { ProvisioningError, type ProvisioningClient } from '../../src/client.js';
-import { startDevServer, type DevServer } from '../../src/local-stack/dev-server.js';
+import { startDevServer, type DevServer } from '../../dev/local-stack/dev-server.js';
 
 /** A dev server that can be stopped and brought back on the same port with the same database file. */
 export class RestartableDevServer {

@@ -1,6 +1,6 @@
 /** Talking to the simulator as a person or a test would: its admin API and its consent page, over HTTP. */
 
-import type { StatsSnapshot } from '../../src/simulator/stats.js';
+import type { StatsSnapshot } from '../../dev/simulator/stats.js';
 
 export type SimulatorStats = StatsSnapshot;
 

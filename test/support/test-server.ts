@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevServer, type DevServer } from '../../src/local-stack/dev-server.js';
+import { startDevServer, type DevServer } from '../../dev/local-stack/dev-server.js';
 import { writeWorkflowBundle } from '../../src/workflow-bundle.js';
 
 export async function setup(): Promise<void> {

@@ -9,9 +9,9 @@ import { delimiter, join } from 'node:path';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
-import { createEventActivities } from '../../src/activities/events.js';
+import { createWebhookActivities } from '../../src/activities/webhooks.js';
 import { createProvisioningActivities } from '../../src/activities/provisioning.js';
-import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes.js';
 import { FakeCyclr } from '../workflows/fake-cyclr.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
@@ -95,7 +95,7 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   let workers = 0;
   const activities = {
     ...createProvisioningActivities({ cyclr, publicBaseUrl: PUBLIC_BASE_URL, linkSigningKeys: LINK_KEYS }),
-    ...createEventActivities({ signingSecret: 'time-skipping-notify-secret' }),
+    ...createWebhookActivities({ signingSecret: 'time-skipping-notify-secret' }),
   };
   return {
     env,

@@ -4,8 +4,8 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebhookHeaders } from '../../src/events/signature.js';
-import type { ProvisioningEvent } from '../../src/events/types.js';
+import type { WebhookHeaders } from '../../src/webhooks/signature.js';
+import type { ProvisioningEvent } from '../../src/contract/webhook-events.js';
 
 export interface ReceivedEvent {
   body: string;

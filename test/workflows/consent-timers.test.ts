@@ -4,7 +4,7 @@
  * observed the way callers observe it: the `status` query, the `consentCompleted` signal, the `issueAuthUrl`
  * update, the events POSTed to `notifyUrl`, and the result.
  */
-import type { AuthUrl, ProvisioningResult } from '../../src/workflows/messages.js';
+import type { AuthUrl, ProvisioningResult } from '../../src/contract/messages.js';
 import { startWorkflowTestEnv, type WorkflowTestEnv } from '../support/time-skipping.js';
 import { OAUTH_CONNECTOR } from './fake-cyclr.js';
 import { failureOf, Provisionings } from './provisionings.js';

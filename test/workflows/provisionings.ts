@@ -4,8 +4,8 @@
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ProvisioningEvent } from '../../src/events/types.js';
-import type { ProvisioningStatus } from '../../src/workflows/messages.js';
+import type { ProvisioningEvent } from '../../src/contract/webhook-events.js';
+import type { ProvisioningStatus } from '../../src/contract/messages.js';
 import type { WorkflowTestEnv } from '../support/time-skipping.js';
 import { OAUTH_CONNECTOR } from './fake-cyclr.js';
 

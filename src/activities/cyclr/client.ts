@@ -21,18 +21,11 @@ import {
   parseRetryAfter,
 } from './errors.js';
 import pLimit from 'p-limit';
+import type { CyclrRequestEvent } from '../../observability/metrics.js';
 import { RequestRate } from './request-rate.js';
 import { MAX_PAGE_SIZE, isLastPage } from './paging.js';
 import { ClientCredentialsToken, FixedToken, type TokenSource } from './token.js';
 import type { CyclrAccount, CyclrAccountConnector, CyclrConnector, InstallBody, SignInToken } from './types.js';
-
-export interface CyclrRequestEvent {
-  /** Route pattern, e.g. 'GET /v1.0/account/connectors/{id}': never a URL with ids or secrets in it. */
-  endpoint: string;
-  method: string;
-  status: number | 'network-error';
-  durationMs: number;
-}
 
 export interface CyclrClientOptions {
   /** e.g. https://api.cyclr.com or the simulator's url; a trailing slash is fine. */

@@ -6,12 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client, WithStartWorkflowOperation, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import {
-  leaseUpdate,
-  requestRateWorkflowId,
-  type Lease,
-  type cyclrRequestRate,
-} from '../../workflows/request-rate-lease.js';
+import { leaseUpdate, requestRateWorkflowId, type Lease } from '../../contract/request-rate.js';
+import type { cyclrRequestRate } from '../../workflows/request-rate-lease.js';
 import type { RequestRate } from './request-rate.js';
 
 export interface RateLeaseOptions {

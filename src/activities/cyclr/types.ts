@@ -1,7 +1,8 @@
 /** Cyclr's wire shapes (PascalCase, as Cyclr sends them), per docs/cyclr-api.md. */
 
-export type AuthType = 'ApiKey' | 'Basic' | 'OAuth1' | 'OAuth2' | 'None' | 'AuthFields';
-export type OAuth2Type = 'AuthorisationCode' | 'ClientCredentials' | 'PasswordCredentials' | 'Unknown';
+import type { AuthType, OAuth2Type } from '../../contract/connector.js';
+
+export type { AuthType, OAuth2Type };
 
 export interface CyclrAuthentication {
   Id: string;

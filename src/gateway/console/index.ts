@@ -31,8 +31,8 @@ import {
   type ListedPage,
   type ListedProvisioning,
 } from '../../operations/filters.js';
-import type { ConsentLink, ProvisioningStatus } from '../../workflows/messages.js';
-import { STAGES } from '../../workflows/stages.js';
+import type { ConsentLink, ProvisioningStatus } from '../../contract/messages.js';
+import { STAGES } from '../../contract/stages.js';
 import { scopeOf, type Scope } from '../auth.js';
 import type { GatewayDeps, GatewayRoutes } from '../deps.js';
 import { consoleAsset } from './assets.js';

@@ -1,10 +1,10 @@
 /** The console's pages, rendered on the server. Every value goes through `html`, which escapes it. */
-import type { BatchFailure, BatchProgress } from '../../workflows/batch-messages.js';
-import type { ConsentLink, ProvisioningStatus } from '../../workflows/messages.js';
-import { FINAL_STAGES, STAGES, type Stage } from '../../workflows/stages.js';
+import type { BatchFailure, BatchProgress } from '../../contract/batch-messages.js';
+import type { ConsentLink, ProvisioningStatus } from '../../contract/messages.js';
+import { FINAL_STAGES, STAGES, type Stage } from '../../contract/stages.js';
 import type { FilterValues, ListedProvisioning } from '../../operations/filters.js';
 import type { BulkActionName, Outcome } from '../../operations/bulk.js';
-import { formatDuration } from '../../cli/format.js';
+import { formatDuration } from '../../operations/format.js';
 import type { Scope } from '../auth.js';
 import { html, type Html } from './html.js';
 

@@ -7,7 +7,7 @@
  * (/assets/consent.js) polling from the embedding app's origin (CORS, no credentials).
  */
 import type { FastifyReply } from 'fastify';
-import { oauthCallbackUrl } from '../../activities/provisioning.js';
+import { oauthCallbackUrl } from '../../signing/oauth-callback.js';
 import { ProvisioningError } from '../../client.js';
 import { verifyToken } from '../../signing/signed-token.js';
 import type { GatewayRoutes } from '../deps.js';

@@ -2,7 +2,7 @@
 import type { FastifyReply } from 'fastify';
 import type { ProvisioningClient } from '../../client.js';
 import type { VerifyResult } from '../../signing/signed-token.js';
-import type { ProvisioningStatus } from '../../workflows/messages.js';
+import type { ProvisioningStatus } from '../../contract/messages.js';
 import { sendPage, type PageContent } from '../pages.js';
 
 type Refusal = Extract<VerifyResult, { ok: false }>['reason'];

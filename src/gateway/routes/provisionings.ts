@@ -2,8 +2,8 @@
 import { msToNumber } from '@temporalio/common';
 import type { FastifyReply } from 'fastify';
 import { MAX_START_WAIT_MS } from '../../client.js';
-import { parseProvisioningRequest, type InvalidField } from '../../workflows/request.js';
-import type { ProvisioningStatus } from '../../workflows/messages.js';
+import { parseProvisioningRequest, type InvalidField } from '../../contract/request.js';
+import type { ProvisioningStatus } from '../../contract/messages.js';
 import type { GatewayRoutes } from '../deps.js';
 import { GatewayError, invalidRequest } from '../errors.js';
 import { errorResponse, json, workflowIdParam, cancelOperation } from '../openapi.js';

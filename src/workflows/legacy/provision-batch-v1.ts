@@ -31,14 +31,14 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { BatchActivities } from '../../activities/batch.js';
 import type { ProvisioningActivities } from '../../activities/provisioning.js';
-import type { BatchRow } from '../../batch/store.js';
+import type { BatchRow } from '../../contract/batch-messages.js';
 import {
   batchCancelSignal,
   batchItemSignal,
   progressQuery,
   type BatchProgress,
   type BatchRequest,
-} from '../batch-messages.js';
+} from '../../contract/batch-messages.js';
 import {
   DEFAULTS,
   connectorKey,
@@ -50,9 +50,9 @@ import {
   settle,
   type BatchState,
 } from '../batch-state.js';
-import { provisioningWorkflowId } from '../ids.js';
+import { provisioningWorkflowId } from '../../contract/ids.js';
 import { provisionConnector } from '../provision-connector.js';
-import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../search-attributes.js';
+import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../../contract/search-attributes.js';
 import { failureOf } from '../status.js';
 
 const store = proxyActivities<BatchActivities>({

@@ -22,10 +22,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common';
-import type { EventActivities } from '../../activities/events.js';
+import type { WebhookActivities } from '../../activities/webhooks.js';
 import type { ProvisioningActivities } from '../../activities/provisioning.js';
-import type { EventType } from '../../events/types.js';
-import { chooseAuthMethod, needsConsent, type ResolvedConnector } from '../connector.js';
+import type { EventType } from '../../contract/webhook-events.js';
+import { chooseAuthMethod, needsConsent, type ResolvedConnector } from '../../contract/connector.js';
 import {
   cancelSignal,
   consentCompletedSignal,
@@ -34,15 +34,15 @@ import {
   statusQuery,
   type ProvisioningResult,
   type ProvisioningStatus,
-} from '../messages.js';
+} from '../../contract/messages.js';
 import {
   DEFAULT_TIMEOUTS,
   formatInvalidFields,
   parseProvisioningRequest,
   type ProvisioningRequest,
-} from '../request.js';
-import { batchItemSignal } from '../batch-messages.js';
-import { FINAL_STAGES, type Stage } from '../stages.js';
+} from '../../contract/request.js';
+import { batchItemSignal } from '../../contract/batch-messages.js';
+import { FINAL_STAGES, type Stage } from '../../contract/stages.js';
 import { failureOf, recordStage } from '../status.js';
 
 /** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
@@ -85,7 +85,7 @@ const interactive = proxyActivities<ProvisioningActivities>({
 /** Signing a link is local CPU work: no need for a round trip through the server. */
 const links = proxyLocalActivities<ProvisioningActivities>({ startToCloseTimeout: '5s' });
 
-const events = proxyActivities<EventActivities>({
+const events = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '1h',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },

@@ -9,7 +9,7 @@ import type {
   CyclrConnector,
   CyclrParameter,
   OAuth2Type,
-} from '../activities/cyclr/types.js';
+} from '../../src/activities/cyclr/types.js';
 
 /** Catalog size is deliberately not a multiple of 25/50/100, so every page size ends on a short page. */
 export const CATALOG_SIZE = 127;

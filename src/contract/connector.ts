@@ -1,7 +1,10 @@
 /** Pure decisions about a resolved connector, shared by the workflow and the batch (no I/O here). */
 import { ApplicationFailure } from '@temporalio/common';
-import type { AuthType, OAuth2Type } from '../activities/cyclr/types.js';
 import type { ProvisioningRequest } from './request.js';
+
+/** Cyclr's authentication types, as its API names them (docs/cyclr-api.md). */
+export type AuthType = 'ApiKey' | 'Basic' | 'OAuth1' | 'OAuth2' | 'None' | 'AuthFields';
+export type OAuth2Type = 'AuthorisationCode' | 'ClientCredentials' | 'PasswordCredentials' | 'Unknown';
 
 export interface AuthMethod {
   id?: string;

@@ -3,7 +3,7 @@
  * consent-form nonces. Business rules live here; the HTTP layer only maps them to Cyclr's wire format.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { CyclrAccountConnector, CyclrConnector } from '../activities/cyclr/types.js';
+import type { CyclrAccountConnector, CyclrConnector } from '../../src/activities/cyclr/types.js';
 import { Catalog } from './catalog.js';
 
 /** A Cyclr-style failure: HTTP status plus the `{"Message": ...}` text. Messages never carry secrets. */

@@ -54,7 +54,7 @@ async function main() {
       strict: true,
     }));
   } catch (e) {
-    fail(`${(e as Error).message} (see the header of src/simulator/main.ts for the flags).`);
+    fail(`${(e as Error).message} (see the header of dev/simulator/main.ts for the flags).`);
   }
 
   const port = num('port', values.port ?? process.env.SIMULATOR_PORT ?? '5055', { int: true, min: 0, max: 65535 });

@@ -1,6 +1,6 @@
 /** The connector catalog: GET /v1.0/connectors (paged bare array) and lookups by id, name and version. */
 import type { FastifyInstance } from 'fastify';
-import type { CyclrConnector } from '../../activities/cyclr/types.js';
+import type { CyclrConnector } from '../../../src/activities/cyclr/types.js';
 import { pageOf, paging, type SimContext } from '../http.js';
 import { CyclrError } from '../state.js';
 

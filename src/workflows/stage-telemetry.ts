@@ -7,9 +7,9 @@
  * `status.history` (at the end of `recordStage` in status.ts).
  */
 import { log, metricMeter } from '@temporalio/workflow';
-import type { ProvisioningStatus } from './messages.js';
-import { METRIC } from './metric-names.js';
-import type { Stage } from './stages.js';
+import type { ProvisioningStatus } from '../contract/messages.js';
+import { METRIC } from '../contract/metric-names.js';
+import type { Stage } from '../contract/stages.js';
 
 export function onStageChange(status: ProvisioningStatus, stage: Stage, note?: string): void {
   const level = stage === 'failed' ? 'warn' : 'info';

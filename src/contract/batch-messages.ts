@@ -92,3 +92,8 @@ export const batchItemSignal = defineSignal<[BatchItemUpdate]>('batchItem');
 export const rowsProgressUpdate = defineUpdate<{ stop: boolean }, [RowsProgress]>('rowsProgress');
 export const progressQuery = defineQuery<BatchProgress>('progress');
 export const batchCancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
+
+/** Failures kept in the query result; the failures file in the batch store holds every one. */
+export const MAX_FAILURES_IN_PROGRESS = 100;
+/** Temporal allows 2,000 pending children per run; both limits keep well below it. */
+export const MAX_CONCURRENCY = 1000;

@@ -2,11 +2,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import got, { RequestError } from 'got';
 import type { NotifyUrlPolicy } from '../config.js';
-import { checkNotifyUrl, NotifyUrlRefused, publicOnlyLookup } from '../events/notify-url.js';
-import { signWebhook } from '../events/signature.js';
-import type { ProvisioningEvent } from '../events/types.js';
+import { checkNotifyUrl, NotifyUrlRefused, publicOnlyLookup } from '../webhooks/notify-url.js';
+import { signWebhook } from '../webhooks/signature.js';
+import type { ProvisioningEvent } from '../contract/webhook-events.js';
 
-export interface EventActivityDeps {
+export interface WebhookActivityDeps {
   signingSecret: string;
   /** Where events may go (config.notifyUrls). Default: anywhere, for tests and tools that build activities alone. */
   notifyUrls?: NotifyUrlPolicy;
@@ -24,7 +24,7 @@ function refused(type: string, err: NotifyUrlRefused): ApplicationFailure {
   });
 }
 
-export function createEventActivities({ signingSecret, notifyUrls = ANYWHERE, timeoutMs = 10_000 }: EventActivityDeps) {
+export function createWebhookActivities({ signingSecret, notifyUrls = ANYWHERE, timeoutMs = 10_000 }: WebhookActivityDeps) {
   return {
     async sendEvent(input: { notifyUrl: string; event: ProvisioningEvent }): Promise<void> {
       try {
@@ -79,4 +79,4 @@ function origin(url: string): string {
   }
 }
 
-export type EventActivities = ReturnType<typeof createEventActivities>;
+export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
