@@ -24,7 +24,11 @@ function refused(type: string, err: NotifyUrlRefused): ApplicationFailure {
   });
 }
 
-export function createWebhookActivities({ signingSecret, notifyUrls = ANYWHERE, timeoutMs = 10_000 }: WebhookActivityDeps) {
+export function createWebhookActivities({
+  signingSecret,
+  notifyUrls = ANYWHERE,
+  timeoutMs = 10_000,
+}: WebhookActivityDeps) {
   return {
     async sendEvent(input: { notifyUrl: string; event: ProvisioningEvent }): Promise<void> {
       try {
