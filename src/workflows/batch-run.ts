@@ -45,7 +45,7 @@ import { failureOf } from './status.js';
 /** Rows per activity: large enough that the server's work per row is nil, small enough to resume cheaply. */
 export const ROWS_PER_ACTIVITY = 2000;
 
-const store = proxyActivities<BatchActivities>({
+export const store = proxyActivities<BatchActivities>({
   startToCloseTimeout: '1m',
   retry: {
     initialInterval: '1s',

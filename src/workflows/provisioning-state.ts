@@ -51,7 +51,7 @@ export interface ProvisionOptions {
 }
 
 /** Continue-as-new well before Temporal's ~50k-event history limit. */
-const HISTORY_EVENTS_BEFORE_CONTINUE = 10_000;
+export const HISTORY_EVENTS_BEFORE_CONTINUE = 10_000;
 
 /** Thrown out of the main scope so continue-as-new happens after in-flight events and handlers finish. */
 export class ContinueAsNewRequested extends Error {

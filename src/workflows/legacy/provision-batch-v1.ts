@@ -22,15 +22,12 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { BatchActivities } from '../../activities/batch.js';
-import type { ProvisioningActivities } from '../../activities/provisioning.js';
 import type { BatchRow } from '../../contract/batch-messages.js';
 import {
   batchCancelSignal,
@@ -54,34 +51,8 @@ import { provisioningWorkflowId } from '../../contract/ids.js';
 import { provisionConnector } from '../provision-connector.js';
 import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../../contract/search-attributes.js';
 import { failureOf } from '../status.js';
-
-const store = proxyActivities<BatchActivities>({
-  startToCloseTimeout: '1m',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    nonRetryableErrorTypes: ['BatchNotFound'],
-  },
-});
-
-const cyclr = proxyActivities<ProvisioningActivities>({
-  startToCloseTimeout: '2m',
-  scheduleToCloseTimeout: '1d',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    nonRetryableErrorTypes: [
-      'ConnectorNotFound',
-      'AmbiguousConnector',
-      'InvalidRequest',
-      'CyclrBadRequest',
-      'CyclrUnauthorized',
-      'CyclrForbidden',
-    ],
-  },
-});
+import { store } from '../batch-run.js';
+import { durable as cyclr } from '../provisioning-activities.js';
 
 /** Append failures to the store in chunks rather than one activity each. */
 const RECORD_FAILURES_EVERY = 50;

@@ -15,14 +15,12 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  proxyActivities,
   proxyLocalActivities,
   setHandler,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common';
-import type { WebhookActivities } from '../../activities/webhooks.js';
 import type { ProvisioningActivities } from '../../activities/provisioning.js';
 import type { EventType } from '../../contract/webhook-events.js';
 import { chooseAuthMethod, needsConsent, type ResolvedConnector } from '../../contract/connector.js';
@@ -44,74 +42,15 @@ import {
 import { batchItemSignal } from '../../contract/batch-messages.js';
 import { FINAL_STAGES, type Stage } from '../../contract/stages.js';
 import { failureOf, recordStage } from '../status.js';
-
-/** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
-const NON_RETRYABLE = [
-  'ConnectorNotFound',
-  'AmbiguousConnector',
-  'InvalidRequest',
-  'AccountNotFound',
-  'CyclrBadRequest',
-  'CyclrNotFound',
-  'CyclrUnauthorized',
-  'CyclrForbidden',
-];
-
-const cyclr = proxyActivities<ProvisioningActivities>({
-  startToCloseTimeout: '30s',
-  // A Cyclr outage costs time, not the provisioning: retry for up to a day before giving up.
-  scheduleToCloseTimeout: '1d',
-  // 429s carry their own delay (Retry-After); other faults are retried briskly, within the client-side limit.
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '15s',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-/** A person is waiting on the other end of issueAuthUrl: answer within seconds or fail, never retry for a day. */
-const interactive = proxyActivities<ProvisioningActivities>({
-  startToCloseTimeout: '10s',
-  scheduleToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '5s',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+import { durable as cyclr, events, interactive } from '../provisioning-activities.js';
+import {
+  ContinueAsNewRequested,
+  HISTORY_EVENTS_BEFORE_CONTINUE,
+  type ProvisionOptions,
+} from '../provisioning-state.js';
 
 /** Signing a link is local CPU work: no need for a round trip through the server. */
 const links = proxyLocalActivities<ProvisioningActivities>({ startToCloseTimeout: '5s' });
-
-const events = proxyActivities<WebhookActivities>({
-  startToCloseTimeout: '15s',
-  scheduleToCloseTimeout: '1h',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
-});
-
-/** State carried across continue-as-new while awaiting consent (long waits with frequent checks). */
-export interface ConsentWaitState {
-  status: ProvisioningStatus;
-  connector: ResolvedConnector;
-  accountConnectorId: number;
-  linkId: string;
-  consentDeadline: number;
-  nextReminderAt: number;
-}
-
-export interface ProvisionOptions {
-  /** A connector already resolved (by provisionBatch, once per batch). */
-  connector?: ResolvedConnector;
-  /** Set by continue-as-new only. */
-  resume?: ConsentWaitState;
-  /** History length that triggers continue-as-new while waiting; lowered only by tests. */
-  continueAsNewAfterEvents?: number;
-}
-
-/** Continue-as-new well before Temporal's ~50k-event history limit. */
-const HISTORY_EVENTS_BEFORE_CONTINUE = 10_000;
 
 export async function provisionConnectorV1(
   rawRequest: ProvisioningRequest,
@@ -449,12 +388,5 @@ export async function provisionConnectorV1(
       authenticated: true,
       completedAt,
     };
-  }
-}
-
-/** Thrown out of the main scope so continue-as-new happens after in-flight events and handlers finish. */
-class ContinueAsNewRequested extends Error {
-  constructor(readonly state: ConsentWaitState) {
-    super('continue-as-new');
   }
 }
