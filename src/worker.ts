@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       ...prometheusTelemetry(config.metricsPort),
     },
   });
-  const tracing = tracingFromEnv();
+  const tracing = await tracingFromEnv();
   const worker = await createWorker(config, tracing ? { plugins: [tracing.plugin] } : {});
   if (tracing) logger.info(`tracing on: spans to ${tracing.endpoint}`);
   logger.info(

@@ -48,9 +48,9 @@ afterAll(async () => {
   await new Promise((r) => collector?.close(r));
 });
 
-test('off by default; a bad endpoint is a clear error', () => {
-  expect(tracingFromEnv({})).toBeUndefined();
-  expect(() => tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+test('off by default; a bad endpoint is a clear error', async () => {
+  await expect(tracingFromEnv({})).resolves.toBeUndefined();
+  await expect(tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).rejects.toThrow(
     /OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" is not a URL/,
   );
 });
