@@ -48,7 +48,12 @@ import {
   writeSession,
   type ConsoleSession,
 } from './session.js';
-import * as views from './views.js';
+import { batchesPage, batchPage } from './views/batches.js';
+import { bulkOutcomePage, bulkPage, type BulkView } from './views/bulk.js';
+import { messagePage, type PageContext } from './views/layout.js';
+import { listPage as listView, type ListRow, type ListView } from './views/list.js';
+import { confirmPage, detailPage, outcomePage } from './views/provisioning.js';
+import { signInPage } from './views/sign-in.js';
 
 const PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;
@@ -127,12 +132,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     if (!reply.hasHeader('cache-control')) reply.header('Cache-Control', 'no-store');
   });
 
-  const page = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    status: number,
-    render: (ctx: views.PageContext) => string,
-  ) => {
+  const page = (request: FastifyRequest, reply: FastifyReply, status: number, render: (ctx: PageContext) => string) => {
     const session = readSession(request);
     const ctx = { scope: session?.scope, csrf: reply.generateCsrf({ userInfo: session?.id ?? SIGNED_OUT }) };
     return reply.code(status).type('text/html; charset=utf-8').send(render(ctx));
@@ -140,7 +140,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
 
   const message = (request: FastifyRequest, reply: FastifyReply, status: number, title: string, text: string) =>
     page(request, reply, status, (ctx) =>
-      views.messagePage(ctx, title, text, { href: '/console', label: 'Back to the console' }),
+      messagePage(ctx, title, text, { href: '/console', label: 'Back to the console' }),
     );
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -211,7 +211,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
       }
       problem = token ? 'That token is not a gateway token; check it and try again.' : 'Token: enter a gateway token.';
     }
-    return page(request, reply, 401, (ctx) => views.signInPage(ctx, problem));
+    return page(request, reply, 401, (ctx) => signInPage(ctx, problem));
   });
 
   app.post('/sign-out', csrf, async (_request, reply) => {
@@ -240,7 +240,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
   }
 
   /** When each listed row entered its stage: asked of running ones, in parallel; a closed one has its close time. */
-  async function withStageSince(rows: ListedProvisioning[]): Promise<views.ListRow[]> {
+  async function withStageSince(rows: ListedProvisioning[]): Promise<ListRow[]> {
     return Promise.all(
       rows.map(async (r) => {
         if (r.status !== 'running') return { ...r, stageSince: r.closeTime };
@@ -252,7 +252,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
 
   app.get('/', async (request, reply) => {
     const session = readSession(request);
-    if (!session) return page(request, reply, 200, (ctx) => views.signInPage(ctx));
+    if (!session) return page(request, reply, 200, (ctx) => signInPage(ctx));
     const query = request.query as Body;
     const filter = filterOf(query);
     const pageToken = one(query.page);
@@ -260,8 +260,8 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     const pageSize = Number.isInteger(size) && size >= 1 && size <= MAX_PAGE_SIZE ? size : PAGE_SIZE;
     const now = Date.now();
     let problem: string | undefined;
-    let counts = Object.fromEntries(STAGES.map((s) => [s, 0])) as views.ListView['counts'];
-    let rows: views.ListRow[] = [];
+    let counts = Object.fromEntries(STAGES.map((s) => [s, 0])) as ListView['counts'];
+    let rows: ListRow[] = [];
     let nextPage: string | undefined;
     try {
       const q = buildQuery(filter);
@@ -280,7 +280,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
           : filterProblem(err);
     }
     return page(request, reply, problem ? 400 : 200, (ctx) =>
-      views.listPage(ctx, {
+      listView(ctx, {
         filter,
         counts,
         rows,
@@ -324,7 +324,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     const { id } = request.params as { id: string };
     const found = await statusOrMessage(request, reply, id);
     if (!found) return reply;
-    return page(request, reply, 200, (ctx) => views.detailPage(ctx, { workflowId: id, ...found, now: Date.now() }));
+    return page(request, reply, 200, (ctx) => detailPage(ctx, { workflowId: id, ...found, now: Date.now() }));
   });
 
   app.post('/provisionings/:id/:action', csrf, async (request, reply) => {
@@ -334,7 +334,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     const body = (request.body ?? {}) as Body;
     const reason = one(body.reason);
     if (one(body.confirmed) !== 'yes') {
-      return page(request, reply, 200, (ctx) => views.confirmPage(ctx, action, id, reason ? { reason } : {}));
+      return page(request, reply, 200, (ctx) => confirmPage(ctx, action, id, reason ? { reason } : {}));
     }
     const [outcome] = await actOnAll(client, [id], BULK_ACTIONS[action] as BulkAction<unknown>, {
       source: 'console',
@@ -343,7 +343,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     const shown = outcome!.ok
       ? { ok: true as const, link: action === 'link' ? (outcome!.result as ConsentLink) : undefined }
       : { ok: false as const, error: outcome!.error! };
-    return page(request, reply, outcome!.ok ? 200 : 409, (ctx) => views.outcomePage(ctx, action, id, shown));
+    return page(request, reply, outcome!.ok ? 200 : 409, (ctx) => outcomePage(ctx, action, id, shown));
   });
 
   app.get('/bulk', async (request, reply) => {
@@ -353,7 +353,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     const requested = one(query.action);
     const action = requested && isBulkActionName(requested) ? requested : undefined;
     const reason = one(query.reason);
-    const view: views.BulkView = { action, filter, reason, limit: BULK_DEFAULT_LIMIT, now: Date.now() };
+    const view: BulkView = { action, filter, reason, limit: BULK_DEFAULT_LIMIT, now: Date.now() };
     if (requested && !action) view.problem = `Action: "${requested}" is not one of link, complete, cancel.`;
     else if (action && !hasFilter(filter)) {
       view.problem =
@@ -365,7 +365,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
         view.problem = filterProblem(err);
       }
     }
-    return page(request, reply, view.problem ? 400 : 200, (ctx) => views.bulkPage(ctx, view));
+    return page(request, reply, view.problem ? 400 : 200, (ctx) => bulkPage(ctx, view));
   });
 
   app.post('/bulk', csrf, async (request, reply) => {
@@ -391,7 +391,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
       source: 'console',
       reason: one(body.reason),
     });
-    return page(request, reply, 200, (ctx) => views.bulkOutcomePage(ctx, action, outcomes, chosen.size - ids.length));
+    return page(request, reply, 200, (ctx) => bulkOutcomePage(ctx, action, outcomes, chosen.size - ids.length));
   });
 
   app.get('/batches', async (request, reply) => {
@@ -416,7 +416,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
       startTime: r.startTime,
       closeTime: r.closeTime,
     }));
-    return page(request, reply, 200, (ctx) => views.batchesPage(ctx, rows, Date.now(), pageToken, listed.nextPage));
+    return page(request, reply, 200, (ctx) => batchesPage(ctx, rows, Date.now(), pageToken, listed.nextPage));
   });
 
   /** The batch named by the path, or a reply already sent for a bad or unknown id. */
@@ -437,7 +437,7 @@ async function consolePlugin(app: FastifyInstance, { client, config, batchStore 
     const found = await batchOf(request, reply);
     if (!found) return reply;
     const failures = await batchFailures(batchStore, found.batchId, found.snapshot.progress);
-    return page(request, reply, 200, (ctx) => views.batchPage(ctx, found.batchId, found.snapshot, failures));
+    return page(request, reply, 200, (ctx) => batchPage(ctx, found.batchId, found.snapshot, failures));
   });
 
   /** Sampled by the batch page every few seconds while it is open: counts only, no failures' text. */
