@@ -69,7 +69,7 @@ export function copyLink(
   inputId: string,
   link: { url: string; expiresAt?: ConsentLink['expiresAt'] },
   buttonId?: string,
-) {
+): Html {
   const button = buttonId
     ? html`<button type="button" class="copy-button" data-copy="${inputId}" id="${buttonId}">Copy link</button>`
     : html`<button type="button" data-copy="${inputId}">Copy link</button>`;
