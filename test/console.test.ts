@@ -10,7 +10,7 @@ import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
 import { sessionKeys } from '../src/gateway/console/session.js';
-import { shown } from '../src/gateway/console/views.js';
+import { shown } from '../src/gateway/console/views/components.js';
 
 const WRITE = 'unit-write-token-0123456789';
 const READ = 'unit-read-token-0123456789';

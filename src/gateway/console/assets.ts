@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { message } from './replies.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -36,4 +38,13 @@ let assets: Map<string, Asset> | undefined;
 export function consoleAsset(name: string): Asset | undefined {
   assets ??= load();
   return assets.get(name);
+}
+
+/** Served without sign-in (the sign-in page needs them), and cacheable: they are the same for everyone. */
+export function registerAssetRoute(app: FastifyInstance): void {
+  app.get('/assets/:name', async (request, reply) => {
+    const asset = consoleAsset((request.params as { name: string }).name);
+    if (!asset) return message(request, reply, 404, 'Not found', 'No such console asset.');
+    return reply.header('Cache-Control', 'public, max-age=300').type(asset.type).send(asset.body);
+  });
 }

@@ -11,6 +11,7 @@ export const SESSION_COOKIE = 'console_session';
 export const CSRF_COOKIE = 'console_csrf';
 /** A working day; signing in again is cheap, and a stolen cookie dies by itself. */
 export const SESSION_TTL_MS = 8 * 3_600_000;
+const SIGNED_OUT = 'signed-out';
 
 export interface ConsoleSession {
   scope: Scope;
@@ -48,6 +49,11 @@ export function cookieOptions(secure: boolean, maxAgeSeconds?: number) {
     signed: true,
     ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds } : {}),
   };
+}
+
+/** What CSRF tokens are bound to: the session's id, or one fixed value before sign-in. */
+export function csrfUserInfo(session: ConsoleSession | undefined): string {
+  return session?.id ?? SIGNED_OUT;
 }
 
 export function newSession(scope: Scope, now = Date.now()): ConsoleSession {

@@ -1,0 +1,89 @@
+/**
+ * The routes that write, each confirmed first: re-send link, mark complete or cancel on one provisioning, and the
+ * same in bulk (by filter, after a dry run). The same semantics as the CLI's, from src/operations/bulk.ts.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ConsentLink } from '../../contract/messages.js';
+import {
+  actOnAll,
+  BULK_ACTIONS,
+  BULK_DEFAULT_LIMIT,
+  findBulkTargets,
+  isBulkActionName,
+  type BulkAction,
+} from '../../operations/bulk.js';
+import { hasFilter } from '../../operations/filters.js';
+import type { ConsoleContext } from './context.js';
+import { filterOf, filterProblem, one, type Body } from './form.js';
+import { guard, message, page } from './replies.js';
+import { bulkOutcomePage, bulkPage, type BulkView } from './views/bulk.js';
+import { confirmPage, outcomePage } from './views/provisioning.js';
+
+export function registerActionRoutes(app: FastifyInstance, { deps: { client }, csrf }: ConsoleContext): void {
+  app.post('/provisionings/:id/:action', csrf, async (request, reply) => {
+    if (!guard(request, reply, 'write')) return reply;
+    const { id, action } = request.params as { id: string; action: string };
+    if (!isBulkActionName(action)) return message(request, reply, 404, 'Not found', `No action "${action}".`);
+    const body = (request.body ?? {}) as Body;
+    const reason = one(body.reason);
+    if (one(body.confirmed) !== 'yes') {
+      return page(request, reply, 200, (ctx) => confirmPage(ctx, action, id, reason ? { reason } : {}));
+    }
+    const [outcome] = await actOnAll(client, [id], BULK_ACTIONS[action] as BulkAction<unknown>, {
+      source: 'console',
+      reason,
+    });
+    const shown = outcome!.ok
+      ? { ok: true as const, link: action === 'link' ? (outcome!.result as ConsentLink) : undefined }
+      : { ok: false as const, error: outcome!.error! };
+    return page(request, reply, outcome!.ok ? 200 : 409, (ctx) => outcomePage(ctx, action, id, shown));
+  });
+
+  app.get('/bulk', async (request, reply) => {
+    if (!guard(request, reply, 'write')) return reply;
+    const query = request.query as Body;
+    const filter = filterOf(query);
+    const requested = one(query.action);
+    const action = requested && isBulkActionName(requested) ? requested : undefined;
+    const reason = one(query.reason);
+    const view: BulkView = { action, filter, reason, limit: BULK_DEFAULT_LIMIT, now: Date.now() };
+    if (requested && !action) view.problem = `Action: "${requested}" is not one of link, complete, cancel.`;
+    else if (action && !hasFilter(filter)) {
+      view.problem =
+        'Choose at least one filter (stage, account, connector, batch or age): a bulk action never touches everything.';
+    } else if (action) {
+      try {
+        view.targets = (await findBulkTargets(client, filter, BULK_DEFAULT_LIMIT)).targets;
+      } catch (err) {
+        view.problem = filterProblem(err);
+      }
+    }
+    return page(request, reply, view.problem ? 400 : 200, (ctx) => bulkPage(ctx, view));
+  });
+
+  app.post('/bulk', csrf, async (request, reply) => {
+    if (!guard(request, reply, 'write')) return reply;
+    const body = (request.body ?? {}) as Body;
+    const action = one(body.action);
+    const filter = filterOf(body);
+    if (!action || !isBulkActionName(action) || !hasFilter(filter)) {
+      return message(
+        request,
+        reply,
+        400,
+        'Nothing done',
+        'A bulk action needs an action and at least one filter; start from the dry run.',
+      );
+    }
+    const chosen = new Set((Array.isArray(body.id) ? body.id : body.id ? [body.id] : []).filter(Boolean));
+    // Only what the dry run listed, and only if it still matches: a provisioning that finished or moved on since
+    // the dry run is skipped, not acted on by surprise.
+    const { targets } = await findBulkTargets(client, filter, BULK_DEFAULT_LIMIT);
+    const ids = targets.map((t) => t.workflowId).filter((id) => chosen.has(id));
+    const outcomes = await actOnAll(client, ids, BULK_ACTIONS[action] as BulkAction<unknown>, {
+      source: 'console',
+      reason: one(body.reason),
+    });
+    return page(request, reply, 200, (ctx) => bulkOutcomePage(ctx, action, outcomes, chosen.size - ids.length));
+  });
+}

@@ -1,0 +1,33 @@
+/** Signing in with a gateway token (exchanged for the session cookie; the token is never stored) and signing out. */
+import type { FastifyInstance } from 'fastify';
+import { scopeOf } from '../auth.js';
+import type { ConsoleContext } from './context.js';
+import { one, type Body } from './form.js';
+import { page } from './replies.js';
+import { clearSession, newSession, writeSession } from './session.js';
+import { signInPage } from './views/sign-in.js';
+
+export function registerSessionRoutes(app: FastifyInstance, { deps: { config }, secure, csrf }: ConsoleContext): void {
+  app.post('/sign-in', csrf, async (request, reply) => {
+    const token = one((request.body as Body | undefined)?.token);
+    const { write, read } = config.gatewayTokens;
+    let problem: string | undefined;
+    if (write.length + read.length === 0) {
+      problem =
+        'No gateway tokens are configured: set GATEWAY_API_TOKENS (and GATEWAY_READ_TOKENS) to use the console.';
+    } else {
+      const scope = scopeOf(token, config.gatewayTokens);
+      if (scope) {
+        writeSession(reply, newSession(scope), secure);
+        return reply.redirect('/console', 303);
+      }
+      problem = token ? 'That token is not a gateway token; check it and try again.' : 'Token: enter a gateway token.';
+    }
+    return page(request, reply, 401, (ctx) => signInPage(ctx, problem));
+  });
+
+  app.post('/sign-out', csrf, async (_request, reply) => {
+    clearSession(reply, secure);
+    return reply.redirect('/console', 303);
+  });
+}

@@ -1,0 +1,161 @@
+/** A provisioning's page (facts, timeline, actions), and the confirm and outcome pages of an action on it. */
+import type { ConsentLink, ProvisioningStatus } from '../../../contract/messages.js';
+import { FINAL_STAGES } from '../../../contract/stages.js';
+import type { BulkActionName } from '../../../operations/bulk.js';
+import { formatDuration } from '../../../operations/format.js';
+import { html, type Html } from '../html.js';
+import { ACTION_WORDS } from './action-words.js';
+import { ago, batchLink, copyLink, csrfField, detailHref, hiddenField, shown } from './components.js';
+import { layout, type PageContext } from './layout.js';
+
+export interface DetailView {
+  workflowId: string;
+  status: ProvisioningStatus;
+  running: boolean;
+  now: number;
+}
+
+function timeline(s: ProvisioningStatus, now: number): Html {
+  return html`<ol class="timeline" id="timeline">
+    ${s.history.map((h, i) => {
+      const next = s.history[i + 1];
+      const lasted = next
+        ? formatDuration(Date.parse(next.at) - Date.parse(h.at))
+        : FINAL_STAGES.includes(h.stage)
+          ? ''
+          : `${ago(h.at, now)} so far`;
+      return html`<li>
+        <span class="stage stage-${h.stage}">${h.stage}</span> <time datetime="${h.at}">${h.at}</time>
+        ${lasted ? html`<span class="lasted">${lasted}</span>` : ''}
+        ${h.note ? html`<span class="note">${shown(h.note)}</span>` : ''}
+      </li>`;
+    })}
+  </ol>`;
+}
+
+export function detailPage(ctx: PageContext, v: DetailView): string {
+  const s = v.status;
+  const href = detailHref(v.workflowId);
+  const awaiting = s.stage === 'awaiting-consent';
+  const actions =
+    ctx.scope === 'write' && v.running
+      ? html`<section class="actions" aria-label="Actions">
+          <h2>Actions</h2>
+          ${
+            awaiting
+              ? html`<form method="post" action="${href}/link">
+                    ${csrfField(ctx)}
+                    <button type="submit" id="action-link">Re-send link…</button>
+                    <span class="hint">a new consent link; the earlier one stops working</span>
+                  </form>
+                  <form method="post" action="${href}/complete">
+                    ${csrfField(ctx)}
+                    <button type="submit" id="action-complete">Mark complete…</button>
+                    <span class="hint">the provisioning checks with Cyclr, and keeps waiting if Cyclr disagrees</span>
+                  </form>`
+              : ''
+          }
+          <form method="post" action="${href}/cancel">
+            ${csrfField(ctx)}
+            <label for="reason">Reason for cancelling</label>
+            <input id="reason" name="reason" maxlength="500" placeholder="e.g. customer left" />
+            <button type="submit" id="action-cancel" class="danger">Cancel…</button>
+          </form>
+        </section>`
+      : '';
+  const reminders = String(s.remindersSent ?? 0);
+  return layout(
+    ctx,
+    v.workflowId,
+    html`<h1 id="workflow-id">${v.workflowId}</h1>
+      <dl class="facts">
+        <dt>Stage</dt>
+        <dd><span class="stage stage-${s.stage}" id="stage">${s.stage}</span></dd>
+        <dt>Account</dt>
+        <dd id="account">${s.accountId}</dd>
+        <dt>Connector</dt>
+        <dd id="connector">
+          ${s.connector.name ?? '?'}${s.connector.id !== undefined ? ` (id ${s.connector.id})` : ''}
+        </dd>
+        <dt>Account connector id</dt>
+        <dd id="account-connector">${s.accountConnectorId ?? 'not installed yet'}</dd>
+        ${
+          s.batchId
+            ? html`<dt>Batch</dt>
+                <dd>${batchLink(s.batchId)}</dd>`
+            : ''
+        }
+        <dt>Consent link expires</dt>
+        <dd id="consent-expires">
+          ${s.consentExpiresAt ? html`<time datetime="${s.consentExpiresAt}">${s.consentExpiresAt}</time>` : 'no link issued'}
+        </dd>
+        <dt>Reminders sent</dt>
+        <dd id="reminders">${reminders}</dd>
+        <dt>Checks with Cyclr</dt>
+        <dd id="attempts">${s.attempts}</dd>
+        <dt>Last error</dt>
+        <dd id="last-error">
+          ${s.lastError ? html`<strong>${s.lastError.type}</strong>: ${shown(s.lastError.message)}` : 'none'}
+        </dd>
+      </dl>
+      <h2>Timeline</h2>
+      ${timeline(s, v.now)} ${actions}`,
+  );
+}
+
+export function confirmPage(
+  ctx: PageContext,
+  action: BulkActionName,
+  workflowId: string,
+  fields: Record<string, string>,
+): string {
+  const words = ACTION_WORDS[action];
+  const href = detailHref(workflowId);
+  return layout(
+    ctx,
+    words.title,
+    html`<section class="card narrow">
+      <h1>${words.title}?</h1>
+      <p><strong id="confirm-target">${workflowId}</strong></p>
+      <p>${words.confirm}</p>
+      ${fields.reason ? html`<p>Reason: <span id="confirm-reason">${fields.reason}</span></p>` : ''}
+      <form method="post" action="${href}/${action}">
+        ${csrfField(ctx)} ${hiddenField('confirmed', 'yes')}
+        ${Object.entries(fields).map(([k, val]) => hiddenField(k, val))}
+        <button type="submit" id="confirm" class="${action === 'cancel' ? 'danger' : ''}">${words.button}</button>
+        <a href="${href}" id="back">No, go back</a>
+      </form>
+    </section>`,
+  );
+}
+
+const DONE: Record<BulkActionName, string> = {
+  link: 'A new consent link was issued. Send it to the customer; the earlier link no longer works.',
+  complete: 'Signalled: the provisioning is checking with Cyclr. Its page shows the result.',
+  cancel: 'Cancelling: the provisioning is stopping and removing what it installed.',
+};
+
+export function outcomePage(
+  ctx: PageContext,
+  action: BulkActionName,
+  workflowId: string,
+  outcome: { ok: true; link?: ConsentLink } | { ok: false; error: { type: string; message: string } },
+): string {
+  const href = detailHref(workflowId);
+  return layout(
+    ctx,
+    ACTION_WORDS[action].title,
+    html`<section class="card narrow">
+      <h1>${ACTION_WORDS[action].title}</h1>
+      ${
+        outcome.ok
+          ? html`<p id="outcome" class="ok" role="status">${DONE[action]}</p>
+              ${outcome.link ? copyLink('new-link', outcome.link, 'copy-link') : ''}`
+          : html`<p id="outcome" class="error" role="alert">
+              Not done: <strong>${outcome.error.type}</strong>: ${shown(outcome.error.message)}
+            </p>`
+      }
+      <p><a href="${href}" id="back">Back to ${workflowId}</a></p>
+    </section>`,
+  );
+}
