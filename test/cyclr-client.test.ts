@@ -3,7 +3,7 @@
  * error classification, secrecy and the client-side concurrency limit.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { createCyclrClient, type CyclrClient, type CyclrClientOptions } from '../src/activities/cyclr/client.js';
+import { createCyclrClient, type CyclrClient, type CyclrClientOptions } from '../src/activities/cyclr/cyclr-client.js';
 import type { CyclrRequestEvent } from '../src/observability/metrics.js';
 import { httpFailure, isNotFound, parseRetryAfter, scrub } from '../src/activities/cyclr/errors.js';
 import { isLastPage } from '../src/activities/cyclr/paging.js';
