@@ -10,7 +10,7 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { batchFailures, batchProgress, BatchError } from '../../batch/client.js';
+import { batchFailures, batchProgress, BatchError } from '../../batch/batch-client.js';
 import { checkBatchId } from '../../batch/store.js';
 import { ProvisioningError } from '../../client.js';
 import {
