@@ -3,6 +3,7 @@
  * secrets scrubbed), the method and the route pattern, never a URL, a header or a request body.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { scrub } from '../../observability/redact.js';
 
 /** Failure types this client throws; workflows and retry policies match on these strings. */
 export const CyclrErrorType = {
@@ -40,26 +41,6 @@ const CREDENTIAL_FIX: Record<CredentialHint, string> = {
   'client-credentials': 'check CYCLR_CLIENT_ID / CYCLR_CLIENT_SECRET',
   'access-token': 'check CYCLR_ACCESS_TOKEN',
 };
-
-const REDACTED = '[redacted]';
-// Field names whose values are secrets wherever Cyclr might echo them (JSON, form or query style).
-const SECRET_FIELD =
-  /("?\b(?:AuthValue|access_token|client_secret|refresh_token|Token|Password|ClientSecret|AccessToken|RefreshToken)\b"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,&}]+)/gi;
-const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
-
-/** Removes every known secret, and any value that looks like one by its field name, from text meant for humans. */
-export function scrub(text: string, secrets: Iterable<string | undefined>): string {
-  let out = text;
-  // Longest first, so a secret that contains another is removed whole.
-  const list = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4);
-  list.sort((a, b) => b.length - a.length);
-  for (const secret of list) {
-    out = out.split(secret).join(REDACTED);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret) out = out.split(encoded).join(REDACTED);
-  }
-  return out.replace(SECRET_FIELD, `$1${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
-}
 
 /** Pulls a human message out of a Cyclr (ASP.NET Web API) or OAuth error body, or undefined when there is none. */
 export function extractCyclrMessage(body: string): string | undefined {
