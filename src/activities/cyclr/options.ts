@@ -1,4 +1,5 @@
 /** The Cyclr client's options: what a caller passes, and the checked, defaulted configuration made from it. */
+import type { CyclrConfig } from '../../config.js';
 import type { CyclrRequestEvent } from '../../observability/metrics.js';
 import { invalidConfiguration } from './errors.js';
 import { MAX_PAGE_SIZE } from './paging.js';
@@ -9,7 +10,7 @@ export interface CyclrClientOptions {
   apiUrl: string;
   /** Partner Service Domain for connectorauth URLs: a host or a full origin (https:// assumed without a scheme). */
   serviceDomain: string;
-  credentials: { clientId: string; clientSecret: string } | { accessToken: string };
+  credentials: CyclrConfig['credentials'];
   /** Client-side limit on requests in flight, per client instance. Default 20. */
   maxConcurrentRequests?: number;
   /** Per HTTP request. Default 30 000. */
