@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { submitBatch } from '../src/batch/client.js';
+import { submitBatch } from '../src/batch/batch-client.js';
 import { BatchStore } from '../src/batch/store.js';
 import { loadConfig } from '../src/config.js';
 import { startDevServer } from '../dev/local-stack/dev-server.js';

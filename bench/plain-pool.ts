@@ -3,7 +3,7 @@
  * then a p-limit pool of WINDOW making one install per account, no durability. Prints {"ms": ...} (start excluded).
  */
 import pLimit from 'p-limit';
-import { createCyclrClient } from '../src/activities/cyclr/client.js';
+import { createCyclrClient } from '../src/activities/cyclr/cyclr-client.js';
 
 const { CYCLR_API_URL, CYCLR_CLIENT_ID, CYCLR_CLIENT_SECRET, WINDOW, CONNECTOR_ID, ACCOUNTS } = process.env;
 

@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import * as prettier from 'prettier';
 import { Runtime, type Worker } from '@temporalio/worker';
-import { submitBatch } from '../src/batch/client.js';
+import { submitBatch } from '../src/batch/batch-client.js';
 import { BatchStore } from '../src/batch/store.js';
 import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';

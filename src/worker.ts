@@ -8,7 +8,7 @@ import { createBatchActivities } from './activities/batch.js';
 import { createBatchRowActivities } from './activities/batch-rows.js';
 import { createWebhookActivities } from './activities/webhooks.js';
 import { BatchStore } from './batch/store.js';
-import { createCyclrClient } from './activities/cyclr/client.js';
+import { createCyclrClient } from './activities/cyclr/cyclr-client.js';
 import { startRateLease } from './activities/cyclr/rate-lease.js';
 import { RequestRate } from './activities/cyclr/request-rate.js';
 import { createProvisioningActivities } from './activities/provisioning.js';

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProvisioningClient } from '../src/client.js';
-import { batchProgress, cancelBatch, submitBatch } from '../src/batch/client.js';
+import { batchProgress, cancelBatch, submitBatch } from '../src/batch/batch-client.js';
 import { BatchFileError, parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
 import { loadConfig } from '../src/config.js';

@@ -4,7 +4,7 @@
  * Against the simulator over HTTP and the gateway in-process; no workflow runs.
  */
 import type { FastifyInstance } from 'fastify';
-import { createCyclrClient, type CyclrClient } from '../src/activities/cyclr/client.js';
+import { createCyclrClient, type CyclrClient } from '../src/activities/cyclr/cyclr-client.js';
 import { createProvisioningActivities } from '../src/activities/provisioning.js';
 import type { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';

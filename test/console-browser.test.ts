@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { submitParsedBatch } from '../src/batch/client.js';
+import { submitParsedBatch } from '../src/batch/batch-client.js';
 import { parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
 import type { ProvisioningClient } from '../src/client.js';

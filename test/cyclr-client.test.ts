@@ -3,9 +3,10 @@
  * error classification, secrecy and the client-side concurrency limit.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { createCyclrClient, type CyclrClient, type CyclrClientOptions } from '../src/activities/cyclr/client.js';
+import { createCyclrClient, type CyclrClient, type CyclrClientOptions } from '../src/activities/cyclr/cyclr-client.js';
 import type { CyclrRequestEvent } from '../src/observability/metrics.js';
-import { httpFailure, isNotFound, parseRetryAfter, scrub } from '../src/activities/cyclr/errors.js';
+import { httpFailure, isNotFound, parseRetryAfter } from '../src/activities/cyclr/errors.js';
+import { scrub } from '../src/observability/redact.js';
 import { isLastPage } from '../src/activities/cyclr/paging.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startSimulator, type Simulator } from '../dev/simulator/server.js';

@@ -1,7 +1,8 @@
 /** Shared plumbing for the simulator's routes: request context, route config, paging, drop-after-commit. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EndpointGroup, FaultInjector } from './faults.js';
-import { CyclrError, type SimulatorState } from './state.js';
+import { CyclrError } from './records.js';
+import type { SimulatorState } from './state.js';
 import type { Stats } from './stats.js';
 
 /**

@@ -13,7 +13,8 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
 import { htmlErrorPage, registerConnectorAuthRoutes } from './routes/connectorauth.js';
 import { registerTokenRoute } from './routes/token.js';
-import { CyclrError, SimulatorState, type AccountRecord, type WireAccountConnector } from './state.js';
+import { CyclrError, type AccountRecord, type WireAccountConnector } from './records.js';
+import { SimulatorState } from './state.js';
 import { Stats, type StatsSnapshot } from './stats.js';
 
 export type { FaultConfig, FaultRule, EndpointGroup } from './faults.js';
@@ -99,7 +100,7 @@ function installHooks(app: FastifyInstance, ctx: SimContext, log: boolean, shutd
     const mode = request.routeOptions.config.auth;
     if (!mode) return;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    const token = m ? ctx.state.checkToken(m[1]) : undefined;
+    const token = m ? ctx.state.credentials.checkToken(m[1]) : undefined;
     if (!token) return reply.code(401).header('WWW-Authenticate', 'Bearer').send(DENIED);
     const raw = request.headers['x-cyclr-account'];
     const header = (Array.isArray(raw) ? raw[0] : raw)?.trim() || null;
@@ -225,7 +226,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     installCount: (accountId, name) => ctx.stats.installCount(accountId, name),
     setFaults: (config) => ctx.faults.set(config),
     getFaults: () => ctx.faults.get(),
-    revokeTokens: () => state.revokeTokens(),
+    revokeTokens: () => state.credentials.revokeTokens(),
     setPaginationHeaders: (on) => {
       state.paginationHeaders = on;
     },

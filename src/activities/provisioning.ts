@@ -7,7 +7,7 @@ import { signToken } from '../signing/signed-token.js';
 import type { AuthUrl } from '../contract/messages.js';
 import type { ResolvedConnector } from '../contract/connector.js';
 import type { ConnectorRef } from '../contract/request.js';
-import type { CyclrClient } from './cyclr/client.js';
+import type { CyclrClient } from './cyclr/cyclr-client.js';
 import { oauthCallbackUrl } from '../signing/oauth-callback.js';
 import type { InstallBody } from './cyclr/types.js';
 
@@ -18,7 +18,7 @@ export interface ProvisioningActivityDeps {
   linkSigningKeys: readonly Key[];
 }
 
-export interface InstallInput {
+export interface InstallActivityInput {
   accountId: string;
   connectorId: number;
   body: InstallBody;
@@ -79,7 +79,7 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
     },
 
     /** Idempotent by Name; a missing account surfaces here as AccountNotFound, without a call of its own. */
-    async installConnector({ accountId, connectorId, body }: InstallInput): Promise<InstalledConnector> {
+    async installConnector({ accountId, connectorId, body }: InstallActivityInput): Promise<InstalledConnector> {
       const ac = await cyclr.installConnector(accountId, connectorId, body);
       return { accountConnectorId: ac.Id, authenticated: ac.Authenticated };
     },

@@ -3,7 +3,8 @@
  * text. Same keys as the payload codec (PAYLOAD_ENCRYPTION_KEY): the first encrypts, every key decrypts. The page's
  * identity is bound in as additional data, so a page cannot be swapped for another batch's or another page's.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { aesKeysById } from '../codec/aes-keys.js';
 import type { Key } from '../config.js';
 
 const IV_BYTES = 12;
@@ -22,7 +23,7 @@ export class PageCipher {
 
   constructor(keys: readonly Key[]) {
     if (!keys.length) throw new Error('the batch store needs PAYLOAD_ENCRYPTION_KEY');
-    this.keys = new Map(keys.map((k) => [k.id, createHash('sha256').update(k.secret).digest()]));
+    this.keys = aesKeysById(keys);
     this.current = keys[0]!.id;
   }
 

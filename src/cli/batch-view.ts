@@ -1,6 +1,6 @@
 /** What `batch --follow` and `batch-status` show: a live progress bar (or plain lines), a summary, a failures file. */
 import type { Client } from '@temporalio/client';
-import { batchFailures, batchProgress, writeFailuresFile, type BatchSnapshot } from '../batch/client.js';
+import { batchFailures, batchProgress, writeFailuresFile, type BatchSnapshot } from '../batch/batch-client.js';
 import type { BatchStore } from '../batch/store.js';
 import type { BatchFailure, BatchProgress } from '../contract/batch-messages.js';
 import { batchWorkflowId } from '../contract/ids.js';

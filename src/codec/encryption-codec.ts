@@ -4,10 +4,11 @@
  * written under an old key still decrypt after rotation; payloads that arrive unencrypted (e.g. from the plain
  * Temporal CLI) pass through untouched.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Key } from '../config.js';
+import { aesKeysById } from './aes-keys.js';
 
 const { temporal } = proto; // a CommonJS module: named imports do not work under ESM
 const ENCODING = 'binary/encrypted';
@@ -25,7 +26,7 @@ export class EncryptionCodec implements PayloadCodec {
   /** `keys[0]` encrypts; every key decrypts. A secret of any length is stretched to 256 bits with SHA-256. */
   constructor(keys: readonly Key[]) {
     if (!keys.length) throw new Error('EncryptionCodec needs at least one key');
-    this.keys = new Map(keys.map((k) => [k.id, createHash('sha256').update(k.secret).digest()]));
+    this.keys = aesKeysById(keys);
     this.current = { id: keys[0]!.id, key: this.keys.get(keys[0]!.id)! };
   }
 

@@ -13,7 +13,7 @@ import type { GatewayDeps, GatewayRoutes } from './deps.js';
 import { consoleRoutes } from './console/index.js';
 import { toHttpError } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../observability/redact.js';
 import { assetRoutes } from './routes/assets.js';
 import { batchRoutes } from './routes/batches.js';
 import { callbackRoutes } from './routes/callback.js';

@@ -1,6 +1,7 @@
 /**
- * Masks secrets before anything is logged: values under secret-looking keys, credentials in URLs (user:pass@,
- * token-like query parameters) and bearer tokens inside free text.
+ * The one redaction module. Masks secrets before anything is logged: values under secret-looking keys, credentials
+ * in URLs (user:pass@, token-like query parameters) and bearer tokens inside free text; request URLs for the
+ * gateway's log; and known secret values in text meant for humans (Cyclr's echoed error messages).
  */
 
 export const REDACTED = '[redacted]';
@@ -50,4 +51,31 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
     out[k] = isSecretKey(k) && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, depth + 1, seen);
   }
   return out;
+}
+
+/** Consent links and callback states are bearer credentials: request logs show where a request went, not the token. */
+export function redactUrl(url: string): string {
+  if (url.startsWith('/connect/')) return `/connect/${REDACTED}`;
+  if (url.startsWith('/oauth/callback')) return url.includes('?') ? `/oauth/callback?${REDACTED}` : url;
+  // A gateway token sent in the query string is refused, and must not reach the log either.
+  return url.replace(/([?&](?:access_token|token|api_key|apikey|bearer|authorization|auth)=)[^&]*/gi, `$1${REDACTED}`);
+}
+
+// Field names whose values are secrets wherever Cyclr might echo them (JSON, form or query style).
+const SECRET_FIELD =
+  /("?\b(?:AuthValue|access_token|client_secret|refresh_token|Token|Password|ClientSecret|AccessToken|RefreshToken)\b"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,&}]+)/gi;
+const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
+
+/** Removes every known secret, and any value that looks like one by its field name, from text meant for humans. */
+export function scrub(text: string, secrets: Iterable<string | undefined>): string {
+  let out = text;
+  // Longest first, so a secret that contains another is removed whole.
+  const list = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  list.sort((a, b) => b.length - a.length);
+  for (const secret of list) {
+    out = out.split(secret).join(REDACTED);
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret) out = out.split(encoded).join(REDACTED);
+  }
+  return out.replace(SECRET_FIELD, `$1${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
 }

@@ -4,7 +4,7 @@
  * install open or approve consent; HTTP behaviour is the simulator's job, in the end-to-end suites.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { ConnectorRef, CyclrClient, InstallInput } from '../../src/activities/cyclr/client.js';
+import type { ConnectorLookup, CyclrClient, InstallBodyInput } from '../../src/activities/cyclr/cyclr-client.js';
 import type { CyclrAccount, CyclrAccountConnector, CyclrConnector } from '../../src/activities/cyclr/types.js';
 
 export const OAUTH_CONNECTOR: CyclrConnector = {
@@ -88,7 +88,7 @@ export class FakeCyclr implements CyclrClient {
     return c.Name.toLowerCase() === name.toLowerCase() && (!version || version === c.Version) ? [c] : [];
   }
 
-  async resolveConnector(ref: ConnectorRef): Promise<CyclrConnector> {
+  async resolveConnector(ref: ConnectorLookup): Promise<CyclrConnector> {
     this.count('resolveConnector');
     const found = ref.id !== undefined ? [await this.getConnector(ref.id)] : await this.findConnectors(ref.name ?? '');
     if (!found[0]) {
@@ -109,7 +109,11 @@ export class FakeCyclr implements CyclrClient {
     return { Id: id, Name: id };
   }
 
-  async installConnector(accountId: string, connectorId: number, body: InstallInput): Promise<CyclrAccountConnector> {
+  async installConnector(
+    accountId: string,
+    connectorId: number,
+    body: InstallBodyInput,
+  ): Promise<CyclrAccountConnector> {
     this.count('installConnector');
     const name = body.Name ?? OAUTH_CONNECTOR.Name;
     const existing = await this.findAccountConnectorByName(accountId, name);
@@ -144,7 +148,7 @@ export class FakeCyclr implements CyclrClient {
   async updateAccountConnector(
     accountId: string,
     accountConnectorId: number,
-    patch: Partial<InstallInput>,
+    patch: Partial<InstallBodyInput>,
   ): Promise<CyclrAccountConnector> {
     this.count('updateAccountConnector');
     const ac = await this.getAccountConnector(accountId, accountConnectorId);

@@ -1,7 +1,7 @@
 /** Partner-level account endpoints: accounts, users and sign-in tokens (the account is in the path). */
 import type { FastifyInstance } from 'fastify';
 import { committed, objectBody, pageOf, paging, type SimContext } from '../http.js';
-import { CyclrError } from '../state.js';
+import { CyclrError } from '../records.js';
 
 export function registerAccountRoutes(app: FastifyInstance, ctx: SimContext) {
   const { state } = ctx;

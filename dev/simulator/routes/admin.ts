@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseFaultConfig } from '../faults.js';
 import { intParam, type SimContext } from '../http.js';
-import { CyclrError } from '../state.js';
+import { CyclrError } from '../records.js';
 
 function seedList(body: unknown): { id: string; name: string }[] {
   const list = Array.isArray(body) ? body : (body as { accounts?: unknown } | null)?.accounts;
@@ -37,7 +37,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: SimContext) {
     return ctx.faults.get();
   });
 
-  app.post('/_admin/revoke-tokens', { config }, async () => ({ revoked: state.revokeTokens() }));
+  app.post('/_admin/revoke-tokens', { config }, async () => ({ revoked: state.credentials.revokeTokens() }));
 
   app.get('/_admin/settings', { config }, async () => ({ paginationHeaders: state.paginationHeaders }));
   app.post('/_admin/settings', { config }, async (request) => {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CyclrConnector } from '../../../src/activities/cyclr/types.js';
 import { pageOf, paging, type SimContext } from '../http.js';
-import { CyclrError } from '../state.js';
+import { CyclrError } from '../records.js';
 
 const config = { group: 'connectors', auth: 'optional-account' } as const;
 

@@ -13,7 +13,7 @@ import {
   consentPage,
   forbiddenPage,
 } from '../consent-page.js';
-import { CyclrError, type ConsentRequest } from '../state.js';
+import { CyclrError, type ConsentRequest } from '../records.js';
 
 function html(reply: FastifyReply, status: number, body: string) {
   return reply.code(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(body);
@@ -72,7 +72,11 @@ export function registerConnectorAuthRoutes(app: FastifyInstance, ctx: SimContex
       return finish(reply, request_);
     }
     const connector = state.catalog.get(ac.connectorId)!;
-    const nonce = state.openConsentForm({ accountConnectorId: ac.id, accountId: ac.accountId, ...request_ });
+    const nonce = state.credentials.openConsentForm({
+      accountConnectorId: ac.id,
+      accountId: ac.accountId,
+      ...request_,
+    });
     return html(
       reply,
       200,
@@ -90,7 +94,7 @@ export function registerConnectorAuthRoutes(app: FastifyInstance, ctx: SimContex
     body && typeof body === 'object' ? String((body as Record<string, unknown>).nonce ?? '') : '';
 
   app.post('/connectorauth/approve', { config }, async (request, reply) => {
-    const form = state.takeConsentForm(nonceOf(request.body));
+    const form = state.credentials.takeConsentForm(nonceOf(request.body));
     const ac = state.findAccountConnector(form.accountConnectorId);
     if (!ac || ac.accountId !== form.accountId) {
       return html(reply, 200, errorPage('invalid_request', 'The account connector no longer exists.'));
@@ -102,7 +106,7 @@ export function registerConnectorAuthRoutes(app: FastifyInstance, ctx: SimContex
   // Deny stands for the third party answering `error=access_denied`. Cyclr neither redirects nor posts a message
   // then: the user is left on the callback error page, which says only what the partner's custom HTML says.
   app.post('/connectorauth/deny', { config }, async (request, reply) => {
-    state.takeConsentForm(nonceOf(request.body));
+    state.credentials.takeConsentForm(nonceOf(request.body));
     return html(reply, 200, errorPage('access_denied', 'The user denied the authorisation request.'));
   });
 

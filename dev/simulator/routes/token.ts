@@ -47,7 +47,7 @@ export function registerTokenRoute(
       }
       account = m[1];
     }
-    const t = ctx.state.issueToken(account);
+    const t = ctx.state.credentials.issueToken(account);
     return committed(ctx, request, reply, {
       access_token: t.token,
       token_type: 'bearer',

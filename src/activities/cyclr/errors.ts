@@ -3,6 +3,7 @@
  * secrets scrubbed), the method and the route pattern, never a URL, a header or a request body.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { scrub } from '../../observability/redact.js';
 
 /** Failure types this client throws; workflows and retry policies match on these strings. */
 export const CyclrErrorType = {
@@ -40,26 +41,6 @@ const CREDENTIAL_FIX: Record<CredentialHint, string> = {
   'client-credentials': 'check CYCLR_CLIENT_ID / CYCLR_CLIENT_SECRET',
   'access-token': 'check CYCLR_ACCESS_TOKEN',
 };
-
-const REDACTED = '[redacted]';
-// Field names whose values are secrets wherever Cyclr might echo them (JSON, form or query style).
-const SECRET_FIELD =
-  /("?\b(?:AuthValue|access_token|client_secret|refresh_token|Token|Password|ClientSecret|AccessToken|RefreshToken)\b"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,&}]+)/gi;
-const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
-
-/** Removes every known secret, and any value that looks like one by its field name, from text meant for humans. */
-export function scrub(text: string, secrets: Iterable<string | undefined>): string {
-  let out = text;
-  // Longest first, so a secret that contains another is removed whole.
-  const list = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4);
-  list.sort((a, b) => b.length - a.length);
-  for (const secret of list) {
-    out = out.split(secret).join(REDACTED);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret) out = out.split(encoded).join(REDACTED);
-  }
-  return out.replace(SECRET_FIELD, `$1${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
-}
 
 /** Pulls a human message out of a Cyclr (ASP.NET Web API) or OAuth error body, or undefined when there is none. */
 export function extractCyclrMessage(body: string): string | undefined {
@@ -99,6 +80,18 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Math.max(0, date - now);
 }
 
+/** The detail of a failure: Cyclr's own message from the body, with the request's secrets scrubbed out of it. */
+function scrubbedDetail(input: {
+  endpoint: string;
+  status: number;
+  body: string;
+  secrets: Iterable<string | undefined>;
+}): CyclrFailureDetail {
+  const raw = extractCyclrMessage(input.body);
+  const cyclrMessage = raw === undefined ? undefined : scrub(raw, input.secrets);
+  return { endpoint: input.endpoint, status: input.status, ...(cyclrMessage ? { cyclrMessage } : {}) };
+}
+
 export interface HttpFailureInput {
   /** Route pattern, e.g. 'GET /v1.0/account/connectors/{id}'. */
   endpoint: string;
@@ -115,9 +108,8 @@ export interface HttpFailureInput {
 /** Classifies a non-2xx Cyclr response into a Temporal ApplicationFailure. */
 export function httpFailure(input: HttpFailureInput): ApplicationFailure {
   const { endpoint, status, credentialHint } = input;
-  const raw = extractCyclrMessage(input.body);
-  const cyclrMessage = raw === undefined ? undefined : scrub(raw, input.secrets);
-  const detail: CyclrFailureDetail = { endpoint, status, ...(cyclrMessage ? { cyclrMessage } : {}) };
+  const detail = scrubbedDetail(input);
+  const { cyclrMessage } = detail;
   const said = cyclrMessage ? `: ${cyclrMessage}` : '';
   const fail = (type: string, message: string, nonRetryable: boolean, nextRetryDelay?: number) =>
     ApplicationFailure.create({
@@ -183,13 +175,8 @@ export function tokenRefusedFailure(input: {
   body: string;
   secrets: Iterable<string | undefined>;
 }): ApplicationFailure {
-  const raw = extractCyclrMessage(input.body);
-  const cyclrMessage = raw === undefined ? undefined : scrub(raw, input.secrets);
-  const detail: CyclrFailureDetail = {
-    endpoint: input.endpoint,
-    status: input.status,
-    ...(cyclrMessage ? { cyclrMessage } : {}),
-  };
+  const detail = scrubbedDetail(input);
+  const { cyclrMessage } = detail;
   return ApplicationFailure.create({
     type: CyclrErrorType.Unauthorized,
     message: `Cyclr refused the client credentials at ${input.endpoint} (${input.status}${cyclrMessage ? ` ${cyclrMessage}` : ''}); ${CREDENTIAL_FIX['client-credentials']}`,
@@ -240,24 +227,24 @@ export function invalidConfiguration(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: CyclrErrorType.InvalidConfiguration, message, nonRetryable: true });
 }
 
-function failureOf(err: unknown): ApplicationFailure | undefined {
+function asApplicationFailure(err: unknown): ApplicationFailure | undefined {
   return err instanceof ApplicationFailure ? err : undefined;
 }
 
 /** The scrubbed detail of a failure this module produced. */
 export function cyclrDetail(err: unknown): CyclrFailureDetail | undefined {
-  const d = failureOf(err)?.details?.[0];
+  const d = asApplicationFailure(err)?.details?.[0];
   return d && typeof d === 'object' && 'endpoint' in d ? (d as CyclrFailureDetail) : undefined;
 }
 
 export function isCyclrFailure(err: unknown, type: string): boolean {
-  return failureOf(err)?.type === type;
+  return asApplicationFailure(err)?.type === type;
 }
 
 export const isNotFound = (err: unknown): boolean => isCyclrFailure(err, CyclrErrorType.NotFound);
 export const isUnauthorized = (err: unknown): boolean => isCyclrFailure(err, CyclrErrorType.Unauthorized);
 export const isRetryable = (err: unknown): boolean => {
-  const f = failureOf(err);
+  const f = asApplicationFailure(err);
   return f !== undefined && !f.nonRetryable;
 };
 

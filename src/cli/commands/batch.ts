@@ -1,4 +1,4 @@
-import { submitBatch } from '../../batch/client.js';
+import { submitBatch } from '../../batch/batch-client.js';
 import { BatchStore } from '../../batch/store.js';
 import { loadConfig } from '../../config.js';
 import { follow, printBatchReport } from '../batch-view.js';

@@ -1,6 +1,6 @@
 /** The batch pages: the list of batches, a batch's page, the counts its chart samples, and its failures file. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { batchFailures, batchProgress, BatchError } from '../../batch/client.js';
+import { batchFailures, batchProgress, BatchError } from '../../batch/batch-client.js';
 import { checkBatchId } from '../../batch/store.js';
 import type { ProvisioningClient } from '../../client.js';
 import type { ListedPage } from '../../operations/filters.js';

@@ -5,7 +5,13 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BatchError, batchProgress, cancelBatch, submitParsedBatch, type SubmittedBatch } from '../../batch/client.js';
+import {
+  BatchError,
+  batchProgress,
+  cancelBatch,
+  submitParsedBatch,
+  type SubmittedBatch,
+} from '../../batch/batch-client.js';
 import { BatchFileError, parseBatchText, type ParsedBatchFile } from '../../batch/parse-file.js';
 import { BatchConflictError, checkBatchId } from '../../batch/store.js';
 import type { BatchFailure } from '../../contract/batch-messages.js';

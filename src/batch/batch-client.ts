@@ -25,13 +25,10 @@ import { readBatchFile, type ParsedBatchFile } from './parse-file.js';
 import { checkBatchId, contentHash, type BatchManifest, type BatchStore } from './store.js';
 
 /** How a parsed batch is stored and started; `source` is recorded in its manifest (a file path, or where it came from). */
-export interface SubmitParsedOptions {
+export interface SubmitParsedOptions extends Partial<
+  Pick<BatchRequest, 'batchId' | 'pageSize' | 'concurrency' | 'continueAsNewAfter' | 'reconcileEvery'>
+> {
   source: string;
-  batchId?: string;
-  concurrency?: number;
-  continueAsNewAfter?: number;
-  reconcileEvery?: string;
-  pageSize?: number;
 }
 
 export interface SubmitOptions extends Omit<SubmitParsedOptions, 'source'> {
