@@ -15,6 +15,7 @@ import pLimit from 'p-limit';
 import type { BatchStore } from '../batch/store.js';
 import { rowsProgressUpdate, type BatchFailure, type BatchRow, type RowsResult } from '../contract/batch-messages.js';
 import { chooseAuthMethod, installInput, needsConsent } from '../contract/connector.js';
+import { failureOf } from '../contract/failures.js';
 import { batchWorkflowId, provisioningWorkflowId } from '../contract/ids.js';
 import type { ProvisioningStatus } from '../contract/messages.js';
 import type { Stage } from '../contract/stages.js';
@@ -96,7 +97,7 @@ export function createBatchRowActivities({ store, provisioning, retryForMs = 24 
         return await provisionRow(row, reached);
       } catch (err) {
         if (!isRetryable(err) || Date.now() >= giveUpAt || stopped()) {
-          return { kind: 'failed', error: describe(err), started: reached.account };
+          return { kind: 'failed', error: failureOf(err), started: reached.account };
         }
         const asked = err instanceof ApplicationFailure ? err.nextRetryDelay : undefined;
         const delay = typeof asked === 'number' ? asked : Math.min(15_000, 500 * 2 ** Math.min(attempt, 5));
@@ -230,11 +231,6 @@ async function readRows(store: BatchStore, { batchId, fromRow, toRow, pageSize }
     });
   }
   return rows;
-}
-
-function describe(err: unknown): { type: string; message: string } {
-  if (err instanceof ApplicationFailure) return { type: err.type ?? 'Error', message: err.message };
-  return { type: 'Error', message: err instanceof Error ? err.message : String(err) };
 }
 
 export type BatchRowActivities = ReturnType<typeof createBatchRowActivities>;

@@ -157,9 +157,17 @@ export async function batchFailures(
 }
 
 /** `<batchId>.failures.jsonl`: one failure per line: line, workflowId, type, message. */
+/** The failures file's lines (JSON Lines): the CLI writes them to `<batchId>.failures.jsonl`, the console serves them. */
+export function failuresJsonl(failures: readonly BatchFailure[]): string {
+  return failures
+    .map(
+      (f) =>
+        JSON.stringify({ line: f.line ?? null, workflowId: f.workflowId ?? null, type: f.type, message: f.message }) +
+        '\n',
+    )
+    .join('');
+}
+
 export async function writeFailuresFile(path: string, failures: readonly BatchFailure[]): Promise<void> {
-  const lines = failures.map((f) =>
-    JSON.stringify({ line: f.line ?? null, workflowId: f.workflowId ?? null, type: f.type, message: f.message }),
-  );
-  await writeFile(path, lines.map((l) => l + '\n').join(''));
+  await writeFile(path, failuresJsonl(failures));
 }

@@ -40,7 +40,7 @@ import {
 import { provisioningWorkflowId } from '../contract/ids.js';
 import { provisionConnector } from './provision-connector.js';
 import { BatchId, CyclrAccountId, ProvisioningStage } from '../contract/search-attributes.js';
-import { failureOf } from './status.js';
+import { failureOf } from '../contract/failures.js';
 
 /** Rows per activity: large enough that the server's work per row is nil, small enough to resume cheaply. */
 export const ROWS_PER_ACTIVITY = 2000;

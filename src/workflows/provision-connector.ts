@@ -19,7 +19,7 @@ import type { ProvisioningResult } from '../contract/messages.js';
 import { registerHandlers } from './provisioning-handlers.js';
 import { ContinueAsNewRequested, Provisioning, type ProvisionOptions } from './provisioning-state.js';
 import type { ProvisioningRequest } from '../contract/request.js';
-import { failureOf } from './status.js';
+import { failureOf } from '../contract/failures.js';
 
 export type { ConsentWaitState, ProvisionOptions } from './provisioning-state.js';
 

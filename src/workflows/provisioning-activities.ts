@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks.js';
 import type { ProvisioningActivities } from '../activities/provisioning.js';
-import { failureOf } from './status.js';
+import { failureOf } from '../contract/failures.js';
 
 /** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
 export const NON_RETRYABLE = [

@@ -27,7 +27,8 @@ import {
   type ProvisioningRequest,
 } from '../contract/request.js';
 import { FINAL_STAGES, type Stage } from '../contract/stages.js';
-import { failureOf, pushStage, upsertStageAttributes } from './status.js';
+import { failureOf } from '../contract/failures.js';
+import { pushStage, upsertStageAttributes } from './status.js';
 
 /** State carried across continue-as-new while awaiting consent (the same shape the legacy workflow carries). */
 export interface ConsentWaitState {

@@ -1,11 +1,5 @@
 /** Keeping the `status` query, the search attributes and the Web UI summary in step with the stage. */
-import {
-  ApplicationFailure,
-  TemporalFailure,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ProvisioningStatus } from '../contract/messages.js';
 import { ConnectorName, ProvisioningStage } from '../contract/search-attributes.js';
 import { onStageChange } from './stage-telemetry.js';
@@ -46,15 +40,4 @@ export function upsertStageAttributes(status: ProvisioningStatus): void {
       : []),
   ];
   if (changes.length) upsertSearchAttributes(changes);
-}
-
-/** The innermost cause's type and message: an activity's ApplicationFailure, not the ActivityFailure around it. */
-export function failureOf(err: unknown): { type: string; message: string } {
-  let current: unknown = err;
-  while (current instanceof TemporalFailure && !(current instanceof ApplicationFailure) && current.cause) {
-    current = current.cause;
-  }
-  if (current instanceof ApplicationFailure) return { type: current.type ?? 'Error', message: current.message };
-  if (current instanceof TemporalFailure) return { type: current.name, message: current.message };
-  return { type: 'Error', message: current instanceof Error ? current.message : String(current) };
 }

@@ -1,6 +1,6 @@
 /** The batch pages: the list of batches, a batch's page, the counts its chart samples, and its failures file. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { batchFailures, batchProgress, BatchError } from '../../batch/batch-client.js';
+import { batchFailures, batchProgress, BatchError, failuresJsonl } from '../../batch/batch-client.js';
 import { checkBatchId } from '../../batch/store.js';
 import type { ProvisioningClient } from '../../client.js';
 import type { ListedPage } from '../../operations/filters.js';
@@ -89,13 +89,7 @@ export function registerBatchRoutes(app: FastifyInstance, { deps, keys }: Consol
     if (!guard(request, reply, 'read')) return reply;
     const found = await batchWithFailures(deps, request, reply);
     if (!found) return reply;
-    const text = found.failures
-      .map(
-        (f) =>
-          JSON.stringify({ line: f.line ?? null, workflowId: f.workflowId ?? null, type: f.type, message: f.message }) +
-          '\n',
-      )
-      .join('');
+    const text = failuresJsonl(found.failures);
     return reply
       .type('application/x-ndjson; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="${found.batchId}.failures.jsonl"`)

@@ -50,7 +50,7 @@ import {
 import { provisioningWorkflowId } from '../../contract/ids.js';
 import { provisionConnector } from '../provision-connector.js';
 import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../../contract/search-attributes.js';
-import { failureOf } from '../status.js';
+import { failureOf } from '../../contract/failures.js';
 import { store } from '../batch-run.js';
 import { durable as cyclr } from '../provisioning-activities.js';
 

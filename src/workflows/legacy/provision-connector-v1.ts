@@ -41,7 +41,8 @@ import {
 } from '../../contract/request.js';
 import { batchItemSignal } from '../../contract/batch-messages.js';
 import { FINAL_STAGES, type Stage } from '../../contract/stages.js';
-import { failureOf, recordStage } from '../status.js';
+import { failureOf } from '../../contract/failures.js';
+import { recordStage } from '../status.js';
 import { durable as cyclr, events, interactive } from '../provisioning-activities.js';
 import {
   ContinueAsNewRequested,
