@@ -194,6 +194,46 @@ describe('JSON API', () => {
     expect(request).toMatchObject({ additionalProperties: false });
   });
 
+  test('openapi.json is generated from the schemas the routes validate with: bodies, query and path parameters', async () => {
+    type Schema = { $ref?: string; type?: string; required?: string[]; properties?: Record<string, Schema> };
+    type Operation = {
+      requestBody?: { required: boolean; content: Record<string, { schema: Schema }> };
+      parameters?: { name: string; in: string; required: boolean }[];
+    };
+    const doc = (await api('GET', '/openapi.json')).json as {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    const start = doc.paths['/provisionings']!.post!;
+    expect(start.requestBody!.content['application/json']!.schema).toEqual({
+      $ref: '#/components/schemas/ProvisioningRequest',
+    });
+    const request = doc.components.schemas.ProvisioningRequest!;
+    expect(request.required).toContain('accountId');
+    // Constraints come from the zod schema itself, not from a copy of it.
+    expect(request.properties!.accountId).toMatchObject({ type: 'string', maxLength: 200, pattern: '^[^\\s:/?#]+$' });
+    expect(start.parameters).toEqual([expect.objectContaining({ name: 'wait', in: 'query', required: false })]);
+
+    const batch = doc.paths['/batches']!.post!;
+    const batchBody = batch.requestBody!.content['application/json']!.schema;
+    expect(batchBody).toMatchObject({ type: 'object', required: ['rows'], additionalProperties: false });
+    expect(batchBody.properties).toMatchObject({
+      rows: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/ProvisioningRequest' } },
+      batchId: { type: 'string', pattern: expect.any(String) },
+      concurrency: { type: 'integer', minimum: 1, maximum: 1000 },
+    });
+    expect(Object.keys(batch.requestBody!.content)).toEqual(
+      expect.arrayContaining(['application/json', 'text/csv', 'application/x-ndjson']),
+    );
+    expect(batch.parameters!.map((p) => `${p.in} ${p.name}`).sort()).toEqual(['query batchId', 'query concurrency']);
+
+    // A cancel may come without a body; its path names the provisioning.
+    const cancel = doc.paths['/provisionings/{id}/cancel']!.post!;
+    expect(cancel.requestBody).toMatchObject({ required: false });
+    expect(cancel.requestBody!.content['application/json']!.schema.properties).toHaveProperty('reason');
+    expect(cancel.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
+  });
+
   test('healthz and readyz answer; readyz is 503 when Temporal cannot be reached', async () => {
     expect((await api('GET', '/healthz')).json).toEqual({ ok: true });
     expect(await api('GET', '/readyz')).toMatchObject({ status: 200, json: { ok: true } });

@@ -20,7 +20,7 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config, Key } from '../config.js';
-import type { BatchFailure, BatchRow } from '../contract/batch-messages.js';
+import { BATCH_ID_PATTERN, type BatchFailure, type BatchRow } from '../contract/batch-messages.js';
 
 import type { ProvisioningStatus } from '../contract/messages.js';
 import { PageCipher, type SealedPage } from './page-cipher.js';
@@ -57,10 +57,8 @@ export class BatchNotFoundError extends Error {
   readonly type = 'BatchNotFound';
 }
 
-const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
 export function checkBatchId(batchId: string): string {
-  if (!BATCH_ID.test(batchId)) {
+  if (!BATCH_ID_PATTERN.test(batchId)) {
     throw new Error(
       `batch id "${batchId}": use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit`,
     );

@@ -1,5 +1,6 @@
 /** Messages between provisionBatch, its children, and the clients that watch it. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { ProvisioningRequest } from './request.js';
 import type { Stage } from './stages.js';
 
@@ -97,3 +98,71 @@ export const batchCancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
 export const MAX_FAILURES_IN_PROGRESS = 100;
 /** Temporal allows 2,000 pending children per run; both limits keep well below it. */
 export const MAX_CONCURRENCY = 1000;
+
+/** A batch id as people give it (`--batch-id`, `"batchId"`, `?batchId=`); the store names its files by it. */
+export const BATCH_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+const BATCH_ID_HINT =
+  'use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit (or omit it: the id then comes from the content)';
+const CONCURRENCY_HINT = `must be a whole number from 1 to ${MAX_CONCURRENCY}`;
+const ROWS_HINT = 'is required: a non-empty array of provisioning requests';
+
+export const batchIdSchema = z
+  .string({ invalid_type_error: BATCH_ID_HINT })
+  .regex(BATCH_ID_PATTERN, BATCH_ID_HINT)
+  .describe('Default: derived from the rows, so the same rows are the same batch.');
+
+export const concurrencySchema = z
+  .number({ invalid_type_error: CONCURRENCY_HINT })
+  .int(CONCURRENCY_HINT)
+  .min(1, CONCURRENCY_HINT)
+  .max(MAX_CONCURRENCY, CONCURRENCY_HINT)
+  .describe('Children at once (default 50).');
+
+/** Digits as a string (a query parameter, or a CSV-minded caller's JSON) count as the number they spell. */
+const digitsAsNumber = <T extends z.ZodTypeAny>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v), schema);
+
+/**
+ * One row of a JSON batch. Deliberately unchecked here: each row is checked on its own against the provisioning
+ * request schema, and a bad row is reported with its line while the others run.
+ */
+export const batchRowSchema = z
+  .unknown()
+  .describe('A provisioning request; a bad row is reported as "line N" and the other rows still run.');
+
+const BODY_HINT =
+  'send JSON {"rows": [request, ...], "batchId"?, "concurrency"?}, or a file with Content-Type text/csv or application/x-ndjson';
+
+/** `POST /batches` with a JSON body. */
+export const batchBodySchema = z
+  .object(
+    {
+      rows: z
+        .array(batchRowSchema, { required_error: ROWS_HINT, invalid_type_error: ROWS_HINT })
+        .min(1, ROWS_HINT)
+        .describe('Row N is reported as "line N".'),
+      batchId: batchIdSchema.optional(),
+      concurrency: digitsAsNumber(concurrencySchema).optional(),
+    },
+    { required_error: BODY_HINT, invalid_type_error: BODY_HINT },
+  )
+  .strict('the fields are rows, batchId and concurrency');
+
+/** `POST /batches` with a CSV or JSONL body, which has no envelope: the options are query parameters. */
+export const batchFileQuerySchema = z
+  .object({ batchId: batchIdSchema.optional(), concurrency: digitsAsNumber(concurrencySchema).optional() })
+  .strict('the parameters are batchId and concurrency');
+
+export type BatchBody = z.infer<typeof batchBodySchema>;
+
+const wholeNumber = (message: string) =>
+  z.number({ required_error: message, invalid_type_error: message }).int(message);
+
+/** What provisionBatch checks of its input before it starts anything (see BatchRequest). */
+export const batchRequestSchema = z.object({
+  batchId: z.string({ required_error: 'is required', invalid_type_error: 'is required' }).min(1, 'is required'),
+  rows: wholeNumber('must be a whole number').min(0, 'must be a whole number'),
+  pageSize: wholeNumber('must be a positive whole number').min(1, 'must be a positive whole number'),
+  concurrency: concurrencySchema.optional(),
+});

@@ -63,15 +63,30 @@ export const provisioningRequestSchema = z
       .trim()
       .min(1, 'must not be empty')
       .max(200, 'must be at most 200 characters')
-      .regex(/^[^\s:/?#]+$/, 'must not contain spaces, ":", "/", "?" or "#"'),
-    connector: connectorRef,
-    installName: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+      .regex(/^[^\s:/?#]+$/, 'must not contain spaces, ":", "/", "?" or "#"')
+      .describe('The Cyclr account API ID, sent as X-Cyclr-Account.'),
+    connector: connectorRef.describe(
+      'Either { "id": 123 } or { "name": "Salesforce", "version": "v3" } (version optional); not both id and name.',
+    ),
+    installName: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200)
+      .optional()
+      .describe(
+        "The account connector Name (default: the connector's Name); makes the install idempotent within the account.",
+      ),
     description: z.string().max(2000).optional(),
     authenticationId: z.string().trim().min(1, 'must not be empty').optional(),
     properties: z
       .array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string() }).strict())
       .optional(),
-    authValue: z.string().min(1, 'must not be empty').optional(),
+    authValue: z
+      .string()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe('A secret (API key, or base64 user:pass); never shown back.'),
     account: z
       .object({
         create: z.boolean(),
@@ -100,8 +115,9 @@ export const provisioningRequestSchema = z
           });
         }
       })
-      .optional(),
-    notifyUrl: httpUrl.optional(),
+      .optional()
+      .describe("Required when the connector needs a user's consent. returnUrl is where the browser lands when done."),
+    notifyUrl: httpUrl.optional().describe('Where lifecycle events are POSTed, signed like Standard Webhooks.'),
     timeouts: z
       .object({
         consent: duration('consent', '1s').optional(),
@@ -109,7 +125,8 @@ export const provisioningRequestSchema = z
         checkEvery: duration('checkEvery', '1s').optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s).'),
     /** Leave the account connector in place when the provisioning is cancelled or expires. */
     keepOnCancel: z.boolean().optional(),
     /** Set by provisionBatch so staff can list a batch's children. */
@@ -136,20 +153,30 @@ export function parseProvisioningRequest(input: unknown): ParseResult {
   }
   const parsed = provisioningRequestSchema.safeParse(input);
   if (parsed.success) return { ok: true, request: parsed.data };
-  return { ok: false, errors: parsed.error.issues.map(describeIssue) };
+  return { ok: false, errors: describeIssues(parsed.error.issues) };
+}
+
+/** Zod's own words start so; anything else is a message the schema chose (required_error, strict(...)). */
+const ZOD_DEFAULT = /^(Required$|Expected |Unrecognized key)/;
+
+/** Each issue as the field it names and what to do about it, in the words every entry point answers with. */
+export function describeIssues(issues: readonly z.ZodIssue[]): InvalidField[] {
+  return issues.map(describeIssue);
 }
 
 function describeIssue(issue: z.ZodIssue): InvalidField {
   const path = issue.path.length ? issue.path.join('.') : '(request)';
+  const own = !ZOD_DEFAULT.test(issue.message);
   if (issue.code === 'unrecognized_keys') {
     return {
       path: issue.path.length ? path : issue.keys.join(', '),
-      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling (fields are camelCase)`,
+      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; ${own ? issue.message : 'check the spelling (fields are camelCase)'}`,
     };
   }
   if (issue.code === 'invalid_type') {
-    if (issue.received === 'undefined')
-      return { path, message: issue.message === 'Required' ? 'is required' : issue.message };
+    if (own) return { path, message: issue.message };
+    if (!issue.path.length && issue.expected === 'object') return { path, message: 'must be a JSON object' };
+    if (issue.received === 'undefined') return { path, message: 'is required' };
     return { path, message: `must be ${issue.expected}, not ${issue.received}` };
   }
   return { path, message: issue.message };

@@ -1,10 +1,11 @@
 /**
  * The HTTP gateway as a fastify app built from its dependencies (a ProvisioningClient and configuration), so tests
- * run it in-process and `main.ts` runs it for real. Routes are registered per file; each file also documents itself
- * in the OpenAPI document.
+ * run it in-process and `main.ts` runs it for real. Routes are registered per file, with the zod schemas they
+ * validate with, from which the OpenAPI document is generated.
  */
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { BatchStore } from '../batch/store.js';
 import type { CodecServerOptions } from '../codec/server.js';
 import type { Config } from '../config.js';
@@ -12,7 +13,7 @@ import { registerGatewayAuth } from './auth.js';
 import type { GatewayDeps, GatewayRoutes } from './deps.js';
 import { consoleRoutes } from './console/index.js';
 import { toHttpError } from './errors.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { registerOpenApi } from './openapi.js';
 import { redactUrl } from '../observability/redact.js';
 import { assetRoutes } from './routes/assets.js';
 import { batchRoutes } from './routes/batches.js';
@@ -57,21 +58,6 @@ export interface BuildAppOptions extends Omit<GatewayDeps, 'batchStore'> {
   codecUnauthenticated?: boolean;
 }
 
-const openApiRoute: GatewayRoutes = {
-  register() {},
-  paths: {
-    '/openapi.json': {
-      get: {
-        operationId: 'openApiDocument',
-        summary: 'This document',
-        responses: {
-          '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } },
-        },
-      },
-    },
-  },
-};
-
 function loggerOptions(options: GatewayLogOptions | false | undefined): FastifyServerOptions['logger'] {
   if (!options) return false;
   return {
@@ -105,6 +91,11 @@ export async function buildApp({
     routerOptions: { maxParamLength: 4096 },
     bodyLimit: 256 * 1024,
   });
+
+  // Routes validate their input with zod schemas (./schemas.ts, src/contract/); the same schemas make /openapi.json.
+  // Replies are sent as built: response schemas document them, they do not re-shape them.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // An empty body with a JSON content type is "no body" (e.g. a cancel without a reason), not an error.
   const defaultJson = app.getDefaultJsonParser('error', 'error');
@@ -140,12 +131,11 @@ export async function buildApp({
     codecUnauthenticated,
   });
 
-  const all = [...routes, openApiRoute];
-  const document = buildOpenApiDocument(
-    all.map((r) => r.paths),
+  await registerOpenApi(
+    app,
+    routes.flatMap((r) => (r.paths ? [r.paths] : [])),
     config.publicBaseUrl,
   );
-  app.get('/openapi.json', async () => document);
   const deps: GatewayDeps = { client, config, batchStore };
   for (const r of routes) r.register(app, deps);
   return app;

@@ -12,8 +12,11 @@ export interface GatewayDeps {
   batchStore: BatchStore;
 }
 
-/** One file of routes: how to register them, and their OpenAPI paths (so the document lists what is served). */
+/**
+ * One file of routes: how to register them. Routes with zod schemas document themselves; a file whose routes come
+ * from a plugin without schemas (the console, static assets, the codec) gives their OpenAPI `paths` instead.
+ */
 export interface GatewayRoutes {
   register(app: FastifyInstance, deps: GatewayDeps): void;
-  paths: OpenApiPaths;
+  paths?: OpenApiPaths;
 }

@@ -2,8 +2,9 @@
  * The one mapping from what the client library and fastify throw to HTTP statuses and JSON bodies. Unknown errors
  * become a generic 500: their messages may carry internals.
  */
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { InvalidRequestError, ProvisioningError } from '../client.js';
-import type { InvalidField } from '../contract/request.js';
+import { describeIssues, type InvalidField } from '../contract/request.js';
 
 export interface ApiErrorBody {
   error: string;
@@ -50,6 +51,10 @@ function isTemporalUnavailable(err: unknown): boolean {
 }
 
 export function toHttpError(err: unknown): HttpError {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    // A route's zod schema refused its body, query or path: each issue in the words every entry point uses.
+    return toHttpError(invalidRequest(describeIssues(err.validation.map((v) => v.params.issue))));
+  }
   if (err instanceof GatewayError) {
     return {
       status: err.status,

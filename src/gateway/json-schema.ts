@@ -1,72 +1,57 @@
 /**
- * A small zod → JSON Schema (2020-12, as OpenAPI 3.1 uses) converter for the types the request schema is built from,
- * so the OpenAPI document is derived from the same schema the gateway and the workflow validate with.
+ * zod → JSON Schema for the OpenAPI document (3.1, whose schemas are JSON Schema), by zod-to-json-schema, from the
+ * same schemas fastify validates with. Named schemas (the components) are written once and referenced by `$ref`.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { ignoreOverride, zodToJsonSchema as convert } from 'zod-to-json-schema';
 
 export type JsonSchema = Record<string, unknown>;
 
-export function zodToJsonSchema(schema: z.ZodTypeAny): JsonSchema {
-  const out = convert(schema);
-  return schema.description ? { ...out, description: schema.description } : out;
-}
+export const COMPONENTS_PATH = '#/components/schemas/';
 
-function convert(schema: z.ZodTypeAny): JsonSchema {
-  const def = schema._def as { typeName: z.ZodFirstPartyTypeKind };
-  switch (def.typeName) {
-    case z.ZodFirstPartyTypeKind.ZodObject: {
-      const obj = schema as z.ZodObject<z.ZodRawShape>;
-      const properties: Record<string, JsonSchema> = {};
-      const required: string[] = [];
-      for (const [key, value] of Object.entries(obj.shape)) {
-        properties[key] = zodToJsonSchema(value);
-        if (!value.isOptional()) required.push(key);
-      }
-      const strict = obj._def.unknownKeys === 'strict';
-      return {
-        type: 'object',
-        properties,
-        ...(required.length ? { required } : {}),
-        ...(strict ? { additionalProperties: false } : {}),
-      };
-    }
-    case z.ZodFirstPartyTypeKind.ZodString: {
-      const out: JsonSchema = { type: 'string' };
-      for (const check of (schema as z.ZodString)._def.checks) {
-        if (check.kind === 'min') out.minLength = check.value;
-        else if (check.kind === 'max') out.maxLength = check.value;
-        else if (check.kind === 'url') out.format = 'uri';
-        else if (check.kind === 'regex') out.pattern = check.regex.source;
-      }
-      return out;
-    }
-    case z.ZodFirstPartyTypeKind.ZodNumber: {
-      const out: JsonSchema = { type: 'number' };
-      for (const check of (schema as z.ZodNumber)._def.checks) {
-        if (check.kind === 'int') out.type = 'integer';
-        else if (check.kind === 'min') out[check.inclusive ? 'minimum' : 'exclusiveMinimum'] = check.value;
-        else if (check.kind === 'max') out[check.inclusive ? 'maximum' : 'exclusiveMaximum'] = check.value;
-      }
-      return out;
-    }
-    case z.ZodFirstPartyTypeKind.ZodBoolean:
-      return { type: 'boolean' };
-    case z.ZodFirstPartyTypeKind.ZodArray:
-      return { type: 'array', items: zodToJsonSchema((schema as z.ZodArray<z.ZodTypeAny>).element) };
-    case z.ZodFirstPartyTypeKind.ZodEnum:
-      return { type: 'string', enum: [...(schema as z.ZodEnum<[string, ...string[]]>).options] };
-    case z.ZodFirstPartyTypeKind.ZodLiteral:
-      return { const: (schema as z.ZodLiteral<unknown>).value };
-    case z.ZodFirstPartyTypeKind.ZodOptional:
-      return zodToJsonSchema((schema as z.ZodOptional<z.ZodTypeAny>).unwrap());
-    case z.ZodFirstPartyTypeKind.ZodNullable:
-      return { anyOf: [zodToJsonSchema((schema as z.ZodNullable<z.ZodTypeAny>).unwrap()), { type: 'null' }] };
-    case z.ZodFirstPartyTypeKind.ZodDefault:
-      return zodToJsonSchema((schema as z.ZodDefault<z.ZodTypeAny>).removeDefault());
-    case z.ZodFirstPartyTypeKind.ZodEffects:
-      // Refinements (durations, "id or name") cannot be expressed here; their descriptions say what they check.
-      return zodToJsonSchema((schema as z.ZodEffects<z.ZodTypeAny>).innerType());
-    default:
-      throw new Error(`zodToJsonSchema: ${def.typeName} is not supported; extend the converter`);
+/** zod definitions of named schemas, by name; `refersTo` lets a lenient schema document the strict one it stands for. */
+export class SchemaNames {
+  private readonly names = new Map<unknown, string>();
+
+  constructor(readonly components: Readonly<Record<string, z.ZodTypeAny>>) {
+    for (const [name, schema] of Object.entries(components)) this.names.set(schema._def, name);
+  }
+
+  /** Documents `schema` as a reference to the component `name` (e.g. batch rows, checked one by one later). */
+  refersTo(schema: z.ZodTypeAny, name: keyof this['components'] & string): this {
+    this.names.set(schema._def, name);
+    return this;
+  }
+
+  nameOf(schema: z.ZodTypeAny): string | undefined {
+    return this.names.get(schema._def);
+  }
+
+  /** A schema as JSON Schema; named ones inside it (not itself, when `root` is a component) become `$ref`s. */
+  toJsonSchema(schema: z.ZodTypeAny, root = false): JsonSchema {
+    const self = root ? schema._def : undefined;
+    const { $schema: _drop, ...out } = convert(schema, {
+      target: 'jsonSchema7',
+      $refStrategy: 'none',
+      // .strict() objects say additionalProperties: false; others (extra fields ignored, or answers) say nothing.
+      removeAdditionalStrategy: 'strict',
+      allowedAdditionalProperties: undefined,
+      override: (def) => {
+        const name = def === self ? undefined : this.names.get(def);
+        if (!name) return ignoreOverride;
+        return { $ref: `${COMPONENTS_PATH}${name}`, ...(def.description ? { description: def.description } : {}) };
+      },
+    }) as JsonSchema;
+    // An optional body or part is `{ anyOf: [{ not: {} }, X] }` ("absent, or X"); absence is said by `required`.
+    const [absent, present, ...more] = (out.anyOf as JsonSchema[] | undefined) ?? [];
+    if (absent?.not && !Object.keys(absent.not as object).length && present && !more.length) return present;
+    return out;
+  }
+
+  /** Every component as JSON Schema, for `components.schemas`. */
+  componentSchemas(): Record<string, JsonSchema> {
+    return Object.fromEntries(
+      Object.entries(this.components).map(([name, schema]) => [name, this.toJsonSchema(schema, true)]),
+    );
   }
 }

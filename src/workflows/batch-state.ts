@@ -1,5 +1,6 @@
 /** The state provisionBatch carries across continue-as-new, and the pure bookkeeping on it (no I/O here). */
 import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 import type { ResolvedConnector } from '../contract/connector.js';
 import type { Stage } from '../contract/stages.js';
 import type {
@@ -10,7 +11,7 @@ import type {
   RowsProgress,
   RowsResult,
 } from '../contract/batch-messages.js';
-import { MAX_CONCURRENCY, MAX_FAILURES_IN_PROGRESS } from '../contract/batch-messages.js';
+import { MAX_FAILURES_IN_PROGRESS, batchRequestSchema } from '../contract/batch-messages.js';
 
 export const MAX_CONTINUE_AS_NEW_AFTER = 1500;
 export const DEFAULTS = { concurrency: 50, continueAsNewAfter: 1000, reconcileEvery: '1m' } as const;
@@ -158,26 +159,35 @@ function invalid(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'InvalidRequest', message, nonRetryable: true });
 }
 
+const batchInputSchema = batchRequestSchema.extend({
+  continueAsNewAfter: z
+    .number({ invalid_type_error: `must be a whole number from 1 to ${MAX_CONTINUE_AS_NEW_AFTER}` })
+    .int(`must be a whole number from 1 to ${MAX_CONTINUE_AS_NEW_AFTER}`)
+    .min(1, `must be a whole number from 1 to ${MAX_CONTINUE_AS_NEW_AFTER}`)
+    .max(MAX_CONTINUE_AS_NEW_AFTER, `must be a whole number from 1 to ${MAX_CONTINUE_AS_NEW_AFTER}`)
+    .optional(),
+});
+
+/** The first bad field, as "field: what is wrong", in the contract's words (the gateway checks the same). */
 export function checkBatchRequest(
   request: BatchRequest,
 ): Required<Pick<BatchRequest, 'concurrency' | 'continueAsNewAfter'>> {
-  if (!request || typeof request.batchId !== 'string' || !request.batchId) throw invalid('batchId: is required');
-  if (!Number.isInteger(request.rows) || request.rows < 0) throw invalid('rows: must be a whole number');
-  if (!Number.isInteger(request.pageSize) || request.pageSize < 1)
-    throw invalid('pageSize: must be a positive whole number');
-  const concurrency = request.concurrency ?? DEFAULTS.concurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-    throw invalid(`concurrency: must be a whole number from 1 to ${MAX_CONCURRENCY}`);
+  if (!request) throw invalid('batchId: is required');
+  // Absent and null both mean "the default", as they always have (histories recorded so must replay the same).
+  const { concurrency, continueAsNewAfter } = request;
+  const parsed = batchInputSchema.safeParse({
+    ...request,
+    concurrency: concurrency ?? undefined,
+    continueAsNewAfter: continueAsNewAfter ?? undefined,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw invalid(`${issue.path.join('.')}: ${issue.message}`);
   }
-  const continueAsNewAfter = request.continueAsNewAfter ?? DEFAULTS.continueAsNewAfter;
-  if (
-    !Number.isInteger(continueAsNewAfter) ||
-    continueAsNewAfter < 1 ||
-    continueAsNewAfter > MAX_CONTINUE_AS_NEW_AFTER
-  ) {
-    throw invalid(`continueAsNewAfter: must be a whole number from 1 to ${MAX_CONTINUE_AS_NEW_AFTER}`);
-  }
-  return { concurrency, continueAsNewAfter };
+  return {
+    concurrency: parsed.data.concurrency ?? DEFAULTS.concurrency,
+    continueAsNewAfter: parsed.data.continueAsNewAfter ?? DEFAULTS.continueAsNewAfter,
+  };
 }
 
 /** A child's stage, as its signal or a check reports it, in the batch's terms (undefined: not yet news). */
