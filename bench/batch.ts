@@ -1,5 +1,5 @@
 /**
- * `npm run bench:batch [-- --quick]`: provisionBatch against a plain promise pool making one install per row, in the
+ * `npm run bench:batch [-- --quick | --memory]`: provisionBatch against a plain promise pool making one install per row, in the
  * same run on the same machine (the dev server shares its cores, so only the ratios travel).
  *
  * Self-contained: its own Temporal dev server, the simulator in this process (with latency faults), a worker
@@ -7,7 +7,8 @@
  * 50 ms of Cyclr latency; the same through `provisioner batch FILE --follow` (a process of its own, start included)
  * at window 50; dev-server and worker CPU ms per row; history events per row; Cyclr requests per row. Then the rate
  * limit (share of CYCLR_MAX_REQUESTS_PER_SECOND used, the busiest second), the same with 429s injected, and
- * (without --quick) 10,000 rows: time per row against 1,000 and the worker's peak memory.
+ * (without --quick) 10,000 rows: time per row against 1,000 and the worker's peak memory. `--memory` runs only the
+ * 1,000- and 10,000-row runs at 200 ms, for trying memory settings (BENCH_WORKER_NODE_OPTIONS) quickly.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { batchWorkflowId } from '../src/contract/ids.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const memoryOnly = process.argv.includes('--memory');
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-client-secret-0123456789';
 const PAYLOAD_KEY = 'b1:bench-payload-encryption-key-0123456789';
@@ -51,9 +53,10 @@ function envFor(address: string, taskQueue: string, simulatorUrl: string, extra:
   } satisfies NodeJS.ProcessEnv;
 }
 
-function peakMemoryMb(pid: number): number {
+/** The process's peak resident memory so far (VmHWM), or its current (VmRSS). */
+function memoryMb(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? 0) / 1024);
+  return Math.round(Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? 0) / 1024);
 }
 
 /** CPU milliseconds (user + system) a process has used so far. */
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
     const store = new BatchStore(join(dir, 'store'), config.payloadKeys);
     const worker = await startWorker(env);
     const pids = { 'dev server': server.process.pid!, worker: worker.process.pid! };
+    const idleMb = memoryMb(worker.process.pid!, 'VmRSS');
 
     const inProcess = (rows: number, window: number) => async () => {
       const file = batchFile(accountsFor(sim, rows));
@@ -235,37 +239,48 @@ async function main(): Promise<void> {
       ]);
       return batch;
     };
-    const b200 = await compare('1,000 rows, window 100, 200 ms', 1000, 100, 200, false, 1.5);
-    await compare('1,000 rows, window 100, 50 ms', 1000, 100, 50, false, 3);
-    await compare('1,000 rows via `provisioner batch --follow`, window 50, 200 ms', 1000, 50, 200, true, 1.5);
-    printTable(
-      [
-        'run',
-        'batch',
-        'plain pool',
-        'ratio',
-        'target',
-        'dev-server CPU ms/row',
-        'worker CPU ms/row',
-        'history events/row',
-        'Cyclr requests/row (batch / pool)',
-      ],
-      table,
-    );
+    if (memoryOnly) {
+      sim.setFaults({ '*': { latencyMs: 200 } });
+    }
+    const b200 = memoryOnly
+      ? await measured(sim, pids, inProcess(1000, 100))
+      : await compare('1,000 rows, window 100, 200 ms', 1000, 100, 200, false, 1.5);
+    if (!memoryOnly) {
+      await compare('1,000 rows, window 100, 50 ms', 1000, 100, 50, false, 3);
+      await compare('1,000 rows via `provisioner batch --follow`, window 50, 200 ms', 1000, 50, 200, true, 1.5);
+      printTable(
+        [
+          'run',
+          'batch',
+          'plain pool',
+          'ratio',
+          'target',
+          'dev-server CPU ms/row',
+          'worker CPU ms/row',
+          'history events/row',
+          'Cyclr requests/row (batch / pool)',
+        ],
+        table,
+      );
+    }
 
     if (!quick) {
       sim.setFaults({ '*': { latencyMs: 200 } });
+      const before = memoryMb(worker.process.pid!);
       const big = await measured(sim, pids, inProcess(10_000, 100));
       const ratio = big.ms / 10_000 / (b200.ms / 1000);
+      const peak = memoryMb(worker.process.pid!);
       console.log(
         `10,000 rows, window 100, 200 ms: ${s(big.ms)}, ${perRow(big.ms, 10_000)} against ${perRow(b200.ms, 1000)} at 1,000 rows ` +
           `(${ratio.toFixed(2)}x; target <= 1.25x ${ratio <= 1.25 ? 'met' : 'MISSED'}); worker CPU ${(big.cpu.worker! / 10_000).toFixed(2)} ms/row; ` +
-          `worker peak memory ${peakMemoryMb(worker.process.pid!)} MB (target <= 300 MB ${peakMemoryMb(worker.process.pid!) <= 300 ? 'met' : 'MISSED'})`,
+          `worker peak memory ${peak} MB (target <= 300 MB ${peak <= 300 ? 'met' : 'MISSED'}; ${idleMb} MB idle after start, ` +
+          `${before} MB peak before this run)`,
       );
     } else {
-      console.log(`worker peak memory so far: ${peakMemoryMb(worker.process.pid!)} MB`);
+      console.log(`worker peak memory so far: ${memoryMb(worker.process.pid!)} MB (${idleMb} MB idle after start)`);
     }
     await worker.kill();
+    if (memoryOnly) return;
 
     // The rate limit: a worker on its own task queue with CYCLR_MAX_REQUESTS_PER_SECOND, and a file big enough
     // that the limit, not the window, decides the pace.

@@ -211,7 +211,7 @@ export interface Config {
   linkSigningKeys: Key[];
   /** First key encrypts; all decrypt. Empty: payloads are stored in plain text (development only). */
   payloadKeys: Key[];
-  /** NOTIFY_SIGNING_SECRET: `whsec_<base64>` or a raw secret (see src/events/signature.ts). Its only use is events. */
+  /** NOTIFY_SIGNING_SECRET: `whsec_<base64>` or a raw secret (see src/webhooks/signature.ts). Its only use is signing webhooks. */
   notifySigningSecret: string;
   /** Where events may go (NOTIFY_URL_ALLOWLIST, NOTIFY_ALLOW_PRIVATE_ADDRESSES); checked when each is delivered. */
   notifyUrls: NotifyUrlPolicy;

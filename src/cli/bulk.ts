@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { actOnAll, BULK_DEFAULT_LIMIT, findBulkTargets, type BulkAction } from '../operations/bulk.js';
 import { CliRefusal, commonOptions, output, parse, UsageError, withClient, type CliCommand } from './command.js';
-import { asFlags, filterOptions, hasFilter, parseLimit } from './filters.js';
+import { asFlags, filterOptions, hasFilter, parseLimit } from './filter-flags.js';
 import { formatList } from './format.js';
 
 const bulkOptions = {

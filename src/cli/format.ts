@@ -1,7 +1,7 @@
 /** Human-readable renderings for the CLI. */
 import type { ProvisioningStatus } from '../contract/messages.js';
 import { FINAL_STAGES } from '../contract/stages.js';
-import type { ListedProvisioning } from './filters.js';
+import type { ListedProvisioning } from './filter-flags.js';
 import { formatDuration } from '../operations/format.js';
 
 export function formatStatus(workflowId: string, s: ProvisioningStatus, now = new Date()): string {

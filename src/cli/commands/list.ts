@@ -2,7 +2,7 @@ import { commonOptions, output, parse, UsageError, withClient, type CliCommand }
 import { BatchStore } from '../../batch/store.js';
 import { loadConfig } from '../../config.js';
 import { listBatchRows } from '../../operations/filters.js';
-import { buildQuery, filterOptions, listProvisionings, parseLimit } from '../filters.js';
+import { buildQuery, filterOptions, listProvisionings, parseLimit } from '../filter-flags.js';
 import { formatList } from '../format.js';
 
 export const listCommand: CliCommand = {
