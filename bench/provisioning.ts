@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     CYCLR_CLIENT_ID: 'bench',
     CYCLR_CLIENT_SECRET: 'bench-secret-0123456789',
     WORKFLOW_BUNDLE_PATH: bundlePath,
-    // As in bench:batch, e.g. BENCH_WORKER_NODE_OPTIONS=--cpu-prof to see where the worker's time goes.
+    // As in bench:batch: node options for the worker, e.g. BENCH_WORKER_NODE_OPTIONS=--max-old-space-size=160.
     ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
   };
   const worker = startService({ name: 'worker', script: 'src/worker.ts', env });
