@@ -190,7 +190,9 @@ async function main(): Promise<void> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   main().catch((err: unknown) => {
-    console.error(`codec server failed: ${err instanceof Error ? err.message : String(err)}`);
+    createLogger({ service: 'codec-server' }).error(
+      `codec server failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
     process.exit(1);
   });
 }

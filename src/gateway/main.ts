@@ -60,6 +60,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`gateway failed: ${err instanceof Error ? err.message : String(err)}`);
+  createLogger({ service: 'gateway' }).error(`gateway failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
