@@ -3,8 +3,9 @@
  * Each start asks for its consent link in the same call (`start(request, { waitMs })`, update-with-start, as
  * `POST /provisionings?wait=10s` does), so start-to-`awaiting-consent` is what an onboarding service waits for.
  * Prints p50/p99 of that (50 in flight, and one at a time), starts per second, consent-signal-to-`completed`,
- * and the history events a provisioning stores, beside the simulator's own request round trip measured in the same
- * run (the baseline: what one Cyclr call costs here).
+ * and the history events a provisioning stores, beside two baselines measured in the same run: the simulator's own
+ * request round trip (what one Cyclr call costs here) and a workflow that does nothing, started the same way on the
+ * same dev server (what Temporal itself costs per start here: the ceiling for any workflow per start).
  *
  *   npm run bench [-- --count 200 --concurrency 50]
  */
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
+import pLimit from 'p-limit';
 import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { startDevServer } from '../dev/local-stack/dev-server.js';
@@ -39,13 +41,10 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** Runs `fn` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
+  const run = pLimit(limit);
+  await Promise.all(items.map((item) => run(() => fn(item))));
 }
 
 async function main(): Promise<void> {
@@ -207,6 +206,48 @@ async function main(): Promise<void> {
         `${(COUNT / (signalPhase / 1000)).toFixed(1)} completions/s`,
     );
     console.log(`CPU per start (${CONCURRENCY} in flight): ${cpuPerStart}`);
+
+    // The floor: a workflow that does nothing, in a worker process of its own, started as many and as concurrently.
+    const noopWorker = startService({
+      name: 'noop-worker',
+      script: 'bench/noop-worker.ts',
+      env: { TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: 'bench-noop' },
+    });
+    try {
+      await noopWorker.waitFor(/worker ready/);
+      const temporal = new Client({ connection });
+      const noop = (id: string) => temporal.workflow.execute('noop', { taskQueue: 'bench-noop', workflowId: id });
+      const tag = Date.now().toString(36);
+      await pool(
+        Array.from({ length: 20 }, (_, i) => `noop-warm-${tag}-${i}`),
+        10,
+        noop,
+      );
+      const noopPids = { 'dev server': server.process.pid!, worker: noopWorker.process.pid! };
+      const noopBefore = Object.fromEntries(Object.entries(noopPids).map(([k, pid]) => [k, cpuMs(pid)]));
+      const noopTimes: number[] = [];
+      const t2 = performance.now();
+      await pool(
+        Array.from({ length: COUNT }, (_, i) => `noop-${tag}-${i}`),
+        CONCURRENCY,
+        async (id) => {
+          const t = performance.now();
+          await noop(id);
+          noopTimes.push(performance.now() - t);
+        },
+      );
+      const noopPerSecond = COUNT / ((performance.now() - t2) / 1000);
+      const noopCpu = Object.entries(noopPids)
+        .map(([k, pid]) => `${k} ${((cpuMs(pid) - noopBefore[k]!) / COUNT).toFixed(1)} ms`)
+        .join(', ');
+      console.log(
+        `floor: a workflow that does nothing, ${CONCURRENCY} in flight, start to completion: ` +
+          `${noopPerSecond.toFixed(1)} starts/s, p50 ${percentile(noopTimes, 50).toFixed(0)} ms, p99 ${percentile(noopTimes, 99).toFixed(0)} ms; ` +
+          `CPU per start: ${noopCpu}. Provisioning starts reach ${((100 * startsPerSecond) / noopPerSecond).toFixed(0)}% of it.`,
+      );
+    } finally {
+      await noopWorker.kill();
+    }
 
     // History a provisioning stores: an ApiKey one from start to completion, an OAuth one until it waits.
     const apiKey = await client.start({
