@@ -7,6 +7,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
 import { provisioningWorkflowId } from '../contract/ids.js';
+import { z } from 'zod';
 import { isStage, STAGES, type Stage } from '../contract/stages.js';
 import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../contract/search-attributes.js';
 
@@ -31,26 +32,58 @@ export class FilterError extends Error {
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const AGE = /^(\d+)([smhdw])$/;
+
+/** Visibility queries take quoted literals; a value with both quote kinds cannot be expressed. */
+const searchable = z
+  .string()
+  .refine((v) => !(v.includes('"') && v.includes("'")), `values with both ' and " cannot be searched for`);
+
+/** What each filter field may be, with the fix in the message (the CLI prefixes the flag, the console the label). */
+const filterSchema = z.object({
+  stage: z
+    .string()
+    .refine(isStage, (v) => ({ message: `"${v}" is not a stage; use one of ${STAGES.join(', ')}` }))
+    .optional(),
+  account: searchable.optional(),
+  connector: searchable.optional(),
+  batch: searchable.optional(),
+  'older-than': z
+    .string()
+    .refine(
+      (v) => AGE.test(v.trim()),
+      (v) => ({ message: `"${v}" is not an age; use a number and a unit, e.g. 30m, 12h, 14d, 2w` }),
+    )
+    .optional(),
+  limit: z
+    .string()
+    .refine(
+      (v) => Number.isInteger(Number(v)) && Number(v) >= 1,
+      (v) => ({ message: `"${v}" must be a whole number of at least 1` }),
+    )
+    .optional(),
+});
+
+/** The values, checked; the first bad field as a FilterError. */
+export function checkFilter(v: FilterValues): FilterValues {
+  const checked = filterSchema.safeParse(v);
+  if (checked.success) return checked.data;
+  const [issue] = checked.error.issues;
+  throw new FilterError(issue!.path[0] as keyof FilterValues, issue!.message);
+}
 
 /** "90s", "30m", "12h", "14d", "2w" -> milliseconds. */
-export function parseAge(raw: string, field: keyof FilterValues = 'older-than'): number {
-  const m = /^(\d+)([smhdw])$/.exec(raw.trim());
-  if (!m) throw new FilterError(field, `"${raw}" is not an age; use a number and a unit, e.g. 30m, 12h, 14d, 2w`);
-  return Number(m[1]) * UNIT_MS[m[2]!]!;
+function ageMs(raw: string): number {
+  const [, n, unit] = AGE.exec(raw.trim())!;
+  return Number(n) * UNIT_MS[unit!]!;
 }
 
 export function parseLimit(raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new FilterError('limit', `"${raw}" must be a whole number of at least 1`);
-  return n;
+  return raw === undefined ? fallback : Number(checkFilter({ limit: raw }).limit);
 }
 
-/** Visibility queries take quoted literals; a value with both quote kinds cannot be expressed, so refuse it. */
-function literal(field: keyof FilterValues, value: string): string {
-  if (!value.includes('"')) return `"${value}"`;
-  if (!value.includes("'")) return `'${value}'`;
-  throw new FilterError(field, `values with both ' and " cannot be searched for`);
+function literal(value: string): string {
+  return value.includes('"') ? `'${value}'` : `"${value}"`;
 }
 
 export function hasFilter(v: FilterValues): boolean {
@@ -63,18 +96,15 @@ export interface QueryOptions {
   now?: Date;
 }
 
-export function buildQuery(v: FilterValues, opts: QueryOptions = {}): string {
+export function buildQuery(values: FilterValues, opts: QueryOptions = {}): string {
+  const v = checkFilter(values);
   const clauses = [`WorkflowType = 'provisionConnector'`];
-  if (v.stage !== undefined) {
-    if (!isStage(v.stage))
-      throw new FilterError('stage', `"${v.stage}" is not a stage; use one of ${STAGES.join(', ')}`);
-    clauses.push(`${ProvisioningStage.name} = ${literal('stage', v.stage)}`);
-  }
-  if (v.account !== undefined) clauses.push(`${CyclrAccountId.name} = ${literal('account', v.account)}`);
-  if (v.connector !== undefined) clauses.push(`${ConnectorName.name} = ${literal('connector', v.connector)}`);
-  if (v.batch !== undefined) clauses.push(`${BatchId.name} = ${literal('batch', v.batch)}`);
+  if (v.stage !== undefined) clauses.push(`${ProvisioningStage.name} = ${literal(v.stage)}`);
+  if (v.account !== undefined) clauses.push(`${CyclrAccountId.name} = ${literal(v.account)}`);
+  if (v.connector !== undefined) clauses.push(`${ConnectorName.name} = ${literal(v.connector)}`);
+  if (v.batch !== undefined) clauses.push(`${BatchId.name} = ${literal(v.batch)}`);
   if (v['older-than'] !== undefined) {
-    const cutoff = new Date((opts.now ?? new Date()).getTime() - parseAge(v['older-than']));
+    const cutoff = new Date((opts.now ?? new Date()).getTime() - ageMs(v['older-than']));
     clauses.push(`StartTime < "${cutoff.toISOString()}"`);
   }
   if (opts.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
@@ -166,7 +196,8 @@ export async function listBatchRows(
   skip: ReadonlySet<string>,
   now = new Date(),
 ): Promise<ListedProvisioning[]> {
-  const cutoff = v['older-than'] !== undefined ? now.getTime() - parseAge(v['older-than']) : undefined;
+  checkFilter(v);
+  const cutoff = v['older-than'] !== undefined ? now.getTime() - ageMs(v['older-than']) : undefined;
   const found: ListedProvisioning[] = [];
   const rows = store.rows(v.batch);
   for await (const row of rowsOrNone(rows)) {
