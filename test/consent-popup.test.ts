@@ -62,6 +62,22 @@ function activities() {
   return createProvisioningActivities({ cyclr, publicBaseUrl: GATEWAY, linkSigningKeys });
 }
 
+/** mintAuthUrl for the same provisioning, with the fields a case varies. */
+function mint(fields: {
+  accountConnectorId?: number;
+  callbackMessage?: string;
+  targetOrigin?: string;
+  returnUrl?: string;
+}) {
+  return activities().mintAuthUrl({
+    workflowId: 'provision:acme-1:HubSpot',
+    accountId,
+    accountConnectorId: 7,
+    username: 'jo@acme.test',
+    ...fields,
+  });
+}
+
 function paramsOf(url: string): URLSearchParams {
   return new URL(url).searchParams;
 }
@@ -127,11 +143,7 @@ test('the gateway answers a bad oauth.targetOrigin with a 400 naming the field',
 });
 
 test('with callbackMessage and targetOrigin, Cyclr is asked to post the message to the app origin named', async () => {
-  const { url } = await activities().mintAuthUrl({
-    workflowId: 'provision:acme-1:HubSpot',
-    accountId,
-    accountConnectorId: 7,
-    username: 'jo@acme.test',
+  const { url } = await mint({
     callbackMessage: 'hubspot-connected',
     targetOrigin: 'http://127.0.0.1:9911',
     returnUrl: base.oauth.returnUrl,
@@ -141,26 +153,12 @@ test('with callbackMessage and targetOrigin, Cyclr is asked to post the message 
 });
 
 test('with callbackMessage and no targetOrigin, Cyclr is asked to post the message to the origin of returnUrl', async () => {
-  const { url } = await activities().mintAuthUrl({
-    workflowId: 'provision:acme-1:HubSpot',
-    accountId,
-    accountConnectorId: 7,
-    username: 'jo@acme.test',
-    callbackMessage: 'hubspot-connected',
-    returnUrl: base.oauth.returnUrl,
-  });
+  const { url } = await mint({ callbackMessage: 'hubspot-connected', returnUrl: base.oauth.returnUrl });
   expect(paramsOf(url).get('targetOrigin')).toBe('https://app.example.com');
 });
 
 test('without callbackMessage the redirect flow is unchanged: Cyclr redirects to our signed callback', async () => {
-  const { url } = await activities().mintAuthUrl({
-    workflowId: 'provision:acme-1:HubSpot',
-    accountId,
-    accountConnectorId: 7,
-    username: 'jo@acme.test',
-    targetOrigin: 'https://ignored.example.com',
-    returnUrl: base.oauth.returnUrl,
-  });
+  const { url } = await mint({ targetOrigin: 'https://ignored.example.com', returnUrl: base.oauth.returnUrl });
   expect(paramsOf(url).get('targetOrigin')).toMatch(
     new RegExp(`^${GATEWAY}/oauth/callback\\?state=[\\w-]+\\.[\\w-]+$`),
   );
@@ -168,13 +166,7 @@ test('without callbackMessage the redirect flow is unchanged: Cyclr redirects to
 });
 
 test('a run started before targetOrigin existed (neither it nor returnUrl passed) keeps posting to the gateway origin', async () => {
-  const { url } = await activities().mintAuthUrl({
-    workflowId: 'provision:acme-1:HubSpot',
-    accountId,
-    accountConnectorId: 7,
-    username: 'jo@acme.test',
-    callbackMessage: 'hubspot-connected',
-  });
+  const { url } = await mint({ callbackMessage: 'hubspot-connected' });
   expect(paramsOf(url).get('targetOrigin')).toBe(GATEWAY);
 });
 
@@ -188,19 +180,12 @@ async function setAppearance(body: unknown): Promise<Response> {
 
 test("the simulator's Deny shows the partner's Callback Error HTML, filled in and escaped, and neither redirects nor posts", async () => {
   const installed = await cyclr.installConnector(accountId, FIXTURE_CONNECTORS.oauth.id, { Name: uniqueId('deny') });
-  const mint = () =>
-    activities().mintAuthUrl({
-      workflowId: 'provision:acme-1:HubSpot',
-      accountId,
-      accountConnectorId: installed.Id,
-      username: 'jo@acme.test',
-      callbackMessage: 'hubspot-connected',
-      returnUrl: base.oauth.returnUrl,
-    });
+  const mintDenied = () =>
+    mint({ accountConnectorId: installed.Id, callbackMessage: 'hubspot-connected', returnUrl: base.oauth.returnUrl });
   try {
     const custom = '<div id="e" data-error="{{error}}">{{ error_description }}</div><script>/* partner */</script>';
     expect((await setAppearance({ callbackErrorHtml: custom })).status).toBe(200);
-    const denied = await answerConsentPage((await mint()).url, 'deny');
+    const denied = await answerConsentPage((await mintDenied()).url, 'deny');
     expect({ status: denied.answerStatus, location: denied.location }).toEqual({ status: 200, location: undefined });
     expect(denied.body).toContain(
       '<div id="e" data-error="access_denied">The user denied the authorisation request.</div><script>/* partner */</script>',
@@ -209,7 +194,7 @@ test("the simulator's Deny shows the partner's Callback Error HTML, filled in an
 
     expect((await setAppearance({ callbackErrorHtml: '' })).status).toBe(400);
     expect((await setAppearance({ callbackErrorHtml: null })).status).toBe(200);
-    const byDefault = await answerConsentPage((await mint()).url, 'deny');
+    const byDefault = await answerConsentPage((await mintDenied()).url, 'deny');
     expect(byDefault.body).toContain('<dd id="error">access_denied</dd>');
     expect(byDefault.body).not.toContain('<script>');
   } finally {
