@@ -26,6 +26,12 @@ const ALL_LAYERS = {
     '../../config.js',
   ],
 };
+/**
+ * Seen from src/workflows/legacy/: a path that climbs one folder and no further (src/workflows/ and below), or that
+ * names the workflows folder. `./` (its own frozen helpers) and `../../contract/` stay open.
+ */
+const LIVE_WORKFLOWS = { regex: '^\\.\\./(?!\\.\\./)|(^|/)workflows/' };
+const PATTERNS = { ...ALL_LAYERS, 'live workflow code': LIVE_WORKFLOWS };
 
 /** Per layer: the layers above it (forbidden), and whether type-only imports of them are allowed. */
 const LAYERS = [
@@ -41,6 +47,15 @@ const LAYERS = [
     builtins: true,
     types: ['activities'],
     why: 'Workflows import the contract only, and call activities through proxyActivities (type-only imports).',
+  },
+  {
+    files: ['src/workflows/legacy/**'],
+    forbid: [...Object.keys(ALL_LAYERS).filter((l) => l !== 'workflows'), 'live workflow code'],
+    builtins: true,
+    types: ['activities'],
+    why:
+      'A frozen workflow version imports only the contract and its own frozen helpers, so that no edit to live code ' +
+      'changes what its runs replay (docs/workflow-versions.md).',
   },
   {
     files: [
@@ -100,7 +115,7 @@ function layerBoundaries() {
         {
           paths: builtins ? NODE_BUILTINS : [],
           patterns: forbid.map((l) => ({
-            group: ALL_LAYERS[l],
+            ...(Array.isArray(PATTERNS[l]) ? { group: PATTERNS[l] } : PATTERNS[l]),
             allowTypeImports: types.includes(l),
             message: `${files.join(', ')} may not import ${l}${types.includes(l) ? ' (type-only imports are fine)' : ''}. ${why}`,
           })),

@@ -32,6 +32,23 @@ test.each([
   ['src/gateway/app.ts', "import { formatList } from '../cli/format.js';", /may not import cli/],
   ['src/cli/main.ts', "import { buildApp } from '../gateway/app.js';", /may not import gateway/],
   ['src/batch/store.ts', "import { PROJECT_ROOT } from '../../dev/local-stack/processes.js';", /may not import dev/],
+  // A frozen version may not reach into live workflow code, by any path, nor even for a type.
+  [
+    'src/workflows/legacy/provision-connector-v1.ts',
+    "import { pushStage } from '../status.js';",
+    /src\/workflows\/legacy\/\*\* may not import live workflow code\. A frozen workflow version imports only/,
+  ],
+  [
+    'src/workflows/legacy/provision-batch-v1.ts',
+    "import type { BatchState } from '../batch-state.js';",
+    /may not import live workflow code/,
+  ],
+  [
+    'src/workflows/legacy/provision-batch-v1.ts',
+    "import { provisionConnector } from '../../workflows/provision-connector.js';",
+    /may not import live workflow code/,
+  ],
+  ['src/workflows/legacy/status-v1.ts', "import { readFileSync } from 'node:fs';", /node:fs/],
 ])('%s: %s is refused', async (filePath, code, message) => {
   expect(await problems(filePath, `${code}\nexport {};\n`)).toEqual([expect.stringMatching(message)]);
 });
@@ -46,6 +63,18 @@ test.each([
   ['src/gateway/routes/batches.ts', "import { submitParsedBatch } from '../../batch/batch-client.js';"],
   ['src/cli/main.ts', "import { ProvisioningClient } from '../client.js';"],
   ['src/worker.ts', "import { createProvisioningActivities } from './activities/provisioning.js';"],
+  ['src/workflows/legacy/provision-connector-v1.ts', "import { Failure } from '../../contract/failures.js';"],
+  ['src/workflows/legacy/provision-connector-v1.ts', "import { recordStage } from './status-v1.js';"],
+  [
+    'src/workflows/legacy/activities-v1.ts',
+    "import type { ProvisioningActivities } from '../../activities/provisioning.js';",
+  ],
+  // Live code may call the frozen versions (that is how old runs reach them).
+  [
+    'src/workflows/provision-connector.ts',
+    "import { provisionConnectorV1 } from './legacy/provision-connector-v1.js';",
+  ],
+  ['src/workflows/provision-connector.ts', "import { Failure } from '../contract/failures.js';"],
 ])('%s: %s is allowed', async (filePath, code) => {
   expect(await problems(filePath, `${code}\nexport {};\n`)).toEqual([]);
 });

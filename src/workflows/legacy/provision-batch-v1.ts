@@ -1,6 +1,8 @@
 /**
- * provisionBatch, as it ran before rows ran in bulk (frozen: batches started before the bulk-rows patch replay this
- * code; ../provision-batch.ts runs every new batch). Remove once no such batch is running.
+ * FROZEN: provisionBatch v1, as it ran before rows ran in bulk. Batches started before the `bulk-rows-2026-12` patch
+ * (and their continued runs, whose state has no `version`) replay this code; ../provision-batch.ts runs every new
+ * batch. It imports only the contract and its own frozen helpers in this folder (ESLint refuses anything else). Do
+ * not edit; remove once no such batch is running (docs/workflow-versions.md).
  *
  * Provisions every row of a batch as a provisionConnector child, through a sliding window.
  *
@@ -12,8 +14,8 @@
  * - A slot frees when a child reaches awaiting-consent or ends (it signals the batch by workflow id, which reaches
  *   the current run after continue-as-new). When no news comes for `reconcileEvery`, the batch asks Temporal
  *   about its in-flight children, so a child that can never signal (started outside the batch) is not waited on.
- * - The window (concurrency) bounds requests in flight against Cyclr; the worker's task-queue-wide activity rate
- *   bounds requests per second across every worker (see src/batch/rate-limit.ts).
+ * - The window (concurrency) bounds requests in flight against Cyclr; CYCLR_MAX_REQUESTS_PER_SECOND bounds requests
+ *   per second across every worker (src/activities/cyclr/request-rate.ts).
  */
 import {
   ApplicationFailure,
@@ -28,14 +30,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { BatchRow } from '../../contract/batch-messages.js';
 import {
   batchCancelSignal,
   batchItemSignal,
   progressQuery,
   type BatchProgress,
   type BatchRequest,
+  type BatchRow,
 } from '../../contract/batch-messages.js';
+import { Failure, failureOf } from '../../contract/failures.js';
+import { provisioningWorkflowId } from '../../contract/ids.js';
+import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../../contract/search-attributes.js';
+import { cyclr, store } from './activities-v1.js';
 import {
   DEFAULTS,
   connectorKey,
@@ -45,22 +51,16 @@ import {
   progressOf,
   recordFailure,
   settle,
-  type BatchState,
-} from '../batch-state.js';
-import { provisioningWorkflowId } from '../../contract/ids.js';
-import { provisionConnector } from '../provision-connector.js';
-import { BatchId, ConnectorName, CyclrAccountId, ProvisioningStage } from '../../contract/search-attributes.js';
-import { failureOf } from '../../contract/failures.js';
-import { store } from '../batch-run.js';
-import { durable as cyclr } from '../provisioning-activities.js';
+  type BatchStateV1,
+} from './batch-state-v1.js';
 
 /** Append failures to the store in chunks rather than one activity each. */
 const RECORD_FAILURES_EVERY = 50;
 
-export async function provisionBatchV1(request: BatchRequest, carried?: BatchState): Promise<BatchProgress> {
+export async function provisionBatchV1(request: BatchRequest, carried?: BatchStateV1): Promise<BatchProgress> {
   const { concurrency: window, continueAsNewAfter } = checkBatchRequest(request);
   const reconcileEvery = request.reconcileEvery ?? DEFAULTS.reconcileEvery;
-  const s: BatchState = carried ?? initialState(request, new Date().toISOString());
+  const s: BatchStateV1 = carried ?? initialState(request, new Date().toISOString());
   let news = 0;
   let page: { index: number; rows: BatchRow[] } | undefined;
   let startedThisRun = 0;
@@ -95,7 +95,7 @@ export async function provisionBatchV1(request: BatchRequest, carried?: BatchSta
     const rows = page.rows.slice(offset, offset + room);
     if (!rows.length) {
       throw ApplicationFailure.create({
-        type: 'BatchStoreCorrupt',
+        type: Failure.BatchStoreCorrupt,
         message: `page ${index} of batch "${request.batchId}" has fewer rows than its manifest says`,
         nonRetryable: true,
       });
@@ -132,7 +132,7 @@ export async function provisionBatchV1(request: BatchRequest, carried?: BatchSta
     // In flight before the start resolves: a fast child's signal can arrive in the same activation.
     s.inFlight[workflowId] = row.line;
     try {
-      await startChild(provisionConnector, {
+      await startChild('provisionConnector', {
         workflowId,
         args: [{ ...row.request, batchId: request.batchId }, { connector: resolution.connector }],
         parentClosePolicy: ParentClosePolicy.ABANDON,

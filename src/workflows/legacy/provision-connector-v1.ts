@@ -1,6 +1,8 @@
 /**
- * provisionConnector, as it ran before local activities (frozen: runs started before the local-activities patch
- * replay this code; ../provision-connector.ts runs every new one). Remove once no such run is waiting for consent.
+ * FROZEN: provisionConnector v1, as it ran before local activities. Runs started before the `local-activities-2026-12`
+ * patch replay this code; ../provision-connector.ts runs every new one. It imports only the contract and its own
+ * frozen helpers in this folder (ESLint refuses anything else), so no edit to live code changes what a v1 run does.
+ * Do not edit; remove once no such run is left (docs/workflow-versions.md).
  *
  * provisionConnector: resolve the connector, (ensure the account,) install it idempotently, and carry it through the
  * customer's consent until Cyclr says `Authenticated`, however long that takes.
@@ -15,13 +17,11 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  proxyLocalActivities,
   setHandler,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common';
-import type { ProvisioningActivities } from '../../activities/provisioning.js';
 import type { EventType } from '../../contract/webhook-events.js';
 import { chooseAuthMethod, needsConsent, type ResolvedConnector } from '../../contract/connector.js';
 import {
@@ -41,21 +41,14 @@ import {
 } from '../../contract/request.js';
 import { batchItemSignal } from '../../contract/batch-messages.js';
 import { FINAL_STAGES, type Stage } from '../../contract/stages.js';
-import { failureOf } from '../../contract/failures.js';
-import { recordStage } from '../status.js';
-import { durable as cyclr, events, interactive } from '../provisioning-activities.js';
-import {
-  ContinueAsNewRequested,
-  HISTORY_EVENTS_BEFORE_CONTINUE,
-  type ProvisionOptions,
-} from '../provisioning-state.js';
-
-/** Signing a link is local CPU work: no need for a round trip through the server. */
-const links = proxyLocalActivities<ProvisioningActivities>({ startToCloseTimeout: '5s' });
+import { Failure, failureOf } from '../../contract/failures.js';
+import { cyclr, events, interactive, links } from './activities-v1.js';
+import { ContinueAsNewRequested, HISTORY_EVENTS_BEFORE_CONTINUE, type ProvisionOptionsV1 } from './continuation-v1.js';
+import { recordStage } from './status-v1.js';
 
 export async function provisionConnectorV1(
   rawRequest: ProvisioningRequest,
-  options: ProvisionOptions = {},
+  options: ProvisionOptionsV1 = {},
 ): Promise<ProvisioningResult> {
   const { workflowId } = workflowInfo();
   const resume = options.resume;
@@ -91,7 +84,7 @@ export async function provisionConnectorV1(
         requireStage('awaiting-consent', 'issue an auth URL');
         if (input?.linkId !== undefined && input.linkId !== linkId) {
           throw ApplicationFailure.create({
-            type: 'LinkRevoked',
+            type: Failure.LinkRevoked,
             message: 'this consent link was replaced by a newer one; use the latest link',
           });
         }
@@ -121,9 +114,13 @@ export async function provisionConnectorV1(
 
   const parsed = parseProvisioningRequest(rawRequest);
   if (!parsed.ok) {
-    status.lastError = { type: 'InvalidRequest', message: formatInvalidFields(parsed.errors) };
+    status.lastError = { type: Failure.InvalidRequest, message: formatInvalidFields(parsed.errors) };
     setStage('failed');
-    throw ApplicationFailure.create({ type: 'InvalidRequest', message: status.lastError.message, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: Failure.InvalidRequest,
+      message: status.lastError.message,
+      nonRetryable: true,
+    });
   }
   const request = parsed.request;
   status.returnUrl = request.oauth?.returnUrl;
@@ -139,7 +136,7 @@ export async function provisionConnectorV1(
   function requireStage(stage: ProvisioningStatus['stage'], action: string): void {
     if (status.stage !== stage) {
       throw ApplicationFailure.create({
-        type: 'NotAwaitingConsent',
+        type: Failure.NotAwaitingConsent,
         message: `cannot ${action}: the provisioning is "${status.stage}", not "${stage}"`,
       });
     }
@@ -203,7 +200,7 @@ export async function provisionConnectorV1(
       const { message } = failureOf(err);
       log.error('could not remove the account connector', { workflowId, error: message });
       status.lastError = {
-        type: status.lastError?.type ?? 'CleanupFailed',
+        type: status.lastError?.type ?? Failure.CleanupFailed,
         message:
           `${status.lastError?.message ?? ''} (and removing account connector ${status.accountConnectorId ?? installName} failed: ${message})`.trim(),
       };
@@ -231,17 +228,17 @@ export async function provisionConnectorV1(
     // Clean-up must run even though the main scope was cancelled.
     return await CancellationScope.nonCancellable(async () => {
       if (isCancellation(err)) {
-        status.lastError = { type: 'Cancelled', message: cancelReason ?? 'cancelled through Temporal' };
+        status.lastError = { type: Failure.Cancelled, message: cancelReason ?? 'cancelled through Temporal' };
         setStage('cancelled', cancelReason);
         await removeInstalled();
         emit('provisioning.cancelled', { reason: status.lastError.message });
         await finish(undefined);
         if (cancelReason === undefined) throw err; // cancelled through Temporal itself: end as Canceled
-        throw ApplicationFailure.create({ type: 'Cancelled', message: cancelReason, nonRetryable: true });
+        throw ApplicationFailure.create({ type: Failure.Cancelled, message: cancelReason, nonRetryable: true });
       }
       const failure = failureOf(err);
       status.lastError = failure;
-      if (failure.type === 'ConsentExpired') {
+      if (failure.type === Failure.ConsentExpired) {
         setStage('expired');
         await removeInstalled();
         emit('provisioning.expired');
@@ -296,7 +293,7 @@ export async function provisionConnectorV1(
         status.attempts += 1;
         if (installed.authenticated || (await isAuthenticated())) return complete();
         throw ApplicationFailure.create({
-          type: 'NotAuthenticated',
+          type: Failure.NotAuthenticated,
           message: `Cyclr installed ${connector.name} (account connector ${installed.accountConnectorId}) but does not report it authenticated; check authValue and properties`,
           nonRetryable: true,
         });
@@ -330,7 +327,7 @@ export async function provisionConnectorV1(
       const now = Date.now();
       if (now >= deadline) {
         throw ApplicationFailure.create({
-          type: 'ConsentExpired',
+          type: Failure.ConsentExpired,
           message: `no consent within ${timeouts.consent} (expired ${status.consentExpiresAt})`,
           nonRetryable: true,
         });
@@ -345,7 +342,7 @@ export async function provisionConnectorV1(
         status.attempts += 1;
         if (await isAuthenticated()) return complete();
         status.lastError = {
-          type: 'ConsentNotConfirmed',
+          type: Failure.ConsentNotConfirmed,
           message: `consent reported by ${source}, but Cyclr does not report the connector authenticated yet`,
         };
         setStage('awaiting-consent', 'Cyclr did not confirm consent');
