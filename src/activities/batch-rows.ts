@@ -15,9 +15,9 @@ import pLimit from 'p-limit';
 import type { BatchStore } from '../batch/store.js';
 import { rowsProgressUpdate, type BatchFailure, type BatchRow, type RowsResult } from '../contract/batch-messages.js';
 import { chooseAuthMethod, installInput, needsConsent } from '../contract/connector.js';
-import { failureOf } from '../contract/failures.js';
+import { Failure, failure, failureOf } from '../contract/failures.js';
 import { batchWorkflowId, provisioningWorkflowId } from '../contract/ids.js';
-import type { ProvisioningStatus } from '../contract/messages.js';
+import { initialStatus, type ProvisioningStatus } from '../contract/messages.js';
 import type { Stage } from '../contract/stages.js';
 import { isRetryable } from './cyclr/errors.js';
 import type { ProvisioningActivities } from './provisioning.js';
@@ -83,7 +83,7 @@ export function createBatchRowActivities({ store, provisioning, retryForMs = 24 
       kind: 'failed',
       connector: named,
       error: {
-        type: 'NotAuthenticated',
+        type: Failure.NotAuthenticated,
         message: `Cyclr installed ${connector.name} (account connector ${installed.accountConnectorId}) but does not report it authenticated; check authValue and properties`,
       },
     };
@@ -187,12 +187,12 @@ export function createBatchRowActivities({ store, provisioning, retryForMs = 24 
           return;
         }
         const stage: Stage = outcome.kind;
+        const begun = initialStatus(row.request);
         const status: ProvisioningStatus = {
+          ...begun,
           stage,
-          accountId: row.request.accountId,
-          connector: outcome.connector ?? { id: row.request.connector.id, name: row.request.connector.name },
+          connector: outcome.connector ?? begun.connector,
           ...(outcome.accountConnectorId !== undefined ? { accountConnectorId: outcome.accountConnectorId } : {}),
-          attempts: 0,
           history: [
             { stage: 'installing', at: startedAt },
             { stage, at: new Date().toISOString() },
@@ -224,11 +224,10 @@ async function readRows(store: BatchStore, { batchId, fromRow, toRow, pageSize }
     rows.push(...slice);
   }
   if (rows.length !== toRow - fromRow) {
-    throw ApplicationFailure.create({
-      type: 'BatchStoreCorrupt',
-      message: `batch "${batchId}" has fewer rows than its manifest says (rows ${fromRow}-${toRow - 1})`,
-      nonRetryable: true,
-    });
+    throw failure(
+      Failure.BatchStoreCorrupt,
+      `batch "${batchId}" has fewer rows than its manifest says (rows ${fromRow}-${toRow - 1})`,
+    );
   }
   return rows;
 }

@@ -8,6 +8,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
 import type { BatchRow } from '../contract/batch-messages.js';
+import { Failure, failure } from '../contract/failures.js';
 import type { BatchFailure } from '../contract/batch-messages.js';
 import { statusQuery } from '../contract/messages.js';
 import type { Stage } from '../contract/stages.js';
@@ -31,7 +32,7 @@ export function createBatchActivities({ store }: BatchActivityDeps) {
         return await store.readPage(batchId, page);
       } catch (err) {
         if (err instanceof BatchNotFoundError) {
-          throw ApplicationFailure.create({ type: 'BatchNotFound', message: err.message, nonRetryable: true });
+          throw failure(Failure.BatchNotFound, err.message);
         }
         throw err;
       }
@@ -74,21 +75,26 @@ function describeAll(client: Client, workflowIds: string[]): Promise<BatchItemSt
           return {
             workflowId,
             stage: 'failed',
-            error: { type: 'Terminated', message: 'terminated through Temporal' },
+            error: { type: Failure.Terminated, message: 'terminated through Temporal' },
           };
         case 'TIMED_OUT':
-          return { workflowId, stage: 'failed', error: { type: 'TimedOut', message: 'the workflow timed out' } };
+          return { workflowId, stage: 'failed', error: { type: Failure.TimedOut, message: 'the workflow timed out' } };
         case 'FAILED': {
           const error = await handle.result().then(
-            () => ({ type: 'Failed', message: 'the provisioning failed' }),
+            () => ({ type: Failure.Failed, message: 'the provisioning failed' }),
             (err: unknown) =>
               err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure
-                ? { type: err.cause.type ?? 'Failed', message: err.cause.message }
-                : { type: 'Failed', message: 'the provisioning failed' },
+                ? { type: err.cause.type ?? Failure.Failed, message: err.cause.message }
+                : { type: Failure.Failed, message: 'the provisioning failed' },
           );
           return {
             workflowId,
-            stage: error.type === 'ConsentExpired' ? 'expired' : error.type === 'Cancelled' ? 'cancelled' : 'failed',
+            stage:
+              error.type === Failure.ConsentExpired
+                ? 'expired'
+                : error.type === Failure.Cancelled
+                  ? 'cancelled'
+                  : 'failed',
             error,
           };
         }

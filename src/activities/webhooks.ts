@@ -5,6 +5,7 @@ import type { NotifyUrlPolicy } from '../config.js';
 import { checkNotifyUrl, NotifyUrlRefused, publicOnlyLookup } from '../webhooks/notify-url.js';
 import { signWebhook } from '../webhooks/signature.js';
 import type { ProvisioningEvent } from '../contract/webhook-events.js';
+import { Failure, failure } from '../contract/failures.js';
 
 export interface WebhookActivityDeps {
   signingSecret: string;
@@ -17,11 +18,7 @@ const ANYWHERE: NotifyUrlPolicy = { allowedHosts: [], allowPrivateAddresses: tru
 
 /** A refused destination will be refused again: not retried, and named so the log says which setting decides. */
 function refused(type: string, err: NotifyUrlRefused): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'NotifyUrlRefused',
-    message: `${type}: ${err.message}`,
-    nonRetryable: true,
-  });
+  return failure(Failure.NotifyUrlRefused, `${type}: ${err.message}`);
 }
 
 export function createWebhookActivities({
@@ -57,16 +54,13 @@ export function createWebhookActivities({
         const cause = err instanceof RequestError ? err.cause : undefined;
         if (cause instanceof NotifyUrlRefused) throw refused(input.event.type, cause);
         const code = err instanceof RequestError ? err.code : 'ERROR';
-        throw ApplicationFailure.create({
-          type: 'EventDeliveryFailed',
-          message: `${input.event.type} to ${origin(input.notifyUrl)}: ${code}`,
-        });
+        throw failure(Failure.EventDeliveryFailed, `${input.event.type} to ${origin(input.notifyUrl)}: ${code}`);
       }
       if (status >= 200 && status < 300) return;
       // A receiver that refuses the event outright will refuse it again; anything else may recover.
       const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
       throw ApplicationFailure.create({
-        type: 'EventDeliveryFailed',
+        type: Failure.EventDeliveryFailed,
         message: `${input.event.type} to ${origin(input.notifyUrl)}: HTTP ${status}`,
         nonRetryable: permanent,
       });

@@ -23,6 +23,7 @@ import type { provisionBatch } from '../workflows/provision-batch.js';
 import { BatchId } from '../contract/search-attributes.js';
 import { readBatchFile, type ParsedBatchFile } from './parse-file.js';
 import { checkBatchId, contentHash, type BatchManifest, type BatchStore } from './store.js';
+import { Failure, type FailureType } from '../contract/failures.js';
 
 /** How a parsed batch is stored and started; `source` is recorded in its manifest (a file path, or where it came from). */
 export interface SubmitParsedOptions extends Partial<
@@ -48,7 +49,7 @@ export interface SubmittedBatch {
 
 export class BatchError extends Error {
   constructor(
-    readonly type: string,
+    readonly type: FailureType,
     message: string,
   ) {
     super(message);
@@ -122,7 +123,7 @@ export async function batchProgress(temporal: Client, batchId: string): Promise<
     status = (await handle.describe()).status.name;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
-      throw new BatchError('BatchNotFound', `no batch "${batchId}"; start one with "provisioner batch FILE"`);
+      throw new BatchError(Failure.BatchNotFound, `no batch "${batchId}"; start one with "provisioner batch FILE"`);
     }
     throw err;
   }
@@ -134,7 +135,7 @@ export async function batchProgress(temporal: Client, batchId: string): Promise<
   const progress = await handle.query(progressQuery).catch(async (err: unknown) => {
     const cause = await handle.result().catch((e: unknown) => e);
     const why = cause instanceof WorkflowFailedError ? (cause.cause?.message ?? cause.message) : String(err);
-    throw new BatchError('BatchFailed', `batch "${batchId}" ended ${status.toLowerCase()}: ${why}`);
+    throw new BatchError(Failure.BatchFailed, `batch "${batchId}" ended ${status.toLowerCase()}: ${why}`);
   });
   return { progress, status };
 }

@@ -14,6 +14,7 @@ import type { BatchFailure, BatchRow } from '../contract/batch-messages.js';
 import { provisioningWorkflowId } from '../contract/ids.js';
 import { formatInvalidFields, parseProvisioningRequest } from '../contract/request.js';
 import { CsvSyntaxError, readCsv, streamCsv, type CsvRecord } from './csv.js';
+import { Failure } from '../contract/failures.js';
 
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 export const MAX_ROWS = 1_000_000;
@@ -170,12 +171,16 @@ class BatchBuilder {
       throw new BatchFileError(`the file has more than ${MAX_ROWS} rows: split it into several batches`);
     }
     if ('error' in draft) {
-      this.rejected.push({ line: draft.line, type: 'InvalidRow', message: draft.error });
+      this.rejected.push({ line: draft.line, type: Failure.InvalidRow, message: draft.error });
       return;
     }
     const parsed = parseProvisioningRequest(draft.request);
     if (!parsed.ok) {
-      this.rejected.push({ line: draft.line, type: 'InvalidRequest', message: formatInvalidFields(parsed.errors) });
+      this.rejected.push({
+        line: draft.line,
+        type: Failure.InvalidRequest,
+        message: formatInvalidFields(parsed.errors),
+      });
       return;
     }
     const workflowId = provisioningWorkflowId(parsed.request);
@@ -184,7 +189,7 @@ class BatchBuilder {
       this.rejected.push({
         line: draft.line,
         workflowId,
-        type: 'DuplicateRow',
+        type: Failure.DuplicateRow,
         message: `same account and install name as line ${first} (${workflowId}); the first row is kept`,
       });
       return;

@@ -1,5 +1,6 @@
 /** Pure decisions about a resolved connector, shared by the workflow and the batch (no I/O here). */
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { Failure, failure } from './failures.js';
 import type { ProvisioningRequest } from './request.js';
 
 /** Cyclr's authentication types, as its API names them (docs/cyclr-api.md). */
@@ -36,7 +37,7 @@ function describe(method: AuthMethod): string {
 }
 
 function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidRequest', message, nonRetryable: true });
+  return failure(Failure.InvalidRequest, message);
 }
 
 /**

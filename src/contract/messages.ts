@@ -31,6 +31,26 @@ export interface ProvisioningStatus {
   batchId?: string;
 }
 
+/**
+ * Where a provisioning stands before it has done anything: the account and connector its request names. The request
+ * is read leniently (the workflow reports on a request it is about to refuse); add `returnUrl` once it is valid.
+ */
+export function initialStatus(request: unknown): ProvisioningStatus {
+  const r = (typeof request === 'object' && request !== null ? request : {}) as {
+    accountId?: unknown;
+    connector?: { id?: number; name?: string };
+    batchId?: string;
+  };
+  return {
+    stage: 'resolving-connector',
+    accountId: typeof r.accountId === 'string' ? r.accountId : '',
+    connector: { id: r.connector?.id, name: r.connector?.name },
+    attempts: 0,
+    history: [],
+    batchId: r.batchId,
+  };
+}
+
 export interface ProvisioningResult {
   accountConnectorId: number;
   connectorId: number;
@@ -54,11 +74,23 @@ export interface ConsentLink {
   expiresAt: string;
 }
 
+export interface ConsentLinkWaitInput {
+  /** The caller's `START_TOKEN_MEMO` of its start: the answer says whether that start created the provisioning. */
+  startToken?: string;
+}
+
 export interface ConsentLinkWait {
   status: ProvisioningStatus;
-  /** True when the update arrived with the workflow's start (update-with-start created it). */
+  /** True when the run was started by the very call that sent this update (its start token is the run's). */
   startedByThisCall: boolean;
 }
+
+/**
+ * The memo key under which a start carries a token unique to that call. With update-with-start the same token rides
+ * in the update, so the workflow answers exactly whether this call started it (a run that was already there has
+ * another token, or none).
+ */
+export const START_TOKEN_MEMO = 'startToken';
 
 export interface ConsentCompleted {
   source?: string;
@@ -76,6 +108,6 @@ export const issueConsentLinkUpdate = defineUpdate<ConsentLink, []>('issueConsen
  * Answers once the provisioning awaits consent (its status then carries `consentLink`) or has ended: with
  * update-with-start, one round trip from "start" to "here is the link" (`POST /provisionings?wait=10s`).
  */
-export const waitForConsentLinkUpdate = defineUpdate<ConsentLinkWait, []>('waitForConsentLink');
+export const waitForConsentLinkUpdate = defineUpdate<ConsentLinkWait, [ConsentLinkWaitInput?]>('waitForConsentLink');
 export const consentCompletedSignal = defineSignal<[ConsentCompleted?]>('consentCompleted');
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');

@@ -5,6 +5,7 @@
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { InvalidRequestError, ProvisioningError } from '../client.js';
 import { describeIssues, type InvalidField } from '../contract/request.js';
+import { Failure } from '../contract/failures.js';
 
 export interface ApiErrorBody {
   error: string;
@@ -31,14 +32,14 @@ export class GatewayError extends Error {
 
 export function invalidRequest(fields: InvalidField[]): GatewayError {
   const message = `invalid request: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`;
-  return new GatewayError(400, 'InvalidRequest', message, fields);
+  return new GatewayError(400, Failure.InvalidRequest, message, fields);
 }
 
-const STATUS_BY_TYPE: Record<string, number> = {
-  ProvisioningNotFound: 404,
-  ProvisioningFinished: 409,
-  NotAwaitingConsent: 409,
-  LinkRevoked: 410,
+const STATUS_BY_TYPE: Partial<Record<string, number>> = {
+  [Failure.ProvisioningNotFound]: 404,
+  [Failure.ProvisioningFinished]: 409,
+  [Failure.NotAwaitingConsent]: 409,
+  [Failure.LinkRevoked]: 410,
 };
 
 /** gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4), on the error or its cause: Temporal cannot be reached right now. */
@@ -62,7 +63,7 @@ export function toHttpError(err: unknown): HttpError {
     };
   }
   if (err instanceof InvalidRequestError) {
-    return { status: 400, body: { error: 'InvalidRequest', message: err.message, fields: err.fields } };
+    return { status: 400, body: { error: Failure.InvalidRequest, message: err.message, fields: err.fields } };
   }
   if (err instanceof ProvisioningError) {
     const status = STATUS_BY_TYPE[err.type];
@@ -83,7 +84,7 @@ export function toHttpError(err: unknown): HttpError {
     return {
       status: 400,
       body: {
-        error: 'InvalidRequest',
+        error: Failure.InvalidRequest,
         message: 'the body is not valid JSON',
         fields: [{ path: '(request)', message: 'must be valid JSON' }],
       },

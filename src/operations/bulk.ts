@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import type { ProvisioningClient } from '../client.js';
 import type { ConsentLink } from '../contract/messages.js';
 import { buildQuery, listProvisionings, type FilterValues, type ListedProvisioning } from './filters.js';
+import { Failure } from '../contract/failures.js';
 
 /** Targets of one bulk action unless a limit is given: enough for any real clean-up, bounded against a typo. */
 export const BULK_DEFAULT_LIMIT = 1000;
@@ -90,7 +91,7 @@ export async function actOnAll<R>(
       return { workflowId, ok: true, result: await action.act(client, workflowId, input) };
     } catch (err) {
       const e = err as { type?: string; message?: string };
-      return { workflowId, ok: false, error: { type: e.type ?? 'Error', message: e.message ?? String(err) } };
+      return { workflowId, ok: false, error: { type: e.type ?? Failure.Error, message: e.message ?? String(err) } };
     }
   });
 }

@@ -5,14 +5,8 @@
  * its share once the others have renewed at the smaller one. A worker that stops renewing loses its grant at the
  * lease's expiry.
  */
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { Failure, failure } from '../contract/failures.js';
 import { LEASE_TTL_MS, leaseUpdate, type Lease, type LeaseRequest } from '../contract/request-rate.js';
 
 interface Grant {
@@ -39,10 +33,7 @@ export async function cyclrRequestRate(carried: Record<string, Grant> = {}): Pro
   setHandler(leaseUpdate, (request) => grant(grants, request, Date.now()), {
     validator: (request) => {
       if (!request?.workerId || !(typeof request.limit === 'number' && request.limit > 0)) {
-        throw ApplicationFailure.create({
-          type: 'InvalidRequest',
-          message: 'lease needs { workerId, limit } with a positive limit',
-        });
+        throw failure(Failure.InvalidRequest, 'lease needs { workerId, limit } with a positive limit');
       }
     },
   });

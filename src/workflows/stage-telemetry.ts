@@ -8,6 +8,7 @@
  */
 import { log, metricMeter } from '@temporalio/workflow';
 import type { ProvisioningStatus } from '../contract/messages.js';
+import { Failure } from '../contract/failures.js';
 import { METRIC } from '../contract/metric-names.js';
 import type { Stage } from '../contract/stages.js';
 
@@ -37,7 +38,7 @@ function recordStageMetrics(status: ProvisioningStatus, stage: Stage): void {
       metricMeter.createCounter(METRIC.completed).add(1);
       break;
     case 'failed':
-      metricMeter.createCounter(METRIC.failed).add(1, { type: status.lastError?.type ?? 'Error' });
+      metricMeter.createCounter(METRIC.failed).add(1, { type: status.lastError?.type ?? Failure.Error });
       break;
     case 'expired':
       metricMeter.createCounter(METRIC.expired).add(1);

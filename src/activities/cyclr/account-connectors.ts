@@ -3,11 +3,11 @@
  * remove one. AuthValue and credential-like property values are scrubbed from errors and never returned.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { Failure, failure } from '../../contract/failures.js';
 import { connectorPath } from './catalog.js';
 import { expectObjectWithId, requirePositiveInt, requireText } from './checks.js';
 import {
   ACCOUNT_CONNECTOR_NAME_IN_USE,
-  CyclrErrorType,
   cyclrDetail,
   invalidRequest,
   isBadRequestSaying,
@@ -88,14 +88,12 @@ export function accountConnectors(
       if (!found) throw err;
       const holder = found.Connector;
       if (holder && typeof holder.Id === 'number' && holder.Id !== connectorId) {
-        throw ApplicationFailure.create({
-          type: CyclrErrorType.InstallNameTaken,
-          message:
-            `installName: "${name}" is already used in account ${accountId} by ${holder.Name ?? 'another connector'} ` +
+        throw failure(
+          Failure.InstallNameTaken,
+          `installName: "${name}" is already used in account ${accountId} by ${holder.Name ?? 'another connector'} ` +
             `(connector ${holder.Id}, account connector ${found.Id}), not by connector ${connectorId}; ` +
             'choose another installName, or remove that account connector first',
-          nonRetryable: true,
-        });
+        );
       }
       return found;
     }
@@ -166,17 +164,15 @@ function withoutSecrets(ac: CyclrAccountConnector): CyclrAccountConnector {
 function installNotFound(err: unknown, accountId: string, connectorId: number): ApplicationFailure {
   const said = cyclrDetail(err)?.cyclrMessage;
   if (said && /connector/i.test(said) && !/account\b(?! connector)/i.test(said)) {
-    return ApplicationFailure.create({
-      type: CyclrErrorType.ConnectorNotFound,
-      message: `Cyclr has no connector ${connectorId} to install (${said}); check connector.id`,
-      nonRetryable: true,
-    });
+    return failure(
+      Failure.ConnectorNotFound,
+      `Cyclr has no connector ${connectorId} to install (${said}); check connector.id`,
+    );
   }
-  return ApplicationFailure.create({
-    type: CyclrErrorType.AccountNotFound,
-    message: `accountId: Cyclr has no account "${accountId}"; check the id, or pass "account": { "create": true, "name": "..." }`,
-    nonRetryable: true,
-  });
+  return failure(
+    Failure.AccountNotFound,
+    `accountId: Cyclr has no account "${accountId}"; check the id, or pass "account": { "create": true, "name": "..." }`,
+  );
 }
 
 function toCyclrBody(input: Partial<InstallBodyInput>): Partial<InstallBody> {

@@ -1,7 +1,7 @@
 /** Look-ups in Cyclr's connector catalog: one connector by id, or by Name (and Version) across every page. */
-import { ApplicationFailure } from '@temporalio/common';
 import { expectObjectWithId, requirePositiveInt, requireText } from './checks.js';
-import { CyclrErrorType, invalidRequest, isNotFound } from './errors.js';
+import { Failure, failure } from '../../contract/failures.js';
+import { invalidRequest, isNotFound } from './errors.js';
 import type { Transport } from './transport.js';
 import type { CyclrConnector } from './types.js';
 
@@ -26,11 +26,10 @@ export function connectorCatalog({ request, pages }: Transport) {
       return expectObjectWithId(data, 'GET /v1.0/connectors/{id}');
     } catch (err) {
       if (isNotFound(err)) {
-        throw ApplicationFailure.create({
-          type: CyclrErrorType.ConnectorNotFound,
-          message: `No Cyclr connector with id ${id}; check connector.id against GET /v1.0/connectors`,
-          nonRetryable: true,
-        });
+        throw failure(
+          Failure.ConnectorNotFound,
+          `No Cyclr connector with id ${id}; check connector.id against GET /v1.0/connectors`,
+        );
       }
       throw err;
     }
@@ -71,18 +70,13 @@ export function connectorCatalog({ request, pages }: Transport) {
     const searched = `named "${ref.name}"${ref.version !== undefined ? ` with version "${ref.version}"` : ''}`;
     if (matches.length === 0) {
       const others = byName.length ? `; versions available: ${byName.map(describeConnector).join(', ')}` : '';
-      throw ApplicationFailure.create({
-        type: CyclrErrorType.ConnectorNotFound,
-        message: `No Cyclr connector ${searched}${others}`,
-        nonRetryable: true,
-      });
+      throw failure(Failure.ConnectorNotFound, `No Cyclr connector ${searched}${others}`);
     }
     if (matches.length > 1) {
-      throw ApplicationFailure.create({
-        type: CyclrErrorType.AmbiguousConnector,
-        message: `${matches.length} Cyclr connectors are ${searched}: ${matches.map(describeConnector).join(', ')}; pass connector.version or connector.id to choose one`,
-        nonRetryable: true,
-      });
+      throw failure(
+        Failure.AmbiguousConnector,
+        `${matches.length} Cyclr connectors are ${searched}: ${matches.map(describeConnector).join(', ')}; pass connector.version or connector.id to choose one`,
+      );
     }
     return matches[0];
   }

@@ -3,29 +3,8 @@
  * secrets scrubbed), the method and the route pattern, never a URL, a header or a request body.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { Failure, failure, type FailureType } from '../../contract/failures.js';
 import { scrub } from '../../observability/redact.js';
-
-/** Failure types this client throws; workflows and retry policies match on these strings. */
-export const CyclrErrorType = {
-  BadRequest: 'CyclrBadRequest',
-  NotFound: 'CyclrNotFound',
-  Conflict: 'CyclrConflict',
-  Unprocessable: 'CyclrUnprocessable',
-  Rejected: 'CyclrRequestRejected',
-  Unauthorized: 'CyclrUnauthorized',
-  Forbidden: 'CyclrForbidden',
-  RateLimited: 'CyclrRateLimited',
-  Unavailable: 'CyclrUnavailable',
-  NetworkError: 'CyclrNetworkError',
-  BadResponse: 'CyclrBadResponse',
-  ConnectorNotFound: 'ConnectorNotFound',
-  AmbiguousConnector: 'AmbiguousConnector',
-  AccountNotFound: 'AccountNotFound',
-  /** The install Name is held by a different connector in the account: never adopted. */
-  InstallNameTaken: 'InstallNameTaken',
-  InvalidRequest: 'InvalidRequest',
-  InvalidConfiguration: 'InvalidConfiguration',
-} as const;
 
 /** The one detail attached to every HTTP failure; safe to show (scrubbed). */
 export interface CyclrFailureDetail {
@@ -111,60 +90,48 @@ export function httpFailure(input: HttpFailureInput): ApplicationFailure {
   const detail = scrubbedDetail(input);
   const { cyclrMessage } = detail;
   const said = cyclrMessage ? `: ${cyclrMessage}` : '';
-  const fail = (type: string, message: string, nonRetryable: boolean, nextRetryDelay?: number) =>
-    ApplicationFailure.create({
-      type,
-      message,
-      nonRetryable,
-      details: [detail],
-      ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}),
-    });
+  // Retryable or not as contract/failures.ts marks the type: outages and limits pass, refusals do not.
+  const fail = (type: FailureType, message: string, nextRetryDelay?: number) =>
+    failure(type, message, { details: [detail], nextRetryDelay });
 
   switch (status) {
     case 400:
-      return fail(CyclrErrorType.BadRequest, `Cyclr rejected ${endpoint} (400 Bad Request)${said}`, true);
+      return fail(Failure.CyclrBadRequest, `Cyclr rejected ${endpoint} (400 Bad Request)${said}`);
     case 404:
-      return fail(CyclrErrorType.NotFound, `Cyclr found nothing at ${endpoint} (404 Not Found)${said}`, true);
+      return fail(Failure.CyclrNotFound, `Cyclr found nothing at ${endpoint} (404 Not Found)${said}`);
     case 409:
-      return fail(CyclrErrorType.Conflict, `Cyclr reported a conflict on ${endpoint} (409 Conflict)${said}`, true);
+      return fail(Failure.CyclrConflict, `Cyclr reported a conflict on ${endpoint} (409 Conflict)${said}`);
     case 422:
-      return fail(
-        CyclrErrorType.Unprocessable,
-        `Cyclr could not process ${endpoint} (422 Unprocessable Entity)${said}`,
-        true,
-      );
+      return fail(Failure.CyclrUnprocessable, `Cyclr could not process ${endpoint} (422 Unprocessable Entity)${said}`);
     case 401:
       return fail(
-        CyclrErrorType.Unauthorized,
+        Failure.CyclrUnauthorized,
         `Cyclr refused our credentials on ${endpoint} (401 Unauthorized${input.afterRenewal ? ', even with a fresh token' : ''})${said}; ${CREDENTIAL_FIX[credentialHint]}`,
-        true,
       );
     case 403:
       return fail(
-        CyclrErrorType.Forbidden,
+        Failure.CyclrForbidden,
         `Cyclr forbade ${endpoint} (403 Forbidden)${said}; the credentials lack access to this resource or account (${CREDENTIAL_FIX[credentialHint]})`,
-        true,
       );
     case 429: {
       const delay = parseRetryAfter(input.headers['retry-after']);
       const when = delay !== undefined ? `; retry after ${Math.ceil(delay / 1000)}s` : '';
-      return fail(CyclrErrorType.RateLimited, `Cyclr rate-limited ${endpoint} (429)${when}${said}`, false, delay);
+      return fail(Failure.CyclrRateLimited, `Cyclr rate-limited ${endpoint} (429)${when}${said}`, delay);
     }
     case 408:
-      return fail(CyclrErrorType.Unavailable, `Cyclr timed out on ${endpoint} (408)${said}`, false);
+      return fail(Failure.CyclrUnavailable, `Cyclr timed out on ${endpoint} (408)${said}`);
   }
   if (status >= 500) {
     const delay = parseRetryAfter(input.headers['retry-after']);
-    return fail(CyclrErrorType.Unavailable, `Cyclr failed on ${endpoint} (${status})${said}`, false, delay);
+    return fail(Failure.CyclrUnavailable, `Cyclr failed on ${endpoint} (${status})${said}`, delay);
   }
   if (status >= 400) {
-    return fail(CyclrErrorType.Rejected, `Cyclr rejected ${endpoint} (${status})${said}`, true);
+    return fail(Failure.CyclrRequestRejected, `Cyclr rejected ${endpoint} (${status})${said}`);
   }
   // A redirect or other surprise: most likely CYCLR_API_URL points at the console rather than the API.
   return fail(
-    CyclrErrorType.BadResponse,
+    Failure.CyclrBadResponse,
     `Cyclr answered ${endpoint} with an unexpected status ${status}; check CYCLR_API_URL points at the API host (e.g. https://api.cyclr.com)`,
-    true,
   );
 }
 
@@ -177,23 +144,21 @@ export function tokenRefusedFailure(input: {
 }): ApplicationFailure {
   const detail = scrubbedDetail(input);
   const { cyclrMessage } = detail;
-  return ApplicationFailure.create({
-    type: CyclrErrorType.Unauthorized,
-    message: `Cyclr refused the client credentials at ${input.endpoint} (${input.status}${cyclrMessage ? ` ${cyclrMessage}` : ''}); ${CREDENTIAL_FIX['client-credentials']}`,
-    nonRetryable: true,
-    details: [detail],
-  });
+  return failure(
+    Failure.CyclrUnauthorized,
+    `Cyclr refused the client credentials at ${input.endpoint} (${input.status}${cyclrMessage ? ` ${cyclrMessage}` : ''}); ${CREDENTIAL_FIX['client-credentials']}`,
+    { details: [detail] },
+  );
 }
 
 /** A 2xx whose body is not what the API documents. */
 export function badResponseFailure(endpoint: string, status: number, what: string): ApplicationFailure {
   const detail: CyclrFailureDetail = { endpoint, status };
-  return ApplicationFailure.create({
-    type: CyclrErrorType.BadResponse,
-    message: `Cyclr answered ${endpoint} with ${what}; check CYCLR_API_URL points at the Cyclr API (e.g. https://api.cyclr.com)`,
-    nonRetryable: true,
-    details: [detail],
-  });
+  return failure(
+    Failure.CyclrBadResponse,
+    `Cyclr answered ${endpoint} with ${what}; check CYCLR_API_URL points at the Cyclr API (e.g. https://api.cyclr.com)`,
+    { details: [detail] },
+  );
 }
 
 /**
@@ -210,21 +175,16 @@ export function networkFailure(endpoint: string, err: unknown, timeoutMs: number
       ? 'lost the connection (socket hang up); the request may or may not have been applied'
       : `failed to reach Cyclr${code ? ` (${code})` : ''}`;
   const detail: CyclrFailureDetail = { endpoint, status: 'network-error' };
-  return ApplicationFailure.create({
-    type: CyclrErrorType.NetworkError,
-    message: `${endpoint} ${what}`,
-    nonRetryable: false,
-    details: [detail],
-  });
+  return failure(Failure.CyclrNetworkError, `${endpoint} ${what}`, { details: [detail] });
 }
 
 /** Caller mistakes (not Cyclr's): name the field and the fix. */
 export function invalidRequest(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: CyclrErrorType.InvalidRequest, message, nonRetryable: true });
+  return failure(Failure.InvalidRequest, message);
 }
 
 export function invalidConfiguration(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: CyclrErrorType.InvalidConfiguration, message, nonRetryable: true });
+  return failure(Failure.InvalidConfiguration, message);
 }
 
 function asApplicationFailure(err: unknown): ApplicationFailure | undefined {
@@ -237,12 +197,12 @@ export function cyclrDetail(err: unknown): CyclrFailureDetail | undefined {
   return d && typeof d === 'object' && 'endpoint' in d ? (d as CyclrFailureDetail) : undefined;
 }
 
-export function isCyclrFailure(err: unknown, type: string): boolean {
+export function isCyclrFailure(err: unknown, type: FailureType): boolean {
   return asApplicationFailure(err)?.type === type;
 }
 
-export const isNotFound = (err: unknown): boolean => isCyclrFailure(err, CyclrErrorType.NotFound);
-export const isUnauthorized = (err: unknown): boolean => isCyclrFailure(err, CyclrErrorType.Unauthorized);
+export const isNotFound = (err: unknown): boolean => isCyclrFailure(err, Failure.CyclrNotFound);
+export const isUnauthorized = (err: unknown): boolean => isCyclrFailure(err, Failure.CyclrUnauthorized);
 export const isRetryable = (err: unknown): boolean => {
   const f = asApplicationFailure(err);
   return f !== undefined && !f.nonRetryable;
@@ -250,7 +210,7 @@ export const isRetryable = (err: unknown): boolean => {
 
 /** 400 whose Cyclr Message matches: how the API reports "exists already" cases. */
 export function isBadRequestSaying(err: unknown, pattern: RegExp): boolean {
-  if (!isCyclrFailure(err, CyclrErrorType.BadRequest)) return false;
+  if (!isCyclrFailure(err, Failure.CyclrBadRequest)) return false;
   const message = cyclrDetail(err)?.cyclrMessage;
   return message !== undefined && pattern.test(message.trim());
 }

@@ -10,6 +10,7 @@ import { PAGE_SIZE, pagedList, StalePage } from './paging.js';
 import { guard, message, page } from './replies.js';
 import { readSession } from './session.js';
 import { batchesPage, batchPage } from './views/batches.js';
+import { Failure } from '../../contract/failures.js';
 
 /** The batch named by the path, or a reply already sent for a bad or unknown id. */
 async function batchOf(client: ProvisioningClient, request: FastifyRequest, reply: FastifyReply) {
@@ -18,7 +19,7 @@ async function batchOf(client: ProvisioningClient, request: FastifyRequest, repl
     checkBatchId(id);
     return { batchId: id, snapshot: await batchProgress(client.temporal, id) };
   } catch (err) {
-    if (err instanceof BatchError && err.type !== 'BatchNotFound') throw err;
+    if (err instanceof BatchError && err.type !== Failure.BatchNotFound) throw err;
     void message(request, reply, 404, 'No such batch', `There is no batch "${id}". Find it in the list of batches.`);
     return undefined;
   }

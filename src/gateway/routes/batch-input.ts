@@ -8,6 +8,7 @@ import { BatchFileError, parseBatchText, type ParsedBatchFile } from '../../batc
 import { batchBodySchema, type BatchBody } from '../../contract/batch-messages.js';
 import { describeIssues, type InvalidField } from '../../contract/request.js';
 import { GatewayError, invalidRequest } from '../errors.js';
+import { Failure } from '../../contract/failures.js';
 
 /** A batch file travels in one request; bigger ones go through the CLI, which reads from disk (or are split). */
 export const MAX_BATCH_BODY_BYTES = 50 * 1024 * 1024;
@@ -67,7 +68,7 @@ export function parseBatch(input: BatchInput): ParsedBatchFile {
     parsed = parseBatchText(input.text, input.format);
   } catch (err) {
     if (err instanceof BatchFileError) {
-      throw new GatewayError(400, 'InvalidBatch', err.message, [{ path: '(file)', message: err.message }]);
+      throw new GatewayError(400, Failure.InvalidBatch, err.message, [{ path: '(file)', message: err.message }]);
     }
     throw err;
   }
@@ -77,7 +78,7 @@ export function parseBatch(input: BatchInput): ParsedBatchFile {
     const more = parsed.rejected.length - shown.length;
     throw new GatewayError(
       400,
-      'InvalidBatch',
+      Failure.InvalidBatch,
       `no valid rows: ${shown.map((r) => `line ${r.line}: ${r.message}`).join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
       lineFields(parsed.rejected.slice(0, MAX_REJECTED_SHOWN)),
     );

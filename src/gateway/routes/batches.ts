@@ -26,6 +26,7 @@ import {
   type BatchInput,
 } from './batch-input.js';
 import { CANCEL, GET, SUBMIT } from './batch-schemas.js';
+import { Failure } from '../../contract/failures.js';
 
 /** The CLI's own store-and-start, given the rows this route has already parsed. */
 async function submit(deps: GatewayDeps, parsed: ParsedBatchFile, input: BatchInput): Promise<SubmittedBatch> {
@@ -36,7 +37,7 @@ async function submit(deps: GatewayDeps, parsed: ParsedBatchFile, input: BatchIn
       source: `POST /batches (${input.format})`,
     });
   } catch (err) {
-    if (err instanceof BatchConflictError) throw new GatewayError(409, 'BatchConflict', err.message);
+    if (err instanceof BatchConflictError) throw new GatewayError(409, Failure.BatchConflict, err.message);
     throw err;
   }
 }
@@ -45,14 +46,18 @@ async function submit(deps: GatewayDeps, parsed: ParsedBatchFile, input: BatchIn
 function batchIdParam(raw: string): string {
   const id = raw.replace(/^batch:/, '');
   if (!batchIdSchema.safeParse(id).success) {
-    throw new GatewayError(404, 'BatchNotFound', `no batch "${raw}"; batch ids are as POST /batches returned them`);
+    throw new GatewayError(
+      404,
+      Failure.BatchNotFound,
+      `no batch "${raw}"; batch ids are as POST /batches returned them`,
+    );
   }
   return id;
 }
 
 function fromBatchError(err: unknown): never {
   if (err instanceof BatchError) {
-    throw new GatewayError(err.type === 'BatchNotFound' ? 404 : 409, err.type, err.message);
+    throw new GatewayError(err.type === Failure.BatchNotFound ? 404 : 409, err.type, err.message);
   }
   throw err;
 }
@@ -121,7 +126,11 @@ export const batchRoutes: GatewayRoutes = {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           // Not running: unknown (404), or finished (409).
           await batchProgress(deps.client.temporal, batchId).catch(fromBatchError);
-          throw new GatewayError(409, 'BatchFinished', `batch "${batchId}" has already finished; nothing to cancel`);
+          throw new GatewayError(
+            409,
+            Failure.BatchFinished,
+            `batch "${batchId}" has already finished; nothing to cancel`,
+          );
         }
         return reply.code(202).send({ batchId, cancelling: true });
       });

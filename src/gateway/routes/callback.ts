@@ -10,6 +10,7 @@ import { toHttpError } from '../errors.js';
 import { htmlPage } from '../openapi.js';
 import { noStore, sendPage } from '../pages.js';
 import { statusWithin, unavailable, unknownProvisioning } from './link-pages.js';
+import { Failure } from '../../contract/failures.js';
 
 const ENDED = ['cancelled', 'expired', 'failed'];
 
@@ -43,10 +44,10 @@ export const callbackRoutes: GatewayRoutes = {
         try {
           await client.completeConsent(workflowId, 'callback');
         } catch (err) {
-          if (err instanceof ProvisioningError && err.type === 'ProvisioningNotFound')
+          if (err instanceof ProvisioningError && err.type === Failure.ProvisioningNotFound)
             return unknownProvisioning(reply);
           // Already finished: the user may still be done (completed), handled below by the stage.
-          if (!(err instanceof ProvisioningError && err.type === 'ProvisioningFinished')) {
+          if (!(err instanceof ProvisioningError && err.type === Failure.ProvisioningFinished)) {
             request.log.error({ errorType: toHttpError(err).body.error }, 'consent callback could not be signalled');
             return unavailable(reply);
           }

@@ -25,6 +25,7 @@ import {
   unknownProvisioning,
   within,
 } from './link-pages.js';
+import { Failure } from '../../contract/failures.js';
 
 /** A person is waiting on the click; past this the page says to try again (nothing is lost). */
 const AUTH_URL_TIMEOUT_MS = 20_000;
@@ -83,9 +84,9 @@ export const connectRoutes: GatewayRoutes = {
           return noStore(reply).redirect(url, 302);
         } catch (err) {
           if (err instanceof ProvisioningError) {
-            if (err.type === 'LinkRevoked') return revokedLink(reply);
-            if (err.type === 'ProvisioningNotFound') return unknownProvisioning(reply);
-            if (err.type === 'NotAwaitingConsent' || err.type === 'ProvisioningFinished') {
+            if (err.type === Failure.LinkRevoked) return revokedLink(reply);
+            if (err.type === Failure.ProvisioningNotFound) return unknownProvisioning(reply);
+            if (err.type === Failure.NotAwaitingConsent || err.type === Failure.ProvisioningFinished) {
               const { status, page, retryAfterSeconds } = notAwaitingConsentPage(await statusWithin(client, wf), href);
               if (retryAfterSeconds) reply.header('Retry-After', String(retryAfterSeconds));
               return sendPage(reply, status, page);
@@ -115,7 +116,7 @@ export const connectRoutes: GatewayRoutes = {
         try {
           status = await client.status(wf, { timeoutMs: STATUS_TIMEOUT_MS });
         } catch (err) {
-          if (err instanceof ProvisioningError && err.type === 'ProvisioningNotFound') {
+          if (err instanceof ProvisioningError && err.type === Failure.ProvisioningNotFound) {
             const refusal = linkRefusalBody('unknown-provisioning');
             return sendJson(reply, refusal.status, refusal.body);
           }

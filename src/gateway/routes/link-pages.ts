@@ -4,6 +4,7 @@ import type { ProvisioningClient } from '../../client.js';
 import type { VerifyResult } from '../../signing/signed-token.js';
 import type { ProvisioningStatus } from '../../contract/messages.js';
 import { sendPage, type PageContent } from '../pages.js';
+import { Failure } from '../../contract/failures.js';
 
 type Refusal = Extract<VerifyResult, { ok: false }>['reason'];
 
@@ -22,15 +23,18 @@ export function linkRefusalBody(reason: Refusal | 'revoked' | 'unknown-provision
 } {
   switch (reason) {
     case 'revoked':
-      return { status: 410, body: { error: 'LinkRevoked', message: 'this link was replaced by a newer one' } };
+      return { status: 410, body: { error: Failure.LinkRevoked, message: 'this link was replaced by a newer one' } };
     case 'unknown-provisioning':
-      return { status: 404, body: { error: 'ProvisioningNotFound', message: 'no provisioning for this link' } };
+      return { status: 404, body: { error: Failure.ProvisioningNotFound, message: 'no provisioning for this link' } };
     case 'expired':
-      return { status: 410, body: { error: 'LinkExpired', message: 'this link has expired' } };
+      return { status: 410, body: { error: Failure.LinkExpired, message: 'this link has expired' } };
     case 'malformed':
-      return { status: 404, body: { error: 'LinkNotFound', message: 'this link is incomplete or mistyped' } };
+      return { status: 404, body: { error: Failure.LinkNotFound, message: 'this link is incomplete or mistyped' } };
     default:
-      return { status: 403, body: { error: 'LinkInvalid', message: 'this link was altered or was not issued by us' } };
+      return {
+        status: 403,
+        body: { error: Failure.LinkInvalid, message: 'this link was altered or was not issued by us' },
+      };
   }
 }
 

@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MAX_START_WAIT_MS } from '../../client.js';
 import { provisioningRequestSchema } from '../../contract/request.js';
-import type { ProvisioningStatus } from '../../contract/messages.js';
+import { initialStatus, type ProvisioningStatus } from '../../contract/messages.js';
 import type { GatewayRoutes } from '../deps.js';
 import { GatewayError } from '../errors.js';
 import {
@@ -17,13 +17,14 @@ import {
   provisioningSchema,
   workflowIdParams,
 } from '../schemas.js';
+import { Failure } from '../../contract/failures.js';
 
 /** Only provisionConnector workflows are served here; a batch id would fail in confusing ways further down. */
 function requireProvisioningId(id: string): string {
   if (!id.startsWith('provision:')) {
     throw new GatewayError(
       404,
-      'ProvisioningNotFound',
+      Failure.ProvisioningNotFound,
       `no provisioning "${id}"; ids look like provision:{accountId}:{installName}`,
     );
   }
@@ -112,14 +113,7 @@ export const provisioningRoutes: GatewayRoutes = {
       }
       if (started.created) {
         // Just started: its first stage is known without waiting for a worker to answer a query.
-        const status: ProvisioningStatus = {
-          stage: 'resolving-connector',
-          accountId: body.accountId,
-          connector: { id: body.connector.id, name: body.connector.name },
-          attempts: 0,
-          history: [],
-          ...(body.oauth ? { returnUrl: body.oauth.returnUrl } : {}),
-        };
+        const status: ProvisioningStatus = { ...initialStatus(body), returnUrl: body.oauth?.returnUrl };
         return location(reply, started.workflowId).code(202).send({ workflowId: started.workflowId, status });
       }
       const status = started.status ?? (await client.status(started.workflowId));
