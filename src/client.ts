@@ -13,11 +13,14 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
 import { BatchStore } from './batch/store.js';
 import { loadConfig, type Config } from './config.js';
 import { connectClient } from './temporal/connection.js';
+import { Failure } from './contract/failures.js';
 import { provisioningWorkflowId } from './contract/ids.js';
 import {
+  START_TOKEN_MEMO,
   cancelSignal,
   consentCompletedSignal,
   issueAuthUrlUpdate,
@@ -40,7 +43,7 @@ import type { provisionConnector } from './workflows/provision-connector.js';
 
 /** A request that fails validation; `fields` names each bad field and what to do. */
 export class InvalidRequestError extends Error {
-  readonly type = 'InvalidRequest';
+  readonly type = Failure.InvalidRequest;
   constructor(readonly fields: InvalidField[]) {
     super(`invalid request: ${formatInvalidFields(fields)}`);
   }
@@ -99,11 +102,11 @@ export class ProvisioningClient {
     if (!parsed.ok) throw new InvalidRequestError(parsed.errors);
     const request: ProvisioningRequest = parsed.request;
     const workflowId = provisioningWorkflowId(request);
-    if (options.waitMs !== undefined) return this.startAndWait(request, options.waitMs);
+    if (options.waitMs !== undefined) return this.startAndWait(request, workflowId, options.waitMs);
     try {
       const handle = await this.temporal.workflow.start<typeof provisionConnector>(
         'provisionConnector',
-        this.startOptions(request),
+        this.startOptions(request, workflowId),
       );
       return { workflowId, runId: handle.firstExecutionRunId, created: true };
     } catch (err) {
@@ -115,17 +118,23 @@ export class ProvisioningClient {
   }
 
   /** One round trip from "start" to "here is the consent link" (update-with-start, as in the early-return sample). */
-  private async startAndWait(request: ProvisioningRequest, waitMs: number): Promise<StartedProvisioning> {
+  private async startAndWait(
+    request: ProvisioningRequest,
+    workflowId: string,
+    waitMs: number,
+  ): Promise<StartedProvisioning> {
     if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > MAX_START_WAIT_MS) {
       throw new InvalidRequestError([
         { path: 'wait', message: `must be a duration from 0s to ${MAX_START_WAIT_MS / 1000}s` },
       ]);
     }
-    const workflowId = provisioningWorkflowId(request);
-    const calledAt = Date.now();
+    // Unique to this call, in the start and in the update: the run that has it was started by this call.
+    const startToken = randomUUID();
     const answer = this.temporal.workflow.executeUpdateWithStart(waitForConsentLinkUpdate, {
+      args: [{ startToken }],
       startWorkflowOperation: new WithStartWorkflowOperation<typeof provisionConnector>('provisionConnector', {
-        ...this.startOptions(request),
+        ...this.startOptions(request, workflowId),
+        memo: { [START_TOKEN_MEMO]: startToken },
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     });
@@ -135,10 +144,12 @@ export class ProvisioningClient {
       const done = await Promise.race([answer, ranOut]);
       if (done) return { workflowId, created: done.startedByThisCall, status: done.status };
       answer.catch(() => undefined); // it answers later, to nobody
-      const status = await this.status(workflowId);
-      // Best effort: whether the provisioning began with this call (the answer that says so has not come).
-      const began = Date.parse(status.history[0]?.at ?? '');
-      return { workflowId, created: began >= calledAt - 1000, status };
+      // The run carries this call's token only if this call started it.
+      const [status, description] = await Promise.all([
+        this.status(workflowId),
+        this.call(workflowId, () => this.handle(workflowId).describe()),
+      ]);
+      return { workflowId, created: description.memo?.[START_TOKEN_MEMO] === startToken, status };
     } catch (err) {
       // A completed provisioning is not started again (ALLOW_DUPLICATE_FAILED_ONLY): it is the answer.
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -150,10 +161,13 @@ export class ProvisioningClient {
     }
   }
 
-  private startOptions(request: ProvisioningRequest): WorkflowStartOptions<typeof provisionConnector> {
+  private startOptions(
+    request: ProvisioningRequest,
+    workflowId: string,
+  ): WorkflowStartOptions<typeof provisionConnector> {
     return {
       taskQueue: this.taskQueue,
-      workflowId: provisioningWorkflowId(request),
+      workflowId,
       args: [request],
       // A completed provisioning is returned, not redone; a failed, cancelled or expired one may start again.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
@@ -183,7 +197,7 @@ export class ProvisioningClient {
         timeoutMs === undefined ? query() : this.temporal.connection.withDeadline(Date.now() + timeoutMs, query),
       );
     } catch (err) {
-      if (!(err instanceof ProvisioningError && err.type === 'ProvisioningNotFound')) throw err;
+      if (!(err instanceof ProvisioningError && err.type === Failure.ProvisioningNotFound)) throw err;
       const row = await this.options.batchStore?.readRow(workflowId);
       if (!row) throw err;
       return row.status;
@@ -219,7 +233,7 @@ export class ProvisioningClient {
       return await this.handle(workflowId).result();
     } catch (err) {
       if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
-        throw new ProvisioningError(err.cause.type ?? 'Failed', err.cause.message);
+        throw new ProvisioningError(err.cause.type ?? Failure.Failed, err.cause.message);
       }
       throw translate(workflowId, err);
     }
@@ -229,7 +243,7 @@ export class ProvisioningClient {
     const description = await this.call(workflowId, () => this.handle(workflowId).describe());
     if (description.status.name !== 'RUNNING') {
       throw new ProvisioningError(
-        'ProvisioningFinished',
+        Failure.ProvisioningFinished,
         `provisioning "${workflowId}" has already finished (${description.status.name.toLowerCase()}); start a new one instead`,
       );
     }
@@ -247,7 +261,7 @@ export class ProvisioningClient {
           .catch(() => undefined);
         if (finished && finished !== 'running') {
           throw new ProvisioningError(
-            'ProvisioningFinished',
+            Failure.ProvisioningFinished,
             `provisioning "${workflowId}" has already finished (${finished})`,
           );
         }
@@ -261,15 +275,15 @@ export class ProvisioningClient {
 function translate(workflowId: string, err: unknown): unknown {
   if (err instanceof WorkflowNotFoundError) {
     return new ProvisioningError(
-      'ProvisioningNotFound',
+      Failure.ProvisioningNotFound,
       `no provisioning "${workflowId}"; ids look like provision:{accountId}:{installName}; list them with "provisioner list"`,
     );
   }
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    return new ProvisioningError(err.cause.type ?? 'UpdateRejected', err.cause.message);
+    return new ProvisioningError(err.cause.type ?? Failure.UpdateRejected, err.cause.message);
   }
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
-    return new ProvisioningError('ProvisioningFinished', `provisioning "${workflowId}" has already finished`);
+    return new ProvisioningError(Failure.ProvisioningFinished, `provisioning "${workflowId}" has already finished`);
   }
   return err;
 }

@@ -27,31 +27,22 @@ import {
   type BatchRequest,
   type BatchRow,
 } from '../contract/batch-messages.js';
-import {
-  initialState,
-  outcomeOf,
-  progressOf,
-  recordFailure,
-  recordRowsProgress,
-  recordRowsResult,
-  settle,
-  type BatchState,
-} from './batch-state.js';
+import { BatchState, outcomeOf } from './batch-state.js';
 import { provisioningWorkflowId } from '../contract/ids.js';
 import { provisionConnector } from './provision-connector.js';
 import { BatchId, CyclrAccountId, ProvisioningStage } from '../contract/search-attributes.js';
-import { failureOf } from '../contract/failures.js';
+import { NON_RETRYABLE, failureOf } from '../contract/failures.js';
 
 /** Rows per activity: large enough that the server's work per row is nil, small enough to resume cheaply. */
 export const ROWS_PER_ACTIVITY = 2000;
 
-export const store = proxyActivities<BatchActivities>({
+const store = proxyActivities<BatchActivities>({
   startToCloseTimeout: '1m',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '30s',
-    nonRetryableErrorTypes: ['BatchNotFound'],
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
   },
 });
 
@@ -63,39 +54,36 @@ const bulk = proxyActivities<BatchRowActivities>({
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '30s',
-    nonRetryableErrorTypes: ['BatchNotFound', 'BatchStoreCorrupt'],
+    nonRetryableErrorTypes: [...NON_RETRYABLE],
   },
 });
 
 export class BatchRun {
-  readonly s: BatchState;
   /** Rows taken by this run (bulk and children): continue-as-new after `continueAsNewAfter` of them. */
   private rowsThisRun = 0;
   /** Signals and checks that settled a child since the last look. */
   private news = 0;
 
   constructor(
-    readonly request: BatchRequest,
-    carried: BatchState | undefined,
-    readonly window: number,
-    readonly continueAsNewAfter: number,
-  ) {
-    this.s = carried ?? { ...initialState(request, new Date().toISOString()), version: 2, consentQueue: [] };
-  }
+    private readonly request: BatchRequest,
+    private readonly s: BatchState,
+    private readonly window: number,
+    private readonly continueAsNewAfter: number,
+  ) {}
 
   registerHandlers(): void {
     const s = this.s;
-    setHandler(progressQuery, () => progressOf(this.request, s, s.cancelReason ? 'cancelling' : 'running'));
+    setHandler(progressQuery, () => s.progress(this.request, s.cancelReason ? 'cancelling' : 'running'));
     setHandler(rowsProgressUpdate, (report) => {
-      recordRowsProgress(s, report);
+      s.rowsProgressed(report);
       return { stop: s.cancelReason !== undefined };
     });
     setHandler(batchItemSignal, (update) => {
       const outcome = outcomeOf(update.stage, update.error);
-      if (outcome && settle(s, update.workflowId, outcome, false, this.window)) this.news += 1;
+      if (outcome && s.settle(update.workflowId, outcome, false, this.window)) this.news += 1;
     });
     setHandler(batchCancelSignal, (payload) => {
-      s.cancelReason ??= payload?.reason ?? 'cancelled by request';
+      s.cancel(payload?.reason ?? 'cancelled by request');
       this.news += 1;
     });
   }
@@ -105,7 +93,7 @@ export class BatchRun {
   }
 
   private get inFlightChildren(): number {
-    return Object.keys(this.s.inFlight).length;
+    return this.s.inFlightCount;
   }
 
   /** Many rows in one activity; the rows that need consent come back to run as children. */
@@ -116,38 +104,35 @@ export class BatchRun {
     const concurrency = Math.max(1, this.window - this.inFlightChildren);
     const { batchId, pageSize } = this.request;
     const result = await bulk.provisionBatchRows({ batchId, fromRow, toRow, pageSize, concurrency });
-    recordRowsResult(this.s, result);
+    this.s.rowsDone(result);
     this.rowsThisRun += result.takenTo - result.fromRow;
     this.showDetails();
   }
 
   /** Starts queued consent rows as children while the window has room. */
   async startChildren(): Promise<void> {
-    const queue = this.s.consentQueue ?? [];
-    while (queue.length && !this.s.cancelReason && this.inFlightChildren < this.window) {
-      const rows = queue.splice(0, this.window - this.inFlightChildren);
+    while (this.s.queuedConsentRows && !this.s.cancelReason && this.inFlightChildren < this.window) {
+      const rows = this.s.takeConsentRows(this.window - this.inFlightChildren);
       const existing = (await Promise.all(rows.map((row) => this.startChild(row)))).filter((id) => id !== undefined);
       await this.reconcile(existing);
     }
-    if (this.s.cancelReason) this.s.consentQueue = [];
+    this.s.dropConsentRowsIfCancelled();
   }
 
   /** Until no child is short of awaiting consent or its end, starting queued ones as places free. */
   async waitForChildren(reconcileEvery: string): Promise<void> {
     for (;;) {
       await this.startChildren();
-      if (this.inFlightChildren === 0 && !(this.s.consentQueue ?? []).length) return;
+      if (this.inFlightChildren === 0 && !this.s.queuedConsentRows) return;
       await this.recordFailures();
       this.showDetails();
       const seen = this.news;
       const woke = await condition(
-        () =>
-          (this.inFlightChildren < this.window && (this.s.consentQueue ?? []).length > 0) ||
-          this.inFlightChildren === 0,
+        () => (this.inFlightChildren < this.window && this.s.queuedConsentRows > 0) || this.inFlightChildren === 0,
         reconcileEvery,
       );
       // No news for a while: ask Temporal, so a child that cannot signal us is not waited on forever.
-      if (!woke && this.news === seen) await this.reconcile(Object.keys(this.s.inFlight));
+      if (!woke && this.news === seen) await this.reconcile(this.s.inFlightIds);
     }
   }
 
@@ -159,22 +144,20 @@ export class BatchRun {
   async continueAsNew(): Promise<never> {
     await this.recordFailures();
     await condition(allHandlersFinished);
-    this.s.runs += 1;
-    return continueAsNew(this.request, this.s);
+    return continueAsNew(this.request, this.s.nextRun());
   }
 
   async finish(): Promise<BatchProgress> {
     await this.recordFailures();
     await condition(allHandlersFinished);
     this.showDetails();
-    return progressOf(this.request, this.s, this.s.cancelReason ? 'cancelled' : 'completed', new Date().toISOString());
+    return this.s.progress(this.request, this.s.cancelReason ? 'cancelled' : 'completed', new Date().toISOString());
   }
 
   /** Starts one child; returns its id when it already existed (so its state must be checked). */
   private async startChild(row: BatchRow): Promise<string | undefined> {
     const workflowId = provisioningWorkflowId(row.request);
-    // In flight before the start resolves: a fast child's signal can arrive in the same activation.
-    this.s.inFlight[workflowId] = row.line;
+    this.s.childStarting(workflowId, row.line);
     try {
       await startChild(provisionConnector, {
         workflowId,
@@ -187,40 +170,38 @@ export class BatchRun {
           { key: BatchId, value: this.request.batchId },
         ],
       });
-      this.s.started += 1;
+      this.s.childStarted();
       return undefined;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        this.s.started += 1;
+        this.s.childStarted();
         return workflowId;
       }
-      delete this.s.inFlight[workflowId];
-      recordFailure(this.s, { workflowId, line: row.line, ...failureOf(err) });
+      this.s.childNotStarted(workflowId, row.line, failureOf(err));
       return undefined;
     }
   }
 
   /** Asks Temporal where children stand: for those that already existed, and when no news came for a while. */
   private async reconcile(ids: string[]): Promise<void> {
-    const pending = ids.filter((id) => id in this.s.inFlight);
+    const pending = ids.filter((id) => this.s.isInFlight(id));
     if (!pending.length) return;
     for (const item of await store.describeBatchItems({ workflowIds: pending })) {
       const outcome = item.stage ? outcomeOf(item.stage, item.error) : undefined;
-      if (outcome && settle(this.s, item.workflowId, outcome, true, this.window)) this.news += 1;
+      if (outcome && this.s.settle(item.workflowId, outcome, true, this.window)) this.news += 1;
     }
   }
 
   /** Children's failures go to the store here; the rows activity records its own. */
   private async recordFailures(): Promise<void> {
-    while (this.s.unrecorded.length) {
-      const chunk = this.s.unrecorded.slice(0, 500);
+    for (let chunk = this.s.unrecorded(500); chunk.length; chunk = this.s.unrecorded(500)) {
       await store.recordBatchFailures({ batchId: this.request.batchId, failures: chunk });
-      this.s.unrecorded.splice(0, chunk.length);
+      this.s.recorded(chunk.length);
     }
   }
 
   private showDetails(): void {
-    const p = progressOf(this.request, this.s, 'running');
+    const p = this.s.progress(this.request, 'running');
     setCurrentDetails(
       `**${p.completed + p.failed + p.cancelled}/${p.total}** done: ${p.completed} completed, ${p.failed} failed, ` +
         `${p.awaitingConsent} awaiting consent, ${p.inFlight ?? 0} in flight` +

@@ -1,26 +1,32 @@
-/** The state provisionBatch carries across continue-as-new, and the pure bookkeeping on it (no I/O here). */
-import { ApplicationFailure } from '@temporalio/common';
+/**
+ * The state provisionBatch carries across continue-as-new, and the pure bookkeeping on it (no I/O here). The state
+ * owns its counts: batch-run.ts reads them through getters and changes them through the methods below, each named
+ * for what happened to the batch.
+ */
 import { z } from 'zod';
-import type { ResolvedConnector } from '../contract/connector.js';
+import { Failure, failure } from '../contract/failures.js';
 import type { Stage } from '../contract/stages.js';
-import type {
-  BatchFailure,
-  BatchProgress,
-  BatchRequest,
-  BatchRow,
-  RowsProgress,
-  RowsResult,
+import {
+  MAX_FAILURES_IN_PROGRESS,
+  batchRequestSchema,
+  type BatchFailure,
+  type BatchProgress,
+  type BatchRequest,
+  type BatchRow,
+  type RowsProgress,
+  type RowsResult,
 } from '../contract/batch-messages.js';
-import { MAX_FAILURES_IN_PROGRESS, batchRequestSchema } from '../contract/batch-messages.js';
+import type { BATCH_VERSIONS, VersionOf } from './versions.js';
 
 export const MAX_CONTINUE_AS_NEW_AFTER = 1500;
 export const DEFAULTS = { concurrency: 50, continueAsNewAfter: 1000, reconcileEvery: '1m' } as const;
 
-export type ConnectorResolution = { connector: ResolvedConnector } | { error: { type: string; message: string } };
+/** The versions this code runs (v1 is legacy/); a batch carries its version across continue-as-new. */
+export type BatchVersion = Exclude<VersionOf<typeof BATCH_VERSIONS>, 1>;
 
-export interface BatchState {
-  /** 2: rows run in bulk (provision-batch.ts). Absent: a batch begun by the legacy workflow, which keeps it. */
-  version?: 2;
+/** What a batch carries across continue-as-new (a v1 batch carries legacy/batch-state-v1.ts's, without `version`). */
+export interface CarriedBatchState {
+  version: BatchVersion;
   /** Index of the next valid row to start. */
   cursor: number;
   started: number;
@@ -33,8 +39,6 @@ export interface BatchState {
   inFlight: Record<string, number>;
   /** Ids settled by asking Temporal rather than by their own signal, so a late signal is not counted twice. */
   settledByCheck: string[];
-  /** One resolution per distinct connector reference in the batch. */
-  connectors: Record<string, ConnectorResolution>;
   /** Failures not yet appended to the batch store. */
   unrecorded: BatchFailure[];
   cancelReason?: string;
@@ -43,120 +47,195 @@ export interface BatchState {
   /** The rows activity running now, as it last reported. */
   running?: RowsProgress;
   /** Rows that need consent, waiting for a place in the window to start as children. */
-  consentQueue?: BatchRow[];
+  consentQueue: BatchRow[];
 }
 
-export function initialState(request: BatchRequest, now: string): BatchState {
-  return {
-    cursor: 0,
-    started: 0,
-    completed: 0,
-    failed: request.rejected.count,
-    awaitingConsent: 0,
-    cancelled: 0,
-    failures: request.rejected.sample.slice(0, MAX_FAILURES_IN_PROGRESS),
-    inFlight: {},
-    settledByCheck: [],
-    connectors: {},
-    unrecorded: [],
-    startedAt: now,
-    runs: 1,
-  };
-}
-
-export function connectorKey(ref: { id?: number; name?: string; version?: string }): string {
-  return ref.id !== undefined ? `id:${ref.id}` : `name:${(ref.name ?? '').toLowerCase()}:${ref.version ?? ''}`;
-}
-
-export function recordFailure(s: BatchState, failure: BatchFailure): void {
-  s.failed += 1;
-  if (s.failures.length < MAX_FAILURES_IN_PROGRESS) s.failures.push(failure);
-  s.unrecorded.push(failure);
-}
-
+/** A child's outcome, as its signal or a check reports it. */
 export type Outcome =
   | { kind: 'completed' }
   | { kind: 'awaiting-consent' }
   | { kind: 'cancelled' }
   | { kind: 'failed'; error: { type: string; message: string } };
 
-/** Applies a child's outcome, reported by its signal or found by a check; returns false when it was not news. */
-export function settle(s: BatchState, workflowId: string, outcome: Outcome, byCheck: boolean, window: number): boolean {
-  const line = s.inFlight[workflowId];
-  const inFlight = line !== undefined;
-  if (outcome.kind === 'awaiting-consent') {
-    if (!inFlight) return false; // a repeat: it asked for consent again after an unconfirmed hint
-    delete s.inFlight[workflowId];
-    s.awaitingConsent += 1;
+export class BatchState {
+  private constructor(private readonly s: CarriedBatchState) {}
+
+  static begin(version: BatchVersion, request: BatchRequest, now: string): BatchState {
+    return new BatchState({
+      version,
+      cursor: 0,
+      started: 0,
+      completed: 0,
+      failed: request.rejected.count,
+      awaitingConsent: 0,
+      cancelled: 0,
+      failures: request.rejected.sample.slice(0, MAX_FAILURES_IN_PROGRESS),
+      inFlight: {},
+      settledByCheck: [],
+      unrecorded: [],
+      startedAt: now,
+      runs: 1,
+      consentQueue: [],
+    });
+  }
+
+  static carried(state: CarriedBatchState): BatchState {
+    return new BatchState(state);
+  }
+
+  get version(): BatchVersion {
+    return this.s.version;
+  }
+
+  get cursor(): number {
+    return this.s.cursor;
+  }
+
+  get cancelReason(): string | undefined {
+    return this.s.cancelReason;
+  }
+
+  get inFlightIds(): string[] {
+    return Object.keys(this.s.inFlight);
+  }
+
+  get inFlightCount(): number {
+    return Object.keys(this.s.inFlight).length;
+  }
+
+  isInFlight(workflowId: string): boolean {
+    return workflowId in this.s.inFlight;
+  }
+
+  get queuedConsentRows(): number {
+    return this.s.consentQueue.length;
+  }
+
+  /** Failures not yet in the store, oldest first (at most `max`); `recorded` drops them once they are. */
+  unrecorded(max: number): BatchFailure[] {
+    return this.s.unrecorded.slice(0, max);
+  }
+
+  recorded(count: number): void {
+    this.s.unrecorded.splice(0, count);
+  }
+
+  progress(request: BatchRequest, state: NonNullable<BatchProgress['state']>, finishedAt?: string): BatchProgress {
+    const { s } = this;
+    const running = s.running;
+    return {
+      batchId: request.batchId,
+      total: request.rows + request.rejected.count,
+      started: s.started + (running ? running.completed + running.failed + running.inFlight : 0),
+      completed: s.completed + (running?.completed ?? 0),
+      failed: s.failed + (running?.failed ?? 0),
+      awaitingConsent: s.awaitingConsent,
+      cancelled: s.cancelled,
+      inFlight: Object.keys(s.inFlight).length + (running?.inFlight ?? 0),
+      notStarted: s.cancelReason ? request.rows - s.cursor : 0,
+      state,
+      startedAt: s.startedAt,
+      ...(finishedAt ? { finishedAt } : {}),
+      failures: s.failures,
+    };
+  }
+
+  /** The first cancel's reason stands. */
+  cancel(reason: string): void {
+    this.s.cancelReason ??= reason;
+  }
+
+  /** A report from the rows activity running now: its counts so far replace the previous report's. */
+  rowsProgressed(report: RowsProgress): void {
+    this.s.running = report;
+    for (const f of report.failures) this.sampleFailure(f);
+  }
+
+  /** The rows activity is done: its counts become the batch's, its consent rows wait for children. */
+  rowsDone(result: RowsResult & { failures?: BatchFailure[] }): void {
+    const { s } = this;
+    s.running = undefined;
+    s.started += result.takenTo - result.fromRow - result.consentRows.length - result.unstarted;
+    s.completed += result.completed;
+    s.failed += result.failed;
+    for (const f of result.failures ?? []) this.sampleFailure(f);
+    s.consentQueue = [...s.consentQueue, ...result.consentRows];
+    s.cursor = result.takenTo;
+  }
+
+  /** Up to `count` queued consent rows, taken to start as children. */
+  takeConsentRows(count: number): BatchRow[] {
+    return this.s.consentQueue.splice(0, count);
+  }
+
+  /** A cancelled batch starts no more children. */
+  dropConsentRowsIfCancelled(): void {
+    if (this.s.cancelReason) this.s.consentQueue = [];
+  }
+
+  /** In flight before the start resolves: a fast child's signal can arrive in the same activation. */
+  childStarting(workflowId: string, line: number): void {
+    this.s.inFlight[workflowId] = line;
+  }
+
+  /** Started, or found already started by an earlier run of the same batch. */
+  childStarted(): void {
+    this.s.started += 1;
+  }
+
+  childNotStarted(workflowId: string, line: number, error: { type: string; message: string }): void {
+    delete this.s.inFlight[workflowId];
+    this.recordFailure({ workflowId, line, ...error });
+  }
+
+  /** Applies a child's outcome, reported by its signal or found by a check; returns false when it was not news. */
+  settle(workflowId: string, outcome: Outcome, byCheck: boolean, window: number): boolean {
+    const { s } = this;
+    const line = s.inFlight[workflowId];
+    const inFlight = line !== undefined;
+    if (outcome.kind === 'awaiting-consent') {
+      if (!inFlight) return false; // a repeat: it asked for consent again after an unconfirmed hint
+      delete s.inFlight[workflowId];
+      s.awaitingConsent += 1;
+      return true;
+    }
+    if (inFlight) {
+      delete s.inFlight[workflowId];
+      if (byCheck) {
+        s.settledByCheck.push(workflowId);
+        if (s.settledByCheck.length > 2 * window) s.settledByCheck.splice(0, s.settledByCheck.length - 2 * window);
+      }
+    } else {
+      // Not in flight: either a child that was awaiting consent has ended, or news we already have.
+      if (s.settledByCheck.includes(workflowId) || s.awaitingConsent === 0) return false;
+      s.awaitingConsent -= 1;
+    }
+    if (outcome.kind === 'completed') s.completed += 1;
+    else if (outcome.kind === 'cancelled') s.cancelled += 1;
+    else this.recordFailure({ workflowId, ...(inFlight ? { line } : {}), ...outcome.error });
     return true;
   }
-  if (inFlight) {
-    delete s.inFlight[workflowId];
-    if (byCheck) {
-      s.settledByCheck.push(workflowId);
-      if (s.settledByCheck.length > 2 * window) s.settledByCheck.splice(0, s.settledByCheck.length - 2 * window);
-    }
-  } else {
-    // Not in flight: either a child that was awaiting consent has ended, or news we already have.
-    if (s.settledByCheck.includes(workflowId) || s.awaitingConsent === 0) return false;
-    s.awaitingConsent -= 1;
+
+  /** What the next run carries. */
+  nextRun(): CarriedBatchState {
+    this.s.runs += 1;
+    return this.s;
   }
-  if (outcome.kind === 'completed') s.completed += 1;
-  else if (outcome.kind === 'cancelled') s.cancelled += 1;
-  else recordFailure(s, { workflowId, ...(inFlight ? { line } : {}), ...outcome.error });
-  return true;
-}
 
-/** Keeps a failure in the bounded sample the progress query shows (the rows activity records them in the store). */
-export function sampleFailure(s: BatchState, failure: BatchFailure): void {
-  if (s.failures.length >= MAX_FAILURES_IN_PROGRESS) return;
-  if (failure.workflowId && s.failures.some((f) => f.workflowId === failure.workflowId)) return;
-  s.failures.push(failure);
-}
+  private recordFailure(failure: BatchFailure): void {
+    const { s } = this;
+    s.failed += 1;
+    if (s.failures.length < MAX_FAILURES_IN_PROGRESS) s.failures.push(failure);
+    s.unrecorded.push(failure);
+  }
 
-/** A report from the rows activity running now: its counts so far replace the previous report's. */
-export function recordRowsProgress(s: BatchState, report: RowsProgress): void {
-  s.running = report;
-  for (const f of report.failures) sampleFailure(s, f);
-}
-
-/** The rows activity is done: its counts become the batch's, its consent rows wait for children. */
-export function recordRowsResult(s: BatchState, result: RowsResult & { failures?: BatchFailure[] }): void {
-  s.running = undefined;
-  s.started += result.takenTo - result.fromRow - result.consentRows.length - result.unstarted;
-  s.completed += result.completed;
-  s.failed += result.failed;
-  for (const f of result.failures ?? []) sampleFailure(s, f);
-  s.consentQueue = [...(s.consentQueue ?? []), ...result.consentRows];
-  s.cursor = result.takenTo;
-}
-
-export function progressOf(
-  request: BatchRequest,
-  s: BatchState,
-  state: NonNullable<BatchProgress['state']>,
-  finishedAt?: string,
-): BatchProgress {
-  const running = s.running;
-  return {
-    batchId: request.batchId,
-    total: request.rows + request.rejected.count,
-    started: s.started + (running ? running.completed + running.failed + running.inFlight : 0),
-    completed: s.completed + (running?.completed ?? 0),
-    failed: s.failed + (running?.failed ?? 0),
-    awaitingConsent: s.awaitingConsent,
-    cancelled: s.cancelled,
-    inFlight: Object.keys(s.inFlight).length + (running?.inFlight ?? 0),
-    notStarted: s.cancelReason ? request.rows - s.cursor : 0,
-    state,
-    startedAt: s.startedAt,
-    ...(finishedAt ? { finishedAt } : {}),
-    failures: s.failures,
-  };
-}
-
-function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidRequest', message, nonRetryable: true });
+  /** Keeps a failure in the bounded sample the progress query shows (the rows activity records them in the store). */
+  private sampleFailure(failure: BatchFailure): void {
+    const { s } = this;
+    if (s.failures.length >= MAX_FAILURES_IN_PROGRESS) return;
+    if (failure.workflowId && s.failures.some((f) => f.workflowId === failure.workflowId)) return;
+    s.failures.push(failure);
+  }
 }
 
 const batchInputSchema = batchRequestSchema.extend({
@@ -172,7 +251,7 @@ const batchInputSchema = batchRequestSchema.extend({
 export function checkBatchRequest(
   request: BatchRequest,
 ): Required<Pick<BatchRequest, 'concurrency' | 'continueAsNewAfter'>> {
-  if (!request) throw invalid('batchId: is required');
+  if (!request) throw failure(Failure.InvalidRequest, 'batchId: is required');
   // Absent and null both mean "the default", as they always have (histories recorded so must replay the same).
   const { concurrency, continueAsNewAfter } = request;
   const parsed = batchInputSchema.safeParse({
@@ -182,7 +261,7 @@ export function checkBatchRequest(
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw invalid(`${issue.path.join('.')}: ${issue.message}`);
+    throw failure(Failure.InvalidRequest, `${issue.path.join('.')}: ${issue.message}`);
   }
   return {
     concurrency: parsed.data.concurrency ?? DEFAULTS.concurrency,
@@ -200,9 +279,9 @@ export function outcomeOf(stage: Stage, error?: { type: string; message: string 
     case 'cancelled':
       return { kind: 'cancelled' };
     case 'failed':
-      return { kind: 'failed', error: error ?? { type: 'Failed', message: 'the provisioning failed' } };
+      return { kind: 'failed', error: error ?? { type: Failure.Failed, message: 'the provisioning failed' } };
     case 'expired':
-      return { kind: 'failed', error: error ?? { type: 'ConsentExpired', message: 'no consent in time' } };
+      return { kind: 'failed', error: error ?? { type: Failure.ConsentExpired, message: 'no consent in time' } };
     default:
       return undefined;
   }

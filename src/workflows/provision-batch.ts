@@ -7,19 +7,24 @@
  * Load on Cyclr: the window (`concurrency`) bounds requests in flight; CYCLR_MAX_REQUESTS_PER_SECOND bounds
  * requests per second across every worker (src/activities/cyclr/request-rate.ts).
  */
-import { patched } from '@temporalio/workflow';
 import type { BatchProgress, BatchRequest } from '../contract/batch-messages.js';
 import { BatchRun } from './batch-run.js';
-import { DEFAULTS, checkBatchRequest, type BatchState } from './batch-state.js';
+import { BatchState, DEFAULTS, checkBatchRequest, type CarriedBatchState } from './batch-state.js';
 import { provisionBatchV1 } from './legacy/provision-batch-v1.js';
+import type { BatchStateV1 } from './legacy/batch-state-v1.js';
+import { BATCH_VERSIONS, versionOfRun } from './versions.js';
 
-/** Batches begun before rows ran in bulk keep the code they began with (legacy/). */
-export const BULK_ROWS_PATCH = 'bulk-rows-2026-12';
-
-export async function provisionBatch(request: BatchRequest, carried?: BatchState): Promise<BatchProgress> {
-  if (carried ? carried.version !== 2 : !patched(BULK_ROWS_PATCH)) return provisionBatchV1(request, carried);
+export async function provisionBatch(
+  request: BatchRequest,
+  carried?: CarriedBatchState | BatchStateV1,
+): Promise<BatchProgress> {
+  // A batch keeps the version it began with across continue-as-new (a v1 batch's state has no `version`).
+  if (carried && !('version' in carried)) return provisionBatchV1(request, carried);
+  const version = versionOfRun(BATCH_VERSIONS, carried?.version);
+  if (version === 1) return provisionBatchV1(request);
   const { concurrency, continueAsNewAfter } = checkBatchRequest(request);
-  const batch = new BatchRun(request, carried, concurrency, continueAsNewAfter);
+  const state = carried ? BatchState.carried(carried) : BatchState.begin(version, request, now());
+  const batch = new BatchRun(request, state, concurrency, continueAsNewAfter);
   batch.registerHandlers();
 
   while (batch.moreRows) {
@@ -29,4 +34,8 @@ export async function provisionBatch(request: BatchRequest, carried?: BatchState
   }
   await batch.waitForChildren(request.reconcileEvery ?? DEFAULTS.reconcileEvery);
   return batch.finish();
+}
+
+function now(): string {
+  return new Date().toISOString();
 }

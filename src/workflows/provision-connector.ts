@@ -3,125 +3,106 @@
  * customer's consent until Cyclr says `Authenticated`, however long that takes. The state and its steps are in
  * provisioning-state.ts, the messages in provisioning-handlers.ts, the check schedule in consent-checks.ts.
  */
-import {
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  continueAsNew,
-  isCancellation,
-  patched,
-} from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common';
+import { ApplicationFailure, CancellationScope, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { needsConsent } from '../contract/connector.js';
-import { nextCheckAt } from './consent-checks.js';
 import { provisionConnectorV1 } from './legacy/provision-connector-v1.js';
 import type { ProvisioningResult } from '../contract/messages.js';
 import { registerHandlers } from './provisioning-handlers.js';
-import { ContinueAsNewRequested, Provisioning, type ProvisionOptions } from './provisioning-state.js';
+import { Provisioning } from './provisioning-state.js';
+import { CONTINUE_AS_NEW, type ProvisionOptions, type WaitOutcome } from './provisioning-run.js';
 import type { ProvisioningRequest } from '../contract/request.js';
-import { failureOf } from '../contract/failures.js';
+import { Failure, failure, failureOf } from '../contract/failures.js';
+import { PROVISIONING_VERSIONS, versionOfRun } from './versions.js';
 
-export type { ConsentWaitState, ProvisionOptions } from './provisioning-state.js';
-
-/** Runs recorded before local activities keep the code they were recorded with (legacy/). */
-export const LOCAL_ACTIVITIES_PATCH = 'local-activities-2026-12';
+export type { ConsentWaitState, ProvisionOptions } from './provisioning-run.js';
 
 export async function provisionConnector(
   request: ProvisioningRequest,
   options: ProvisionOptions = {},
 ): Promise<ProvisioningResult> {
-  if (!patched(LOCAL_ACTIVITIES_PATCH)) return provisionConnectorV1(request, options);
-  const p = new Provisioning(request, options);
+  const version = versionOfRun(PROVISIONING_VERSIONS);
+  if (version === 1) return provisionConnectorV1(request, options);
+  const p = Provisioning.begin(version, request, options);
   registerHandlers(p);
+  let ending: unknown;
   try {
-    const result = await p.main.run(() => {
-      const valid = p.validate();
-      return p.resume ? awaitConsent(p) : provision(p, valid);
+    const outcome = await p.run(() => {
+      if (p.refusal) throw p.refusal;
+      return p.resumed ? awaitConsent(p) : provision(p);
     });
-    await p.settle();
-    return result;
+    if (outcome !== CONTINUE_AS_NEW) {
+      await p.settle();
+      return outcome;
+    }
+    ending = outcome;
   } catch (err) {
-    return await CancellationScope.nonCancellable(() => conclude(p, err));
+    ending = err;
   }
+  return await CancellationScope.nonCancellable(() => conclude(p, ending));
 }
 
-async function provision(p: Provisioning, request: ProvisioningRequest): Promise<ProvisioningResult> {
+async function provision(p: Provisioning): Promise<WaitOutcome> {
   const { connector, method } = await p.resolveConnector();
-  if (request.account?.create) await p.ensureAccount(request.account);
+  if (p.createsAccount) await p.ensureAccount();
   const installed = await p.install(connector, method);
   if (needsConsent(method) && !installed.authenticated) {
     await p.askForConsent();
     return awaitConsent(p);
   }
-  p.setStage('verifying');
+  p.startVerifying();
   if (await p.confirmInstalled(installed.authenticated)) return p.complete();
-  throw ApplicationFailure.create({
-    type: 'NotAuthenticated',
-    message: `Cyclr installed ${connector.name} (account connector ${p.status.accountConnectorId}) but does not report it authenticated; check authValue and properties`,
-    nonRetryable: true,
-  });
+  throw failure(
+    Failure.NotAuthenticated,
+    `Cyclr installed ${connector.name} (account connector ${p.status.accountConnectorId}) but does not report it authenticated; check authValue and properties`,
+  );
 }
 
 /** Waits for consent: a hint (signal, callback) is checked with Cyclr, and Cyclr is asked anyway on a schedule. */
-async function awaitConsent(p: Provisioning): Promise<ProvisioningResult> {
-  const { consent, reminderEvery, checkEvery } = p.timeouts;
+async function awaitConsent(p: Provisioning): Promise<WaitOutcome> {
+  const wait = p.wait;
   for (;;) {
     const now = Date.now();
-    if (now >= p.deadline) {
-      throw ApplicationFailure.create({
-        type: 'ConsentExpired',
-        message: `no consent within ${consent} (expired ${p.status.consentExpiresAt})`,
-        nonRetryable: true,
-      });
+    if (wait.expired(now)) {
+      throw failure(
+        Failure.ConsentExpired,
+        `no consent within ${wait.timeouts.consent} (expired ${p.status.consentExpiresAt})`,
+      );
     }
-    const checkAt = nextCheckAt({
-      now,
-      lastClickAt: p.lastClickAt,
-      lastCheckAt: p.lastCheckAt,
-      checkEveryMs: msToNumber(checkEvery),
-    });
-    const click = p.lastClickAt;
+    const checkAt = wait.nextCheckAt(now);
+    const click = wait.lastClickAt;
     // A new click wakes the wait too: brisk checks start from it.
-    await condition(
-      () => p.consentHint !== undefined || p.lastClickAt !== click,
-      Math.max(1, Math.min(p.deadline, p.nextReminderAt, checkAt) - now),
-    );
+    await condition(() => wait.hint !== undefined || wait.lastClickAt !== click, wait.sleepFor(now, checkAt));
 
-    if (p.consentHint !== undefined) {
-      const source = p.consentHint;
-      p.consentHint = undefined;
-      p.setStage('verifying', `consent reported by ${source}`);
+    const hint = wait.takeHint();
+    if (hint !== undefined) {
+      p.startVerifying(`consent reported by ${hint}`);
       if (await p.checkWhileWaiting()) return p.complete();
-      p.status.lastError = {
-        type: 'ConsentNotConfirmed',
-        message: `consent reported by ${source}, but Cyclr does not report the connector authenticated yet`,
-      };
-      p.setStage('awaiting-consent', 'Cyclr did not confirm consent');
-    } else if (Date.now() >= p.nextReminderAt && Date.now() < p.deadline) {
-      p.nextReminderAt += msToNumber(reminderEvery);
+      p.consentNotConfirmed(hint);
+    } else if (wait.reminderDue(Date.now())) {
       p.remind();
-    } else if (Date.now() >= checkAt && Date.now() < p.deadline) {
+    } else if (wait.checkDue(Date.now(), checkAt)) {
       // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.
       if (await p.checkWhileWaiting()) return p.complete('consent noticed by periodic check');
     }
-    p.continueAsNewIfLong();
+    if (p.historyIsLong) return CONTINUE_AS_NEW;
   }
 }
 
 /** The one table of outcomes other than completion. */
-async function conclude(p: Provisioning, err: unknown): Promise<ProvisioningResult> {
-  if (err instanceof ContinueAsNewRequested) {
+async function conclude(p: Provisioning, ending: unknown): Promise<ProvisioningResult> {
+  if (ending === CONTINUE_AS_NEW) {
     await p.settle();
-    return continueAsNew<typeof provisionConnector>(p.request, p.continuation(err.state));
+    const next = p.nextRun();
+    return continueAsNew<typeof provisionConnector>(next.request, next.options);
   }
-  if (isCancellation(err)) {
+  if (isCancellation(ending)) {
     const reason = p.cancelReason ?? 'cancelled through Temporal';
-    await p.end('cancelled', { type: 'Cancelled', message: reason }, 'provisioning.cancelled');
-    if (p.cancelReason === undefined) throw err; // cancelled through Temporal itself: end as Canceled
-    throw ApplicationFailure.create({ type: 'Cancelled', message: reason, nonRetryable: true });
+    await p.end('cancelled', { type: Failure.Cancelled, message: reason }, 'provisioning.cancelled');
+    if (p.cancelReason === undefined) throw ending; // cancelled through Temporal itself: end as Canceled
+    throw failure(Failure.Cancelled, reason);
   }
-  const failure = failureOf(err);
-  if (failure.type === 'ConsentExpired') await p.end('expired', failure, 'provisioning.expired');
-  else await p.end('failed', failure, 'provisioning.failed');
-  throw ApplicationFailure.create({ type: failure.type, message: failure.message, nonRetryable: true });
+  const failed = failureOf(ending);
+  if (failed.type === Failure.ConsentExpired) await p.end('expired', failed, 'provisioning.expired');
+  else await p.end('failed', failed, 'provisioning.failed');
+  throw ApplicationFailure.create({ type: failed.type, message: failed.message, nonRetryable: true });
 }

@@ -16,19 +16,26 @@ import {
 } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks.js';
 import type { ProvisioningActivities } from '../activities/provisioning.js';
-import { failureOf } from '../contract/failures.js';
+import { Failure, NON_RETRYABLE, failureOf, type FailureType } from '../contract/failures.js';
 
-/** Failure types that retrying cannot fix; everything else (5xx, 429, network) is retried. */
-export const NON_RETRYABLE = [
-  'ConnectorNotFound',
-  'AmbiguousConnector',
-  'InvalidRequest',
-  'AccountNotFound',
-  'InstallNameTaken',
-  'CyclrBadRequest',
-  'CyclrNotFound',
-  'CyclrUnauthorized',
-  'CyclrForbidden',
+/** Failure types that retrying cannot fix (contract/failures.ts); everything else (5xx, 429, network) is retried. */
+const nonRetryableErrorTypes = [...NON_RETRYABLE];
+
+/**
+ * The failures after which v2 does not hand a quick call over to the durable one, as v2 shipped them. The choice
+ * decides whether the durable activity is scheduled at all, so a v2 run must replay with this very list (a type
+ * added to it would change what a recorded v2 run does); the next version decides by NON_RETRYABLE instead.
+ */
+const FINAL_ON_THE_WAY_IN_V2: readonly FailureType[] = [
+  Failure.ConnectorNotFound,
+  Failure.AmbiguousConnector,
+  Failure.InvalidRequest,
+  Failure.AccountNotFound,
+  Failure.InstallNameTaken,
+  Failure.CyclrBadRequest,
+  Failure.CyclrNotFound,
+  Failure.CyclrUnauthorized,
+  Failure.CyclrForbidden,
 ];
 
 type Cyclr = Pick<
@@ -48,7 +55,7 @@ export const quick = proxyLocalActivities<Cyclr & Pick<ProvisioningActivities, '
     backoffCoefficient: 2,
     maximumInterval: '1s',
     maximumAttempts: 3,
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    nonRetryableErrorTypes,
   },
 });
 
@@ -62,14 +69,14 @@ export const durable = proxyActivities<
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '15s',
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    nonRetryableErrorTypes,
   },
 });
 
 /** Checks while waiting: one that fails is not waited on (the next check comes soon); links for re-sends. */
 export const waiting = proxyActivities<Pick<ProvisioningActivities, 'checkAuthenticated' | 'createConsentLink'>>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes },
 });
 
 /** A person is waiting on the other end of issueAuthUrl: answer within seconds or fail, never retry for a day. */
@@ -80,7 +87,7 @@ export const interactive = proxyActivities<Pick<ProvisioningActivities, 'mintAut
     initialInterval: '500ms',
     backoffCoefficient: 2,
     maximumInterval: '5s',
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    nonRetryableErrorTypes,
   },
 });
 
@@ -91,14 +98,14 @@ export const events = proxyActivities<WebhookActivities>({
 });
 
 /**
- * True for a failure that a later attempt may get past: anything but a failure type in NON_RETRYABLE, or a
+ * True for a failure that a later attempt may get past: anything but a failure type v2 treats as final, or a
  * cancellation of our own scope. Decided by the type alone: a local activity that ran out of time is an
  * ActivityFailure around a timeout when it happens, but the bare timeout when its marker is replayed.
  */
 export function isRetryableFailure(err: unknown): boolean {
   if (!(err instanceof TemporalFailure)) return false;
   if (isCancellation(err) && CancellationScope.current().consideredCancelled) return false;
-  return !NON_RETRYABLE.includes(failureOf(err).type);
+  return !(FINAL_ON_THE_WAY_IN_V2 as readonly string[]).includes(failureOf(err).type);
 }
 
 /** The quick call first; on a retryable failure, `goingSlow()` then the durable call. */

@@ -1,7 +1,7 @@
 /**
- * One provisioning's state and the steps it is made of: what `status` reports, what a continue-as-new carries, and
- * the helpers the process in provision-connector.ts reads as (set a stage, emit an event, install, check with
- * Cyclr, remove what was installed, finish). Deterministic code: calls out only through provisioning-activities.ts.
+ * One provisioning's state and the steps it is made of. It owns its fields: others read them through getters and
+ * change them only through the methods below, each named for a step of the process in provision-connector.ts or for
+ * a message in provisioning-handlers.ts. Deterministic code: calls out only through provisioning-activities.ts.
  */
 import {
   ApplicationFailure,
@@ -9,194 +9,128 @@ import {
   CancelledFailure,
   allHandlersFinished,
   condition,
-  getExternalWorkflowHandle,
   log,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common';
 import type { EventType } from '../contract/webhook-events.js';
-import { batchItemSignal } from '../contract/batch-messages.js';
 import { chooseAuthMethod, installInput, type AuthMethod, type ResolvedConnector } from '../contract/connector.js';
-import type { ProvisioningResult, ProvisioningStatus } from '../contract/messages.js';
-import { durable, events, quick, quickThenDurable, waiting } from './provisioning-activities.js';
 import {
-  DEFAULT_TIMEOUTS,
-  formatInvalidFields,
-  parseProvisioningRequest,
-  type ProvisioningRequest,
-} from '../contract/request.js';
+  START_TOKEN_MEMO,
+  initialStatus,
+  type AuthUrl,
+  type ConsentLink,
+  type ProvisioningResult,
+  type ProvisioningStatus,
+} from '../contract/messages.js';
+import { durable, interactive, quick, quickThenDurable, waiting } from './provisioning-activities.js';
+import { formatInvalidFields, parseProvisioningRequest, type ProvisioningRequest } from '../contract/request.js';
 import { FINAL_STAGES, type Stage } from '../contract/stages.js';
-import { failureOf } from '../contract/failures.js';
+import { Failure, failure, failureOf } from '../contract/failures.js';
 import { pushStage, upsertStageAttributes } from './status.js';
-
-/** State carried across continue-as-new while awaiting consent (the same shape the legacy workflow carries). */
-export interface ConsentWaitState {
-  status: ProvisioningStatus;
-  connector: ResolvedConnector;
-  accountConnectorId: number;
-  linkId: string;
-  consentDeadline: number;
-  nextReminderAt: number;
-  lastClickAt?: number;
-  lastCheckAt?: number;
-}
-
-export interface ProvisionOptions {
-  /** A connector already resolved (by provisionBatch, once per batch). */
-  connector?: ResolvedConnector;
-  /** Set by continue-as-new only. */
-  resume?: ConsentWaitState;
-  /** History length that triggers continue-as-new while waiting; lowered only by tests. */
-  continueAsNewAfterEvents?: number;
-}
-
-/** Continue-as-new well before Temporal's ~50k-event history limit. */
-export const HISTORY_EVENTS_BEFORE_CONTINUE = 10_000;
-
-/** Thrown out of the main scope so continue-as-new happens after in-flight events and handlers finish. */
-export class ContinueAsNewRequested extends Error {
-  constructor(readonly state: ConsentWaitState) {
-    super('continue-as-new');
-  }
-}
+import { ConsentWait } from './consent-wait.js';
+import { ProvisioningNotices } from './provisioning-notices.js';
+import {
+  HISTORY_EVENTS_BEFORE_CONTINUE,
+  type ConsentWaitState,
+  type ProvisionOptions,
+  type ProvisioningVersion,
+} from './provisioning-run.js';
 
 export class Provisioning {
   readonly workflowId = workflowInfo().workflowId;
-  readonly status: ProvisioningStatus;
+  /** The request as checked when the provisioning began, or why it was refused. */
+  private readonly checked: { request: ProvisioningRequest } | { refusal: ApplicationFailure };
+  private readonly s: ProvisioningStatus;
   /** Cancelled by the `cancel` signal; clean-up runs outside it. */
-  readonly main = new CancellationScope();
-  readonly resume?: ConsentWaitState;
-  connector?: ResolvedConnector;
-  /** The current consent link's id; a click on any other link is refused as revoked. */
-  linkId?: string;
-  /** Set by `consentCompleted`: a hint to check with Cyclr now. */
-  consentHint?: string;
-  cancelReason?: string;
-  deadline = 0;
-  nextReminderAt = 0;
-  /** Clicks on the consent link start brisk checks (consent-checks.ts). */
-  lastClickAt?: number;
-  lastCheckAt?: number;
-  private parsed?: ProvisioningRequest;
+  private readonly main = new CancellationScope();
+  private connector?: ResolvedConnector;
   /** Set once an install has been attempted: the Name that finds it at Cyclr. */
   private installName?: string;
-  /** Event deliveries and batch notices in flight; awaited before the workflow ends. */
-  private readonly pending: Promise<void>[] = [];
+  /** The current consent link's id; a click on any other link is refused as revoked. */
+  private linkId?: string;
+  private cancelledFor?: string;
+  /** The wait's clock: deadline, reminders, clicks, checks, the consent hint. */
+  readonly wait: ConsentWait;
+  private readonly notices: ProvisioningNotices;
 
-  constructor(
+  /** Begins a provisioning (or resumes one after continue-as-new), checking its request at once. */
+  static begin(version: ProvisioningVersion, request: ProvisioningRequest, options: ProvisionOptions): Provisioning {
+    return new Provisioning(version, request, options);
+  }
+
+  private constructor(
+    /** Read once at the start of the run (versions.ts). */
+    readonly version: ProvisioningVersion,
     private readonly rawRequest: ProvisioningRequest,
     private readonly options: ProvisionOptions,
   ) {
-    this.resume = options.resume;
-    this.status = this.resume?.status ?? {
-      stage: 'resolving-connector',
-      accountId: typeof rawRequest?.accountId === 'string' ? rawRequest.accountId : '',
-      connector: { id: rawRequest?.connector?.id, name: rawRequest?.connector?.name },
-      attempts: 0,
-      history: [],
-      batchId: rawRequest?.batchId,
-    };
-    if (this.resume) {
-      this.connector = this.resume.connector;
-      this.linkId = this.resume.linkId;
-      this.deadline = this.resume.consentDeadline;
-      this.nextReminderAt = this.resume.nextReminderAt;
-      this.lastClickAt = this.resume.lastClickAt;
-      this.lastCheckAt = this.resume.lastCheckAt;
-      this.installName = rawRequest.installName ?? this.resume.connector.name;
+    const resume = options.resume;
+    this.s = resume?.status ?? initialStatus(rawRequest);
+    if (resume) {
+      this.connector = resume.connector;
+      this.linkId = resume.linkId;
+      this.installName = rawRequest.installName ?? resume.connector.name;
     } else {
-      this.setStage('resolving-connector');
+      this.enter('resolving-connector');
     }
+    // Checked as every entry point checks it; a bad one fails the provisioning with the same words (`refusal`).
+    const parsed = parseProvisioningRequest(rawRequest);
+    const valid = parsed.ok ? parsed.request : undefined;
+    if (parsed.ok) {
+      this.checked = { request: parsed.request };
+      this.s.returnUrl = parsed.request.oauth?.returnUrl;
+    } else {
+      this.checked = { refusal: failure(Failure.InvalidRequest, formatInvalidFields(parsed.errors)) };
+    }
+    this.wait = new ConsentWait(valid?.timeouts, resume);
+    this.notices = new ProvisioningNotices(this.workflowId, valid?.notifyUrl);
   }
 
-  get request(): ProvisioningRequest {
-    if (!this.parsed) throw ApplicationFailure.nonRetryable('the request has not been validated', 'InvalidRequest');
-    return this.parsed;
+  get status(): Readonly<ProvisioningStatus> {
+    return this.s;
   }
 
-  get timeouts() {
-    return { ...DEFAULT_TIMEOUTS, ...this.request.timeouts };
+  get stage(): Stage {
+    return this.s.stage;
   }
 
   get finished(): boolean {
-    return FINAL_STAGES.includes(this.status.stage);
+    return FINAL_STAGES.includes(this.s.stage);
   }
 
-  /** The request, checked as every entry point checks it; a bad one fails the provisioning with the same words. */
-  validate(): ProvisioningRequest {
-    const parsed = parseProvisioningRequest(this.rawRequest);
-    if (!parsed.ok) {
-      throw ApplicationFailure.create({
-        type: 'InvalidRequest',
-        message: formatInvalidFields(parsed.errors),
-        nonRetryable: true,
-      });
-    }
-    this.parsed = parsed.request;
-    this.status.returnUrl = parsed.request.oauth?.returnUrl;
-    return parsed.request;
+  /** Continued as new while awaiting consent: it goes straight back to waiting. */
+  get resumed(): boolean {
+    return this.options.resume !== undefined;
   }
 
-  setStage(stage: Stage, note?: string): void {
-    pushStage(this.status, stage, note);
-    const parent = workflowInfo().parent;
-    if (parent && (stage === 'awaiting-consent' || FINAL_STAGES.includes(stage))) {
-      // A batch counts its consent rows by these; a batch that has ended no longer listens, which is fine.
-      this.pending.push(
-        getExternalWorkflowHandle(parent.workflowId)
-          .signal(batchItemSignal, {
-            workflowId: this.workflowId,
-            stage,
-            error: FINAL_STAGES.includes(stage) && stage !== 'completed' ? this.status.lastError : undefined,
-          })
-          .catch(() => undefined),
-      );
-    }
+  /** Why the request was refused; a refused provisioning ends at once, failed with it. */
+  get refusal(): ApplicationFailure | undefined {
+    return 'refusal' in this.checked ? this.checked.refusal : undefined;
   }
 
-  /** The search attributes catch up with the stage: before a wait, and at the end (one history event, not one per stage). */
-  publishStage(): void {
-    upsertStageAttributes(this.status);
+  get cancelReason(): string | undefined {
+    return this.cancelledFor;
   }
 
-  emit(type: EventType, extra: { reason?: string } = {}): void {
-    const notifyUrl = this.parsed?.notifyUrl;
-    if (!notifyUrl) return;
-    const s = this.status;
-    const event = {
-      id: uuid4(),
-      type,
-      timestamp: new Date().toISOString(),
-      data: {
-        workflowId: this.workflowId,
-        accountId: s.accountId,
-        connector: s.connector,
-        accountConnectorId: s.accountConnectorId,
-        consentLink: s.consentLink,
-        consentExpiresAt: s.consentExpiresAt,
-        error: s.lastError,
-        ...extra,
-      },
-    };
-    // Delivery runs beside the provisioning; a receiver that is down delays no customer.
-    this.pending.push(
-      events.sendEvent({ notifyUrl, event }).catch((err) => {
-        log.warn('event not delivered', { type, error: String(err) });
-      }),
-    );
+  get createsAccount(): boolean {
+    return this.request.account?.create === true;
   }
 
-  /** A reminder to the receiver (one is counted only when there is a receiver to send it to). */
-  remind(): void {
-    if (!this.parsed?.notifyUrl) return;
-    this.status.remindersSent = (this.status.remindersSent ?? 0) + 1;
-    this.emit('provisioning.reminder');
+  /** Whether this run's start carried `startToken` (update-with-start: the call that sent it created the run). */
+  startedWith(startToken: string | undefined): boolean {
+    return startToken !== undefined && workflowInfo().memo?.[START_TOKEN_MEMO] === startToken && !this.resumed;
   }
 
-  /** Quick first; when Cyclr keeps failing, the stage becomes visible to `list` before the long retries. */
-  private cyclr<T>(fast: () => Promise<T>, slow: () => Promise<T>): Promise<T> {
-    return quickThenDurable(fast, slow, () => this.publishStage());
+  /** The request, valid: only a refused provisioning has none, and it runs no step (it fails with its refusal). */
+  private get request(): ProvisioningRequest {
+    if ('refusal' in this.checked) throw this.checked.refusal;
+    return this.checked.request;
+  }
+
+  /** Runs the process in the scope the `cancel` signal cancels. */
+  run<T>(process: () => Promise<T>): Promise<T> {
+    return this.main.run(process);
   }
 
   async resolveConnector(): Promise<{ connector: ResolvedConnector; method: AuthMethod }> {
@@ -208,17 +142,14 @@ export class Provisioning {
         () => durable.resolveConnector(ref),
       ));
     this.connector = connector;
-    this.status.connector = { id: connector.id, name: connector.name };
+    this.s.connector = { id: connector.id, name: connector.name };
     return { connector, method: chooseAuthMethod(connector, this.request) };
   }
 
-  async ensureAccount(account: NonNullable<ProvisioningRequest['account']>): Promise<void> {
-    this.setStage('ensuring-account');
-    const input = {
-      id: this.request.accountId,
-      name: account.name ?? this.request.accountId,
-      timezone: account.timezone,
-    };
+  async ensureAccount(): Promise<void> {
+    this.enter('ensuring-account');
+    const { accountId, account } = this.request;
+    const input = { id: accountId, name: account?.name ?? accountId, timezone: account?.timezone };
     await this.cyclr(
       () => quick.ensureAccount(input),
       () => durable.ensureAccount(input),
@@ -228,7 +159,7 @@ export class Provisioning {
   /** Installs (idempotently by Name); a cancel lets it finish, so what was installed can be removed. */
   async install(connector: ResolvedConnector, method: AuthMethod): Promise<{ authenticated: boolean }> {
     const input = installInput(this.request, connector, method);
-    this.setStage('installing');
+    this.enter('installing');
     this.installName = input.body.Name;
     const installed = await CancellationScope.nonCancellable(() =>
       this.cyclr(
@@ -236,34 +167,60 @@ export class Provisioning {
         () => durable.installConnector(input),
       ),
     );
-    this.status.accountConnectorId = installed.accountConnectorId;
+    this.s.accountConnectorId = installed.accountConnectorId;
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled during install');
     return installed;
   }
 
-  /** Authenticated already by the install's own answer (one check, no call), else asked of Cyclr. */
-  async confirmInstalled(authenticatedByInstall: boolean): Promise<boolean> {
-    if (!authenticatedByInstall) return this.isAuthenticated();
-    this.status.attempts += 1;
-    return true;
+  startVerifying(note?: string): void {
+    this.enter('verifying', note);
   }
 
-  /** Asks Cyclr whether the account connector is authenticated (on the way in: quick, then durable). */
-  async isAuthenticated(): Promise<boolean> {
-    const ref = { accountId: this.status.accountId, accountConnectorId: this.status.accountConnectorId! };
-    this.status.attempts += 1;
-    this.lastCheckAt = Date.now();
+  /** Authenticated already by the install's own answer (one check, no call), else asked of Cyclr (quick, then durable). */
+  async confirmInstalled(authenticatedByInstall: boolean): Promise<boolean> {
+    this.s.attempts += 1;
+    if (authenticatedByInstall) return true;
+    const ref = { accountId: this.s.accountId, accountConnectorId: this.s.accountConnectorId! };
+    this.wait.checked(Date.now());
     return this.cyclr(
       () => quick.checkAuthenticated(ref),
       () => durable.checkAuthenticated(ref),
     );
   }
 
+  /** Starts the consent wait: deadline, first reminder, a link, and the event that hands the link to the customer. */
+  async askForConsent(): Promise<void> {
+    this.s.consentExpiresAt = this.wait.begin(Date.now()).expiresAt;
+    await this.newConsentLink(false);
+    this.enter('awaiting-consent');
+    this.notices.tellBatch(this.s);
+    this.publishStage();
+    this.notices.event('provisioning.consent_requested', this.s);
+  }
+
+  /** A hint that Cyclr did not confirm: say why, and go back to waiting. */
+  consentNotConfirmed(source: string): void {
+    this.s.lastError = {
+      type: Failure.ConsentNotConfirmed,
+      message: `consent reported by ${source}, but Cyclr does not report the connector authenticated yet`,
+    };
+    this.enter('awaiting-consent', 'Cyclr did not confirm consent');
+    this.notices.tellBatch(this.s);
+  }
+
+  /** A reminder to the receiver (one is counted only when there is a receiver to send it to); the next is scheduled. */
+  remind(): void {
+    this.wait.reminded();
+    if (!this.notices.hasReceiver) return;
+    this.s.remindersSent = (this.s.remindersSent ?? 0) + 1;
+    this.notices.event('provisioning.reminder', this.s);
+  }
+
   /** A check while waiting: a Cyclr that cannot answer now is asked again at the next check, not waited on. */
   async checkWhileWaiting(): Promise<boolean> {
-    const ref = { accountId: this.status.accountId, accountConnectorId: this.status.accountConnectorId! };
-    this.status.attempts += 1;
-    this.lastCheckAt = Date.now();
+    const ref = { accountId: this.s.accountId, accountConnectorId: this.s.accountConnectorId! };
+    this.s.attempts += 1;
+    this.wait.checked(Date.now());
     try {
       return await waiting.checkAuthenticated(ref);
     } catch (err) {
@@ -272,60 +229,39 @@ export class Provisioning {
     }
   }
 
-  /** A consent link (revoking the previous one), valid until the consent deadline. */
-  async newConsentLink(whileWaiting = true): Promise<{ url: string; linkId: string; expiresAt: string }> {
-    const linkId = uuid4();
-    const expiresAt = this.status.consentExpiresAt!;
-    const input = { workflowId: this.workflowId, linkId, expiresAt };
-    const url = await (whileWaiting ? waiting.createConsentLink(input) : quick.createConsentLink(input));
-    this.linkId = linkId;
-    this.status.consentLink = url;
-    return { url, linkId, expiresAt };
-  }
-
-  /** Starts the consent wait: deadline, first reminder, a link, and the event that hands the link to the customer. */
-  async askForConsent(): Promise<void> {
-    const timeouts = this.timeouts;
-    this.deadline = Date.now() + msToNumber(timeouts.consent);
-    this.nextReminderAt = Date.now() + msToNumber(timeouts.reminderEvery);
-    this.status.consentExpiresAt = new Date(this.deadline).toISOString();
-    await this.newConsentLink(false);
-    this.setStage('awaiting-consent');
-    this.publishStage();
-    this.emit('provisioning.consent_requested');
-  }
-
-  /** The options of the next run after continue-as-new. */
-  continuation(state: ConsentWaitState): ProvisionOptions {
-    return { resume: state, continueAsNewAfterEvents: this.options.continueAsNewAfterEvents };
-  }
-
-  continueAsNewIfLong(): void {
+  /** Long enough to go on in a fresh run (before Temporal's history limit, or when Temporal suggests it). */
+  get historyIsLong(): boolean {
     const limit = this.options.continueAsNewAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE;
-    if (workflowInfo().historyLength <= limit && !workflowInfo().continueAsNewSuggested) return;
-    throw new ContinueAsNewRequested({
-      status: this.status,
+    return workflowInfo().historyLength > limit || workflowInfo().continueAsNewSuggested;
+  }
+
+  /** The next run's input after continue-as-new: the request and the wait's state as it is now. */
+  nextRun(): { request: ProvisioningRequest; options: ProvisionOptions } {
+    const resume: ConsentWaitState = {
+      status: this.s,
       connector: this.connector!,
-      accountConnectorId: this.status.accountConnectorId!,
+      accountConnectorId: this.s.accountConnectorId!,
       linkId: this.linkId!,
-      consentDeadline: this.deadline,
-      nextReminderAt: this.nextReminderAt,
-      lastClickAt: this.lastClickAt,
-      lastCheckAt: this.lastCheckAt,
-    });
+      ...this.wait.carried(),
+    };
+    return {
+      request: this.request,
+      options: { resume, continueAsNewAfterEvents: this.options.continueAsNewAfterEvents },
+    };
   }
 
   complete(note?: string): ProvisioningResult {
-    if (note) this.setStage('verifying', note);
+    if (note) this.enter('verifying', note);
     const completedAt = new Date().toISOString();
-    this.status.lastError = undefined;
-    this.status.consentLink = undefined;
+    this.s.lastError = undefined;
+    this.s.consentLink = undefined;
     this.linkId = undefined; // revokes any consent link already sent
-    this.setStage('completed');
+    this.enter('completed');
+    this.notices.tellBatch(this.s);
     this.publishStage();
-    this.emit('provisioning.completed');
+    this.notices.event('provisioning.completed', this.s);
     return {
-      accountConnectorId: this.status.accountConnectorId!,
+      accountConnectorId: this.s.accountConnectorId!,
       connectorId: this.connector!.id,
       authenticated: true,
       completedAt,
@@ -334,18 +270,85 @@ export class Provisioning {
 
   /** Ends the provisioning in a final stage: records why, removes what it installed (unless kept), tells the receiver. */
   async end(stage: 'failed' | 'cancelled' | 'expired', error: { type: string; message: string }, event: EventType) {
-    this.status.lastError = error;
-    this.setStage(stage, stage === 'cancelled' ? this.cancelReason : undefined);
+    this.s.lastError = error;
+    this.enter(stage, stage === 'cancelled' ? this.cancelledFor : undefined);
+    this.notices.tellBatch(this.s);
     this.publishStage();
     await this.removeInstalled();
-    this.emit(event, stage === 'cancelled' ? { reason: error.message } : {});
+    this.notices.event(event, this.s, stage === 'cancelled' ? { reason: error.message } : {});
     await this.settle();
   }
 
   /** Waits for event deliveries, batch notices and message handlers in flight. */
   async settle(): Promise<void> {
-    await Promise.all(this.pending);
+    await this.notices.settled();
     await condition(allHandlersFinished);
+  }
+
+  isCurrentLink(linkId: string): boolean {
+    return linkId === this.linkId;
+  }
+
+  /** A click on the consent link: a fresh Cyclr URL, and brisk checks for a while (the customer may approve now). */
+  async issueAuthUrl(): Promise<AuthUrl> {
+    this.wait.clicked(Date.now());
+    const { oauth } = this.request;
+    return interactive.mintAuthUrl({
+      workflowId: this.workflowId,
+      accountId: this.s.accountId,
+      accountConnectorId: this.s.accountConnectorId!,
+      username: oauth!.username,
+      callbackMessage: oauth?.callbackMessage,
+      targetOrigin: oauth?.targetOrigin,
+      returnUrl: oauth?.returnUrl,
+    });
+  }
+
+  /** A new consent link to re-send; earlier links stop working. */
+  async reissueConsentLink(): Promise<ConsentLink> {
+    const link = await this.newConsentLink();
+    this.notices.event('provisioning.consent_requested', this.s, {
+      reason: 'a new consent link was issued; earlier links no longer work',
+    });
+    return link;
+  }
+
+  /** A hint that consent was given (signal, callback): the wait checks with Cyclr at once. */
+  consentReported(source: string): void {
+    this.wait.hinted(source);
+  }
+
+  /** Stops the process (clean-up follows in provision-connector.ts); a repeat, or a cancel after the end, is no-op. */
+  cancel(reason: string): void {
+    if (this.cancelledFor !== undefined || this.finished) return;
+    this.cancelledFor = reason;
+    this.main.cancel();
+  }
+
+  /** The stage in the status query, the log, the metrics and the Web UI summary (no history event of its own). */
+  private enter(stage: Stage, note?: string): void {
+    pushStage(this.s, stage, note);
+  }
+
+  /** The search attributes catch up with the stage: before a wait, and at the end (one history event, not one per stage). */
+  private publishStage(): void {
+    upsertStageAttributes(this.s);
+  }
+
+  /** Quick first; when Cyclr keeps failing, the stage becomes visible to `list` before the long retries. */
+  private cyclr<T>(fast: () => Promise<T>, slow: () => Promise<T>): Promise<T> {
+    return quickThenDurable(fast, slow, () => this.publishStage());
+  }
+
+  /** A consent link (revoking the previous one), valid until the consent deadline. */
+  private async newConsentLink(whileWaiting = true): Promise<ConsentLink> {
+    const linkId = uuid4();
+    const expiresAt = this.s.consentExpiresAt!;
+    const input = { workflowId: this.workflowId, linkId, expiresAt };
+    const url = await (whileWaiting ? waiting.createConsentLink(input) : quick.createConsentLink(input));
+    this.linkId = linkId;
+    this.s.consentLink = url;
+    return { url, linkId, expiresAt };
   }
 
   /**
@@ -353,24 +356,23 @@ export class Provisioning {
    * may still have committed at Cyclr, so it is looked up by Name. A removal that fails is reported, not hidden.
    */
   private async removeInstalled(): Promise<void> {
-    if (!this.parsed || this.parsed.keepOnCancel) return;
-    const accountId = this.status.accountId;
+    if (!('request' in this.checked) || this.checked.request.keepOnCancel) return;
+    const accountId = this.s.accountId;
     try {
       const name = this.installName ?? (await this.nameAnInstallMayHave());
       if (name === undefined) return;
-      const accountConnectorId =
-        this.status.accountConnectorId ?? (await durable.findAccountConnector({ accountId, name }));
+      const accountConnectorId = this.s.accountConnectorId ?? (await durable.findAccountConnector({ accountId, name }));
       if (accountConnectorId === undefined) return;
-      this.status.accountConnectorId = accountConnectorId;
+      this.s.accountConnectorId = accountConnectorId;
       await durable.removeAccountConnector({ accountId, accountConnectorId });
     } catch (err) {
       const { message } = failureOf(err);
       log.error('could not remove the account connector', { workflowId: this.workflowId, error: message });
-      const last = this.status.lastError;
-      this.status.lastError = {
-        type: last?.type ?? 'CleanupFailed',
+      const last = this.s.lastError;
+      this.s.lastError = {
+        type: last?.type ?? Failure.CleanupFailed,
         message:
-          `${last?.message ?? ''} (and removing account connector ${this.status.accountConnectorId ?? this.installName} failed: ${message})`.trim(),
+          `${last?.message ?? ''} (and removing account connector ${this.s.accountConnectorId ?? this.installName} failed: ${message})`.trim(),
       };
     }
   }
@@ -380,7 +382,7 @@ export class Provisioning {
    * results: an install may have happened that this run never saw. Its Name finds it.
    */
   private async nameAnInstallMayHave(): Promise<string | undefined> {
-    if (this.status.stage !== 'cancelled') return undefined;
+    if (this.s.stage !== 'cancelled') return undefined;
     const request = this.request;
     if (request.installName) return request.installName;
     if (this.connector) return this.connector.name;
