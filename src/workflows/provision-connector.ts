@@ -1,7 +1,7 @@
 /**
  * provisionConnector: resolve the connector, (ensure the account,) install it idempotently, and carry it through the
  * customer's consent until Cyclr says `Authenticated`, however long that takes. The state and its steps are in
- * provisioning-state.ts, the messages in provisioning-handlers.ts, the check schedule in consent-checks.ts.
+ * provisioning-state.ts, the messages in provisioning-handlers.ts, the wait's clock in consent-wait.ts.
  */
 import { ApplicationFailure, CancellationScope, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { needsConsent } from '../contract/connector.js';
@@ -88,7 +88,7 @@ async function awaitConsent(p: Provisioning): Promise<WaitOutcome> {
   }
 }
 
-/** The one table of outcomes other than completion. */
+/** The one table of outcomes other than completion: a long wait goes on in a new run; the rest end it. */
 async function conclude(p: Provisioning, ending: unknown): Promise<ProvisioningResult> {
   if (ending === CONTINUE_AS_NEW) {
     await p.settle();
