@@ -88,7 +88,7 @@ const envSchema = z
     CYCLR_CLIENT_ID: z.string().min(1).optional(),
     CYCLR_CLIENT_SECRET: z.string().min(1).optional(),
     CYCLR_ACCESS_TOKEN: z.string().min(1).optional(),
-    CYCLR_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().positive().default(20),
+    CYCLR_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().positive().default(200),
     /** Requests per second to Cyclr across every worker together (server-side task-queue rate); unset: no limit. */
     CYCLR_MAX_REQUESTS_PER_SECOND: z.coerce
       .number()

@@ -40,7 +40,7 @@ export function createActivities(config: Config, rate = new RequestRate()) {
     ...provisioning,
     ...createWebhookActivities({ signingSecret: config.notifySigningSecret, notifyUrls: config.notifyUrls }),
     ...createBatchActivities({ store }),
-    ...createBatchRowActivities({ store, provisioning }),
+    ...createBatchRowActivities({ store, provisioning, maxConcurrentRequests: config.cyclr.maxConcurrentRequests }),
   };
 }
 

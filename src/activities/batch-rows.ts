@@ -9,11 +9,19 @@
  * Retryable failures (429, 5xx, network) are retried here, row by row, for up to a day; 429s also slow every
  * request of the worker (request-rate.ts), so the whole load backs off and no row fails because of them.
  */
+import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import pLimit from 'p-limit';
 import type { BatchStore } from '../batch/store.js';
-import { rowsProgressUpdate, type BatchFailure, type BatchRow, type RowsResult } from '../contract/batch-messages.js';
+import {
+  rowsProgressUpdate,
+  type BatchFailure,
+  type BatchRow,
+  type ConcurrencyCap,
+  type RowsResult,
+} from '../contract/batch-messages.js';
+import { METRIC } from '../contract/metric-names.js';
 import { chooseAuthMethod, installInput, needsConsent } from '../contract/connector.js';
 import { Failure, failure, failureOf } from '../contract/failures.js';
 import { batchWorkflowId, provisioningWorkflowId } from '../contract/ids.js';
@@ -31,6 +39,10 @@ export interface BatchRowDeps {
   >;
   /** How long a row's retryable failures are retried before it fails. Default one day, as a provisioning's. */
   retryForMs?: number;
+  /** CYCLR_MAX_CONCURRENT_REQUESTS: this worker's cap on requests in flight, reported when it holds a window lower. */
+  maxConcurrentRequests?: number;
+  /** Named in each slice's result and log line; Temporal's default worker identity unless given. */
+  workerIdentity?: string;
 }
 
 export interface RowsInput {
@@ -39,6 +51,8 @@ export interface RowsInput {
   toRow: number;
   pageSize: number;
   concurrency: number;
+  /** Set by v3 batches, whose rows run as parallel slices: the result names the worker and any cap it met. */
+  slice?: boolean;
 }
 
 type Outcome =
@@ -58,7 +72,28 @@ type ConnectorId = { id: number; name: string };
 const REPORT_EVERY_MS = 1000;
 const MAX_FAILURES_PER_REPORT = 100;
 
-export function createBatchRowActivities({ store, provisioning, retryForMs = 24 * 3600_000 }: BatchRowDeps) {
+export function createBatchRowActivities({
+  store,
+  provisioning,
+  retryForMs = 24 * 3600_000,
+  maxConcurrentRequests,
+  workerIdentity = `${process.pid}@${hostname()}`,
+}: BatchRowDeps) {
+  /** The windows of the slices running in this process now, summed: what they ask of this worker at once. */
+  let windowsHere = 0;
+
+  function capHere(): ConcurrencyCap | undefined {
+    if (maxConcurrentRequests === undefined || windowsHere <= maxConcurrentRequests) return undefined;
+    return {
+      setting: 'CYCLR_MAX_CONCURRENT_REQUESTS',
+      value: maxConcurrentRequests,
+      worker: workerIdentity,
+      message:
+        `CYCLR_MAX_CONCURRENT_REQUESTS=${maxConcurrentRequests} on worker ${workerIdentity} holds its Cyclr requests ` +
+        `in flight to ${maxConcurrentRequests}, below the ${windowsHere} its batch rows ask for; raise it on the workers (or run more workers)`,
+    };
+  }
+
   /** One row, start to end, without retries of its own (see `withRetries`); `reached` says how far it got. */
   async function provisionRow(row: BatchRow, reached: { account: boolean }): Promise<Outcome> {
     const request = row.request;
@@ -123,6 +158,8 @@ export function createBatchRowActivities({ store, provisioning, retryForMs = 24 
       };
       const failures: BatchFailure[] = [];
       let unreported: BatchFailure[] = [];
+      windowsHere += input.concurrency;
+      let cap = capHere();
       let stop = false;
       const stopped = () => stop || ctx.cancellationSignal.aborted;
 
@@ -139,6 +176,8 @@ export function createBatchRowActivities({ store, provisioning, retryForMs = 24 
                 failed: result.failed,
                 inFlight: limit.activeCount,
                 failures: sent,
+                ...(input.slice ? { worker: workerIdentity } : {}),
+                ...(input.slice && cap ? { cap } : {}),
               },
             ],
           })
@@ -166,11 +205,29 @@ export function createBatchRowActivities({ store, provisioning, retryForMs = 24 
         result.takenTo = input.fromRow + taken;
       } finally {
         clearInterval(timer);
+        cap ??= capHere();
+        windowsHere -= input.concurrency;
       }
       await reporting;
       await store.appendFailures(input.batchId, failures);
       result.failures = failures.slice(0, MAX_FAILURES_PER_REPORT);
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      if (input.slice) {
+        // Per process, how many rows each worker ran: a log line per slice and a counter on its /metrics.
+        const rows = result.takenTo - input.fromRow;
+        ctx.log.info('batch slice done', {
+          batchId: input.batchId,
+          fromRow: input.fromRow,
+          toRow: input.toRow,
+          rows,
+          worker: workerIdentity,
+        });
+        const counter = ctx.metricMeter.createCounter(METRIC.batchRows, 'rows', 'Batch rows run by this worker');
+        counter.add(result.completed, { outcome: 'completed' });
+        counter.add(result.failed, { outcome: 'failed' });
+        counter.add(result.consentRows.length, { outcome: 'needs-consent' });
+        return { ...result, worker: workerIdentity, ...(cap ? { cap } : {}) };
+      }
       return result;
 
       async function settleRow(row: BatchRow): Promise<void> {

@@ -46,6 +46,20 @@ export interface BatchProgress {
   finishedAt?: string;
   /** Bounded: the first failures, enough to act on; the failures file holds them all. */
   failures: BatchFailure[];
+  /** Rows run so far by each worker (its Temporal identity), for batches whose rows run as slices (v3). */
+  rowsByWorker?: Record<string, number>;
+  /** Why fewer requests are in flight than `concurrency` asks: a per-worker setting, named, and its value. */
+  limitedBy?: ConcurrencyCap[];
+}
+
+/** A per-worker setting that holds a batch's requests in flight below its window. */
+export interface ConcurrencyCap {
+  /** The environment variable, e.g. CYCLR_MAX_CONCURRENT_REQUESTS. */
+  setting: string;
+  value: number;
+  /** The worker it was seen on (its Temporal identity), when a worker reported it. */
+  worker?: string;
+  message: string;
 }
 
 /** What `provisionBatch` is started with; the rows themselves stay in the batch store (see src/batch/store.ts). */
@@ -72,6 +86,9 @@ export interface RowsProgress {
   inFlight: number;
   /** Failures since the last report (bounded). */
   failures: BatchFailure[];
+  /** The worker running these rows and any setting of its that holds their window lower (slices, v3). */
+  worker?: string;
+  cap?: ConcurrencyCap;
 }
 
 /** The rows of a run: outcomes counted, and the rows that need a customer's consent (they run as children). */
@@ -86,6 +103,9 @@ export interface RowsResult {
   consentRows: BatchRow[];
   /** The first failures of these rows (bounded); all of them are in the store's failures file. */
   failures: BatchFailure[];
+  /** The worker that ran these rows (its Temporal identity) and any setting of its that held their window lower. */
+  worker?: string;
+  cap?: ConcurrencyCap;
 }
 
 export const batchItemSignal = defineSignal<[BatchItemUpdate]>('batchItem');

@@ -11,4 +11,6 @@ export const METRIC = {
   expired: 'provisionings_expired',
   cancelled: 'provisionings_cancelled',
   consentWait: 'provisioning_consent_wait',
+  /** Batch rows run by this worker (slices), by outcome: how a batch spread over the workers, per process. */
+  batchRows: 'batch_rows',
 } as const;

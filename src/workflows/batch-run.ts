@@ -35,6 +35,34 @@ import { NON_RETRYABLE, failureOf } from '../contract/failures.js';
 
 /** Rows per activity: large enough that the server's work per row is nil, small enough to resume cheaply. */
 export const ROWS_PER_ACTIVITY = 2000;
+/**
+ * v3: a round's rows run as this many slices at most, in parallel, each an activity any worker may take, so the rows
+ * spread over the workers; the window is split among them. Enough slices that three or four workers each get
+ * their part; few enough that each slice keeps several requests in flight and reports cheaply.
+ */
+export const MAX_SLICES = 12;
+/** v3: no slice smaller than this (a small batch runs as one or a few slices). */
+export const MIN_SLICE_ROWS = 25;
+
+export interface Slice {
+  fromRow: number;
+  toRow: number;
+  concurrency: number;
+}
+
+/** Rows [fromRow, toRow) as slices of near-equal size, the window split among them (it sums to `window`). */
+export function planSlices(fromRow: number, toRow: number, window: number): Slice[] {
+  const rows = toRow - fromRow;
+  const count = Math.max(1, Math.min(MAX_SLICES, window, Math.ceil(rows / MIN_SLICE_ROWS)));
+  const slices: Slice[] = [];
+  for (let i = 0; i < count; i++) {
+    const from = fromRow + Math.floor((rows * i) / count);
+    const to = fromRow + Math.floor((rows * (i + 1)) / count);
+    const concurrency = Math.floor(window / count) + (i < window % count ? 1 : 0);
+    if (to > from) slices.push({ fromRow: from, toRow: to, concurrency });
+  }
+  return slices;
+}
 
 const store = proxyActivities<BatchActivities>({
   startToCloseTimeout: '1m',
@@ -106,6 +134,25 @@ export class BatchRun {
     const result = await bulk.provisionBatchRows({ batchId, fromRow, toRow, pageSize, concurrency });
     this.s.rowsDone(result);
     this.rowsThisRun += result.takenTo - result.fromRow;
+    this.showDetails();
+  }
+
+  /** v3: the round's rows as parallel slices (planSlices), each its own activity on whichever worker takes it. */
+  async runSlices(): Promise<void> {
+    const fromRow = this.s.cursor;
+    const room = Math.max(1, this.continueAsNewAfter - this.rowsThisRun);
+    const toRow = Math.min(this.request.rows, fromRow + ROWS_PER_ACTIVITY, fromRow + room);
+    const window = Math.max(1, this.window - this.inFlightChildren);
+    const { batchId, pageSize } = this.request;
+    await Promise.all(
+      planSlices(fromRow, toRow, window).map(async (slice) => {
+        const result = await bulk.provisionBatchRows({ batchId, pageSize, ...slice, slice: true });
+        this.s.sliceDone(result, slice.toRow);
+        this.showDetails();
+      }),
+    );
+    this.s.roundDone(toRow);
+    this.rowsThisRun += toRow - fromRow;
     this.showDetails();
   }
 

@@ -13,6 +13,7 @@ import {
   type BatchProgress,
   type BatchRequest,
   type BatchRow,
+  type ConcurrencyCap,
   type RowsProgress,
   type RowsResult,
 } from '../contract/batch-messages.js';
@@ -44,8 +45,14 @@ export interface CarriedBatchState {
   cancelReason?: string;
   startedAt: string;
   runs: number;
-  /** The rows activity running now, as it last reported. */
-  running?: RowsProgress;
+  /** The rows activities running now (v2: one; v3: its slices), as each last reported, by first row. */
+  running?: Record<number, RowsProgress>;
+  /** v3: rows of finished slices left untaken because the batch was cancelled. */
+  untaken?: number;
+  /** v3: rows run by each worker (its identity). */
+  rowsByWorker?: Record<string, number>;
+  /** v3: per-worker settings seen holding the window lower (at most one per worker and setting). */
+  caps?: ConcurrencyCap[];
   /** Rows that need consent, waiting for a place in the window to start as children. */
   consentQueue: BatchRow[];
 }
@@ -122,21 +129,28 @@ export class BatchState {
 
   progress(request: BatchRequest, state: NonNullable<BatchProgress['state']>, finishedAt?: string): BatchProgress {
     const { s } = this;
-    const running = s.running;
+    const running = { completed: 0, failed: 0, inFlight: 0 };
+    for (const r of Object.values(s.running ?? {})) {
+      running.completed += r.completed;
+      running.failed += r.failed;
+      running.inFlight += r.inFlight;
+    }
     return {
       batchId: request.batchId,
       total: request.rows + request.rejected.count,
-      started: s.started + (running ? running.completed + running.failed + running.inFlight : 0),
-      completed: s.completed + (running?.completed ?? 0),
-      failed: s.failed + (running?.failed ?? 0),
+      started: s.started + running.completed + running.failed + running.inFlight,
+      completed: s.completed + running.completed,
+      failed: s.failed + running.failed,
       awaitingConsent: s.awaitingConsent,
       cancelled: s.cancelled,
-      inFlight: Object.keys(s.inFlight).length + (running?.inFlight ?? 0),
-      notStarted: s.cancelReason ? request.rows - s.cursor : 0,
+      inFlight: Object.keys(s.inFlight).length + running.inFlight,
+      notStarted: s.cancelReason ? request.rows - s.cursor + (s.untaken ?? 0) : 0,
       state,
       startedAt: s.startedAt,
       ...(finishedAt ? { finishedAt } : {}),
       failures: s.failures,
+      ...(s.rowsByWorker ? { rowsByWorker: { ...s.rowsByWorker } } : {}),
+      ...(s.caps?.length ? { limitedBy: [...s.caps] } : {}),
     };
   }
 
@@ -147,8 +161,39 @@ export class BatchState {
 
   /** A report from the rows activity running now: its counts so far replace the previous report's. */
   rowsProgressed(report: RowsProgress): void {
-    this.s.running = report;
+    // v2 runs one activity at a time: its report replaces the last. v3 keeps each running slice's.
+    if (this.s.version === 2) this.s.running = {};
+    (this.s.running ??= {})[report.fromRow] = report;
+    if (report.cap) this.capSeen(report.cap);
     for (const f of report.failures) this.sampleFailure(f);
+  }
+
+  /** v3: the first `window` the batch asked for, noted with what holds it lower (before any worker reports). */
+  capSeen(cap: ConcurrencyCap): void {
+    const caps = (this.s.caps ??= []);
+    if (caps.length >= 10 || caps.some((c) => c.setting === cap.setting && c.worker === cap.worker)) return;
+    caps.push(cap);
+  }
+
+  /** v3: one slice [fromRow, toRow) of a round is done; the round's end moves the cursor (`roundDone`). */
+  sliceDone(result: RowsResult, toRow: number): void {
+    const { s } = this;
+    delete s.running?.[result.fromRow];
+    s.started += result.takenTo - result.fromRow - result.consentRows.length - result.unstarted;
+    s.completed += result.completed;
+    s.failed += result.failed;
+    for (const f of result.failures) this.sampleFailure(f);
+    s.consentQueue = [...s.consentQueue, ...result.consentRows];
+    s.untaken = (s.untaken ?? 0) + (toRow - result.takenTo);
+    const byWorker = (s.rowsByWorker ??= {});
+    const worker = result.worker ?? 'unknown';
+    byWorker[worker] = (byWorker[worker] ?? 0) + (result.takenTo - result.fromRow);
+    if (result.cap) this.capSeen(result.cap);
+  }
+
+  /** v3: every slice of the round that ends at `toRow` is done. */
+  roundDone(toRow: number): void {
+    this.s.cursor = toRow;
   }
 
   /** The rows activity is done: its counts become the batch's, its consent rows wait for children. */

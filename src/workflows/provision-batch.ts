@@ -4,8 +4,11 @@
  * as a provisionConnector child, which waits durably. The rows stay in the store, so no payload or history grows
  * with the file; the workflow carries counts, a cursor and the children in flight (batch-state.ts).
  *
- * Load on Cyclr: the window (`concurrency`) bounds requests in flight; CYCLR_MAX_REQUESTS_PER_SECOND bounds
- * requests per second across every worker (src/activities/cyclr/request-rate.ts).
+ * v3 (batch-v3-2026-12): a round of rows runs as parallel slices, each an activity any worker on the task queue may
+ * take, so a batch spreads over the workers; v2 ran a round as one activity on one worker.
+ *
+ * Load on Cyclr: the window (`concurrency`) bounds requests in flight across the workers (split among the slices);
+ * CYCLR_MAX_REQUESTS_PER_SECOND bounds requests per second across every worker (src/activities/cyclr/request-rate.ts).
  */
 import type { BatchProgress, BatchRequest } from '../contract/batch-messages.js';
 import { BatchRun } from './batch-run.js';
@@ -28,7 +31,8 @@ export async function provisionBatch(
   batch.registerHandlers();
 
   while (batch.moreRows) {
-    await batch.runRows();
+    if (state.version === 2) await batch.runRows();
+    else await batch.runSlices();
     await batch.startChildren();
     if (batch.shouldContinueAsNew) return batch.continueAsNew();
   }

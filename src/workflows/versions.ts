@@ -18,6 +18,8 @@ export const PROVISIONING_VERSIONS = [
 export const BATCH_VERSIONS = [
   // Rows run in bulk activities; only rows that need consent become children.
   { version: 2, patch: 'bulk-rows-2026-12' },
+  // Rows run as parallel slices any worker can take; the window is split among them; rows counted per worker.
+  { version: 3, patch: 'batch-v3-2026-12' },
 ] as const satisfies VersionPatches;
 
 /**

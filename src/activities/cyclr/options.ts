@@ -32,7 +32,7 @@ export interface ValidConfig {
   pageSize: number;
 }
 
-const DEFAULTS = { maxConcurrentRequests: 20, requestTimeoutMs: 30_000, pageSize: 100 };
+const DEFAULTS = { maxConcurrentRequests: 200, requestTimeoutMs: 30_000, pageSize: 100 };
 
 export function validateOptions(options: CyclrClientOptions): ValidConfig {
   const apiUrl = String(options?.apiUrl ?? '').replace(/\/+$/, '');
