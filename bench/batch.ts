@@ -150,12 +150,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const cores = (await import('node:os')).cpus().length;
   console.log(`bench:batch on ${process.platform}, ${cores} cores${quick ? ' (--quick: no 10,000-row run)' : ''}`);
-  // Every run uses the defaults a new user gets; what this bench sets is the simulator's latency (per run) and,
-  // for the rate-limit runs only, CYCLR_MAX_REQUESTS_PER_SECOND (printed with them).
-  console.log(
-    'settings: a new user\'s defaults (CYCLR_MAX_CONCURRENT_REQUESTS unset: default ' +
-      `${loadConfig({ CYCLR_API_URL: 'http://127.0.0.1:1' }, { cyclr: true }).cyclr?.maxConcurrentRequests}); changed: none`,
-  );
+
   const [server, bundle, sim] = await Promise.all([
     startDevServer({ headless: true }),
     writeWorkflowBundle(join(dir, 'workflow-bundle.js')),
@@ -172,6 +167,11 @@ async function main(): Promise<void> {
     const taskQueue = `bench-batch-${Date.now()}`;
     const env = envFor(server.address, taskQueue, sim.url);
     const config = loadConfig(env);
+    // Every run uses the defaults a new user gets; what this bench sets is the simulator's latency (per run) and,
+    // for the rate-limit runs only, CYCLR_MAX_REQUESTS_PER_SECOND (printed with them).
+    console.log(
+      `settings: a new user's defaults (CYCLR_MAX_CONCURRENT_REQUESTS unset: ${config.cyclr?.maxConcurrentRequests}); changed: none`,
+    );
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, dataConverter: dataConverter(config) });
     const store = new BatchStore(join(dir, 'store'), config.payloadKeys);

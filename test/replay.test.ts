@@ -39,6 +39,8 @@ test('the fixtures cover every ending and a batch, of the current code and of th
   const names = fixtures.map((f) => f.name);
   // Recorded by today's code (local activities, rows in bulk) ...
   expect(names).toEqual(expect.arrayContaining([...ENDINGS, 'batch-child-consent']));
+  // A batch of v2 (rows in one activity), kept when v3 (rows in parallel slices) became the current batch.
+  expect(names).toEqual(expect.arrayContaining(['v2-batch']));
   // ... and kept from before it (v1-*): runs still waiting in production replay these paths (patched()).
   expect(names).toEqual(expect.arrayContaining([...ENDINGS.map((e) => `v1-${e}`), 'v1-batch-child-completed']));
 });

@@ -72,3 +72,40 @@ test('the lease never grants more than the limit in all, even while workers join
   expect(grant(grants, { workerId: 'a', limit }, now)).toMatchObject({ rate: 100, workers: 1 });
   expect(sum()).toBe(limit);
 });
+
+test('the lease shares by demand: idle workers keep a small floor, limit-bound ones share the rest, always <= the limit', () => {
+  const grants = {};
+  const limit = 40;
+  let now = 1_000_000;
+  const sum = () => Object.values(grants as Record<string, { rate: number }>).reduce((s, g) => s + g.rate, 0);
+  const idle = { waiting: 0, sentLastSecond: 0 };
+  const busy = { waiting: 30, sentLastSecond: 10 };
+  const renew = (workerId: string, demand: typeof idle) => grant(grants, { workerId, limit, demand }, (now += 50));
+  renew('a', idle);
+  renew('b', idle);
+  renew('c', idle);
+  expect(sum()).toBeLessThanOrEqual(limit);
+  // Load lands on a: it takes all but the idle workers' floors (1% each).
+  expect(renew('a', busy)).toMatchObject({ target: limit - 2 * 0.4 });
+  expect(renew('a', busy).rate).toBeCloseTo(limit - 0.8);
+  expect(sum()).toBeLessThanOrEqual(limit);
+  // Load on every worker: b and c ask, get what is free at once, and their equal share once a has renewed.
+  expect(renew('b', busy).target).toBeCloseTo((limit - 0.4) / 2); // c is still idle
+  expect(renew('c', busy).target).toBeCloseTo(limit / 3);
+  expect(renew('b', busy).rate).toBeLessThan(1);
+  expect(sum()).toBeLessThanOrEqual(limit);
+  expect(renew('a', busy).rate).toBeCloseTo(limit / 3);
+  expect(renew('b', busy).rate).toBeCloseTo(limit / 3);
+  expect(renew('c', busy).rate).toBeCloseTo(limit / 3);
+  expect(sum()).toBeCloseTo(limit);
+  // A worker using little (not queueing) is granted its use plus headroom; the others share what remains.
+  expect(renew('c', { waiting: 0, sentLastSecond: 4 }).target).toBeCloseTo(5);
+  expect(renew('a', busy).target).toBeCloseTo((limit - 5) / 2);
+  expect(sum()).toBeLessThanOrEqual(limit + 1e-9);
+  renew('b', busy);
+  // c dies: its grant lapses after the lease's TTL (a and b renewed since), and a and b split the whole limit.
+  now += LEASE_TTL_MS - 120;
+  expect(renew('a', busy).target).toBeCloseTo(limit / 2);
+  expect(renew('b', busy).rate).toBeCloseTo(limit / 2);
+  expect(sum()).toBeCloseTo(limit);
+});

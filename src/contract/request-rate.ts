@@ -5,6 +5,12 @@ export interface LeaseRequest {
   workerId: string;
   /** Requests per second this worker is configured with; the smallest among live workers applies. */
   limit: number;
+  /**
+   * What this worker's load asks for now: requests waiting for a slot, and requests sent in the last second. A worker
+   * with requests waiting is limit-bound and shares the budget; one without gets what it uses plus headroom (or a
+   * small floor). Absent (older workers): treated as limit-bound, the equal share of before.
+   */
+  demand?: { waiting: number; sentLastSecond: number };
 }
 
 export interface Lease {
@@ -19,7 +25,8 @@ export interface Lease {
 
 export const leaseUpdate = defineUpdate<Lease, [LeaseRequest]>('lease');
 
-export const LEASE_TTL_MS = 10_000;
+/** Short enough that a dead worker's share returns within 10 s (it lapses, then the others renew). */
+export const LEASE_TTL_MS = 6_000;
 
 export function requestRateWorkflowId(taskQueue: string): string {
   return `cyclr-request-rate:${taskQueue}`;

@@ -1,9 +1,11 @@
 /**
- * cyclrRequestRate: shares CYCLR_MAX_REQUESTS_PER_SECOND among the workers of a task queue. Each worker asks for a
- * lease every few seconds (update `lease`) and spaces its requests at the rate granted. A grant never exceeds what
- * the others do not hold, so the sum of grants stays within the limit even while a worker joins: the newcomer gets
- * its share once the others have renewed at the smaller one. A worker that stops renewing loses its grant at the
- * lease's expiry.
+ * cyclrRequestRate: shares CYCLR_MAX_REQUESTS_PER_SECOND among the workers of a task queue, by demand. Each worker
+ * asks for a lease every few seconds (update `lease`), reporting its demand, and spaces its requests at the rate
+ * granted. The limit is divided max-min fair: a worker that uses little gets what it uses plus headroom (an idle one
+ * a small floor, so its first requests need not wait for a renewal), and the workers whose requests queue share the
+ * rest equally. A grant never exceeds what the others do not hold, so the sum of grants stays within the limit
+ * while shares move: a worker whose share grew gets it once the others have renewed at their smaller ones. A worker
+ * that stops renewing loses its grant at the lease's expiry.
  */
 import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import { Failure, failure } from '../contract/failures.js';
@@ -13,19 +15,51 @@ interface Grant {
   rate: number;
   limit: number;
   expiresAt: number;
+  /** Its demand at its last renewal (absent: limit-bound). */
+  demand?: LeaseRequest['demand'];
 }
 
-/** The pure rule, testable on its own: the fair share, capped by what the other workers hold right now. */
+/** An idle worker keeps this share of the limit (at least 0.2/s): enough to start, little taken from the busy. */
+export const IDLE_FLOOR_SHARE = 0.01;
+/** A worker that is not limit-bound is granted what it used in the last second times this. */
+export const HEADROOM = 1.25;
+
+/** What a worker would use if granted it: unbounded while its requests queue, else its recent use plus headroom. */
+function want(g: Pick<Grant, 'demand'>, limit: number): number {
+  if (!g.demand || g.demand.waiting > 0) return Infinity;
+  return Math.max(Math.max(0.2, limit * IDLE_FLOOR_SHARE), g.demand.sentLastSecond * HEADROOM);
+}
+
+/** Max-min fair shares of `limit`: the smallest wants are met first, the rest is split equally among the others. */
+export function fairShares(wants: Record<string, number>, limit: number): Record<string, number> {
+  const ids = Object.keys(wants).sort((a, b) => wants[a]! - wants[b]! || (a < b ? -1 : 1));
+  const shares: Record<string, number> = {};
+  let left = limit;
+  ids.forEach((id, i) => {
+    const share = Math.min(wants[id]!, left / (ids.length - i));
+    shares[id] = share;
+    left -= share;
+  });
+  return shares;
+}
+
+/** The pure rule, testable on its own: the worker's fair share by demand, capped by what the others hold now. */
 export function grant(grants: Record<string, Grant>, request: LeaseRequest, now: number): Lease {
   for (const [id, g] of Object.entries(grants)) if (g.expiresAt <= now) delete grants[id];
   const others = Object.entries(grants).filter(([id]) => id !== request.workerId);
   const limit = Math.min(request.limit, ...others.map(([, g]) => g.limit));
-  const workers = others.length + 1;
-  const target = limit / workers;
+  const wants: Record<string, number> = { [request.workerId]: want(request, limit) };
+  for (const [id, g] of others) wants[id] = want(g, limit);
+  const target = fairShares(wants, limit)[request.workerId]!;
   const held = others.reduce((sum, [, g]) => sum + g.rate, 0);
   const rate = Math.max(0, Math.min(target, limit - held));
-  grants[request.workerId] = { rate, limit: request.limit, expiresAt: now + LEASE_TTL_MS };
-  return { rate, target, ttlMs: LEASE_TTL_MS, workers };
+  grants[request.workerId] = {
+    rate,
+    limit: request.limit,
+    expiresAt: now + LEASE_TTL_MS,
+    ...(request.demand ? { demand: request.demand } : {}),
+  };
+  return { rate, target, ttlMs: LEASE_TTL_MS, workers: others.length + 1 };
 }
 
 export async function cyclrRequestRate(carried: Record<string, Grant> = {}): Promise<void> {
@@ -34,6 +68,10 @@ export async function cyclrRequestRate(carried: Record<string, Grant> = {}): Pro
     validator: (request) => {
       if (!request?.workerId || !(typeof request.limit === 'number' && request.limit > 0)) {
         throw failure(Failure.InvalidRequest, 'lease needs { workerId, limit } with a positive limit');
+      }
+      const d = request.demand;
+      if (d !== undefined && !(d && Number.isFinite(d.waiting) && Number.isFinite(d.sentLastSecond))) {
+        throw failure(Failure.InvalidRequest, 'lease demand needs { waiting, sentLastSecond } as numbers');
       }
     },
   });

@@ -1,6 +1,8 @@
 /**
  * The worker's side of the cluster-wide request rate: renews its lease from the cyclrRequestRate workflow every
- * few seconds and sets the process's RequestRate to the grant. Until the first grant arrives, and after a grant
+ * couple of seconds, reporting its demand (requests queued, requests sent in the last second), and sets the process's
+ * RequestRate to the grant. It renews at once when requests start to queue here, so load that moves to this worker
+ * gets its share within a renewal or two. Until the first grant arrives, and after a grant
  * lapses without renewal, the rate is 0 (requests wait), so the workers together never exceed the limit.
  */
 import { randomUUID } from 'node:crypto';
@@ -36,17 +38,21 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
   });
   const workerId = `${process.pid}-${randomUUID()}`;
   const margin = options.margin ?? 0.95;
-  const renewEveryMs = options.renewEveryMs ?? 2_000;
+  const renewEveryMs = options.renewEveryMs ?? 1_500;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let lapsesAt = 0;
+  let reported = options.rate.demand();
+  let renewing = false;
+  let renewAt = 0;
   options.rate.setRate(0);
 
   const renew = async (): Promise<void> => {
+    renewing = true;
     let lease: Lease | undefined;
     try {
       lease = await client.workflow.executeUpdateWithStart(leaseUpdate, {
-        args: [{ workerId, limit: options.limit }],
+        args: [{ workerId, limit: options.limit, demand: (reported = options.rate.demand()) }],
         startWorkflowOperation: new WithStartWorkflowOperation<typeof cyclrRequestRate>('cyclrRequestRate', {
           workflowId: requestRateWorkflowId(options.taskQueue),
           taskQueue: options.taskQueue,
@@ -66,11 +72,19 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
       options.rate.setRate(0);
     }
     // Below its fair share (another worker still holds it): ask again soon.
-    const next = lease && lease.rate < lease.target ? 250 : renewEveryMs;
+    renewAt = Date.now() + (lease && lease.rate < lease.target ? 250 : renewEveryMs);
+    renewing = false;
+  };
+  // Every 250 ms: renew when due, or at once when requests start to queue here while none did at the last renewal.
+  const tick = () => {
+    if (stopped) return;
+    const startedQueueing = reported.waiting === 0 && options.rate.demand().waiting > 0;
+    if (!renewing && (Date.now() >= renewAt || startedQueueing)) void renew();
     // Never what keeps a process alive: the worker's own shutdown decides that.
-    timer = setTimeout(() => void renew(), next).unref();
+    timer = setTimeout(tick, 250).unref();
   };
   void renew();
+  tick();
   return {
     stop() {
       stopped = true;

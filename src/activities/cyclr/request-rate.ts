@@ -33,6 +33,8 @@ export class RequestRate {
   private backedOffAt = -Infinity;
   /** Send times within the last second (oldest first). */
   private sent: number[] = [];
+  /** Requests in acquire(), not yet sent: this process's unmet demand, reported to the lease. */
+  private queued = 0;
   private readonly now: () => number;
   private readonly defaultPauseMs: number;
 
@@ -47,6 +49,12 @@ export class RequestRate {
     return this.perSecond === undefined ? undefined : this.perSecond * this.recoveredFactor();
   }
 
+  /** What this process asks of the shared budget now (rate-lease.ts reports it). */
+  demand(): { waiting: number; sentLastSecond: number } {
+    const now = this.now();
+    return { waiting: this.queued, sentLastSecond: this.sent.filter((t) => t > now - 1000).length };
+  }
+
   setRate(perSecond: number | undefined): void {
     this.perSecond = perSecond;
     if (perSecond !== 0) this.wake();
@@ -54,6 +62,15 @@ export class RequestRate {
 
   /** Resolves when this request may be sent. */
   async acquire(): Promise<void> {
+    this.queued += 1;
+    try {
+      await this.waitForSlot();
+    } finally {
+      this.queued -= 1;
+    }
+  }
+
+  private async waitForSlot(): Promise<void> {
     let slot = this.reserve();
     for (;;) {
       if (this.perSecond === 0) {
