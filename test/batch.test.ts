@@ -334,6 +334,20 @@ test('cancel stops new starts; those already started keep going to the end', asy
   }
 });
 
+describe('a window wider than a worker allows', () => {
+  test('says which setting holds it lower, and on which worker the rows ran (CLI, --follow)', async () => {
+    // The stack's worker runs with CYCLR_MAX_CONCURRENT_REQUESTS=100; 120 rows make 5 slices of 200 each.
+    const { ids, file } = apiKeyBatchFile('capped', 120);
+    const run = await runCli(['batch', file, '--concurrency', '1000', '--follow']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/note: CYCLR_MAX_CONCURRENT_REQUESTS=100 on worker \S+ holds its Cyclr requests/);
+    expect(run.stdout).toMatch(/limited by CYCLR_MAX_CONCURRENT_REQUESTS=100: /);
+    const perWorker = [...run.stdout.matchAll(/rows on (\S+): (\d+)/g)].map((m) => Number(m[2]));
+    expect(perWorker.reduce((a, b) => a + b, 0)).toBe(ids.length);
+    expect(run.stdout).toMatch(/completed\s+120/);
+  });
+});
+
 describe('reading batch files', () => {
   test('a quoted CSV field may hold commas, quotes and newlines; line numbers follow the file', () => {
     const text =

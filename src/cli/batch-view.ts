@@ -41,6 +41,7 @@ export async function follow(
   const tty = !!stream?.isTTY;
   const every = tty ? 500 : 5000;
   const samples: { at: number; done: number }[] = [];
+  const capsSaid = new Set<string>();
   const ended = temporal.workflow
     .getHandle(batchWorkflowId(batchId))
     .result()
@@ -57,6 +58,12 @@ export async function follow(
     const first = samples[0]!;
     const rate = now > first.at ? ((samples.at(-1)!.done - first.done) * 1000) / (now - first.at) : undefined;
     const line = progressLine(snap.progress, samples.length > 1 ? rate : undefined, tty);
+    // A window held below --concurrency by a worker's setting is said once, on a line of its own.
+    for (const cap of snap.progress.limitedBy ?? []) {
+      if (capsSaid.has(cap.message)) continue;
+      capsSaid.add(cap.message);
+      stream?.write(`${tty ? '\r\x1b[2K' : ''}note: ${cap.message}\n`);
+    }
     stream?.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
     if (snap.status !== 'RUNNING') {
       if (tty) stream?.write('\n');
@@ -84,6 +91,10 @@ export function summary(batchId: string, snap: BatchSnapshot): string {
     ...(wall ? ([['wall time', wall]] as [string, string][]) : []),
   ];
   const lines = [`batch ${batchId}`, ...rows.map(([k, v]) => `  ${k.padEnd(18)}${String(v).padStart(8)}`)];
+  for (const [worker, n] of Object.entries(p.rowsByWorker ?? {})) {
+    lines.push(`  rows on ${worker}: ${n}`);
+  }
+  for (const cap of p.limitedBy ?? []) lines.push(`  limited by ${cap.setting}=${cap.value}: ${cap.message}`);
   if (p.state === 'cancelled' || p.state === 'cancelling') {
     lines.push('  (cancelled: no new provisionings start; those already started keep going)');
   }
