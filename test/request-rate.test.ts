@@ -1,7 +1,7 @@
 /** The request rate and its cluster-wide lease, as pure logic: no server. */
 import { RequestRate } from '../src/activities/cyclr/request-rate.js';
 import { LEASE_TTL_MS } from '../src/contract/request-rate.js';
-import { grant } from '../src/workflows/request-rate-lease.js';
+import { grant, SHRINK_HOLD_MS, type Grant } from '../src/workflows/request-rate-lease.js';
 
 /** Acquires `n` slots and returns when each was granted (ms since the start). */
 async function sendTimes(rate: RequestRate, n: number): Promise<number[]> {
@@ -55,57 +55,81 @@ test('no rate granted yet (0): requests wait until a grant arrives', async () =>
   expect(sent).toBe(true);
 });
 
+type Grants = Record<string, Grant>;
+
+/** What the workers may be spending now: a grant that shrank counts at its old rate for SHRINK_HOLD_MS. */
+function spending(grants: Grants, now: number): number {
+  return Object.values(grants).reduce(
+    (sum, g) => sum + (g.shrunkFrom && g.shrunkFrom.until > now ? Math.max(g.rate, g.shrunkFrom.rate) : g.rate),
+    0,
+  );
+}
+
 test('the lease never grants more than the limit in all, even while workers join and leave', () => {
-  const grants = {};
+  const grants: Grants = {};
   const limit = 100;
-  const sum = () => Object.values(grants as Record<string, { rate: number }>).reduce((s, g) => s + g.rate, 0);
   let now = 0;
-  expect(grant(grants, { workerId: 'a', limit }, now)).toMatchObject({ rate: 100, workers: 1 });
+  const lease = (workerId: string, dt: number) => {
+    const l = grant(grants, { workerId, limit }, (now += dt));
+    expect(spending(grants, now)).toBeLessThanOrEqual(limit + 1e-9);
+    return l;
+  };
+  expect(lease('a', 0)).toMatchObject({ rate: 100, workers: 1 });
   // b joins: a still holds everything, so b gets nothing until a renews at its smaller share.
-  expect(grant(grants, { workerId: 'b', limit }, (now += 100))).toMatchObject({ rate: 0, target: 50, workers: 2 });
-  expect(sum()).toBeLessThanOrEqual(limit);
-  expect(grant(grants, { workerId: 'a', limit }, (now += 2000)).rate).toBe(50);
-  expect(grant(grants, { workerId: 'b', limit }, (now += 100)).rate).toBe(50);
-  expect(sum()).toBe(limit);
+  expect(lease('b', 100)).toMatchObject({ rate: 0, target: 50, workers: 2 });
+  expect(lease('a', 2000).rate).toBe(50);
+  // a may have sent at 100/s within the last second: its old rate stays held a moment before b gets it.
+  expect(lease('b', 100).rate).toBe(0);
+  expect(lease('b', SHRINK_HOLD_MS).rate).toBe(50);
+  expect(spending(grants, now)).toBe(limit);
   // b stops renewing: its grant lapses and a may take the whole limit again.
-  now += LEASE_TTL_MS + 1;
-  expect(grant(grants, { workerId: 'a', limit }, now)).toMatchObject({ rate: 100, workers: 1 });
-  expect(sum()).toBe(limit);
+  expect(lease('a', LEASE_TTL_MS + 1)).toMatchObject({ rate: 100, workers: 1 });
 });
 
 test('the lease shares by demand: idle workers keep a small floor, limit-bound ones share the rest, always <= the limit', () => {
-  const grants = {};
+  const grants: Grants = {};
   const limit = 40;
   let now = 1_000_000;
-  const sum = () => Object.values(grants as Record<string, { rate: number }>).reduce((s, g) => s + g.rate, 0);
   const idle = { waiting: 0, sentLastSecond: 0 };
   const busy = { waiting: 30, sentLastSecond: 10 };
-  const renew = (workerId: string, demand: typeof idle) => grant(grants, { workerId, limit, demand }, (now += 50));
+  const renew = (workerId: string, demand: typeof idle, dt = 50) => {
+    const l = grant(grants, { workerId, limit, demand }, (now += dt));
+    expect(spending(grants, now)).toBeLessThanOrEqual(limit + 1e-9);
+    return l;
+  };
   renew('a', idle);
   renew('b', idle);
   renew('c', idle);
-  expect(sum()).toBeLessThanOrEqual(limit);
   // Load lands on a: it takes all but the idle workers' floors (1% each).
   expect(renew('a', busy)).toMatchObject({ target: limit - 2 * 0.4 });
   expect(renew('a', busy).rate).toBeCloseTo(limit - 0.8);
-  expect(sum()).toBeLessThanOrEqual(limit);
   // Load on every worker: b and c ask, get what is free at once, and their equal share once a has renewed.
   expect(renew('b', busy).target).toBeCloseTo((limit - 0.4) / 2); // c is still idle
   expect(renew('c', busy).target).toBeCloseTo(limit / 3);
   expect(renew('b', busy).rate).toBeLessThan(1);
-  expect(sum()).toBeLessThanOrEqual(limit);
   expect(renew('a', busy).rate).toBeCloseTo(limit / 3);
-  expect(renew('b', busy).rate).toBeCloseTo(limit / 3);
+  // What a gave up is free once its last second at the old rate has passed.
+  expect(renew('b', busy).rate).toBeLessThan(1);
+  expect(renew('b', busy, SHRINK_HOLD_MS).rate).toBeCloseTo(limit / 3);
   expect(renew('c', busy).rate).toBeCloseTo(limit / 3);
-  expect(sum()).toBeCloseTo(limit);
+  expect(spending(grants, now)).toBeCloseTo(limit);
   // A worker using little (not queueing) is granted its use plus headroom; the others share what remains.
   expect(renew('c', { waiting: 0, sentLastSecond: 4 }).target).toBeCloseTo(5);
-  expect(renew('a', busy).target).toBeCloseTo((limit - 5) / 2);
-  expect(sum()).toBeLessThanOrEqual(limit + 1e-9);
+  expect(renew('a', busy, SHRINK_HOLD_MS).target).toBeCloseTo((limit - 5) / 2);
   renew('b', busy);
   // c dies: its grant lapses after the lease's TTL (a and b renewed since), and a and b split the whole limit.
   now += LEASE_TTL_MS - 120;
   expect(renew('a', busy).target).toBeCloseTo(limit / 2);
   expect(renew('b', busy).rate).toBeCloseTo(limit / 2);
-  expect(sum()).toBeCloseTo(limit);
+  expect(renew('a', busy).rate).toBeCloseTo(limit / 2);
+  expect(spending(grants, now)).toBeCloseTo(limit);
+});
+
+test('a raised rate speeds up the requests already waiting (none keeps a slot reserved at the old rate)', async () => {
+  const rate = new RequestRate({ perSecond: 0.5 });
+  const times = sendTimes(rate, 20);
+  await new Promise((r) => setTimeout(r, 100));
+  rate.setRate(100);
+  // At 0.5/s the 20 would take 38 s; at 100/s about 0.2 s once raised.
+  expect(Math.max(...(await times))).toBeLessThan(1500);
 });

@@ -12,7 +12,11 @@ export interface StatsSnapshot {
   /** performance.now() of the first and the last arrival since the last reset (for average rates). */
   firstArrivalMs?: number;
   lastArrivalMs?: number;
+  /** Arrivals in each whole second since the first arrival (the first hour), for rates over time. */
+  perSecond: number[];
 }
+
+const PER_SECOND_KEPT = 3600;
 
 export class Stats {
   private requests = new Map<string, { total: number; byStatus: Map<string, number> }>();
@@ -26,11 +30,17 @@ export class Stats {
   private inFlight = new Map<string, number>();
   private first?: number;
   private last?: number;
+  private perSecond: number[] = [];
 
   arrived(routeKey?: string, now = performance.now()): void {
     this.totalRequests += 1;
     this.first ??= now;
     this.last = now;
+    const second = Math.floor((now - this.first) / 1000);
+    if (second < PER_SECOND_KEPT) {
+      while (this.perSecond.length <= second) this.perSecond.push(0);
+      this.perSecond[second]! += 1;
+    }
     if (routeKey) this.inFlight.set(routeKey, (this.inFlight.get(routeKey) ?? 0) + 1);
     this.window.push(now);
     while (this.window[this.head] <= now - 1000) this.head += 1;
@@ -81,6 +91,7 @@ export class Stats {
       maxRequestsPerSecond: this.maxPerSecond,
       totalRequests: this.totalRequests,
       inFlight: Object.fromEntries(this.inFlight),
+      perSecond: [...this.perSecond],
       ...(this.first !== undefined ? { firstArrivalMs: this.first, lastArrivalMs: this.last } : {}),
     };
   }
@@ -96,5 +107,6 @@ export class Stats {
     this.inFlight.clear();
     this.first = undefined;
     this.last = undefined;
+    this.perSecond = [];
   }
 }

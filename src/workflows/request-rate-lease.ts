@@ -11,12 +11,25 @@ import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo
 import { Failure, failure } from '../contract/failures.js';
 import { LEASE_TTL_MS, leaseUpdate, type Lease, type LeaseRequest } from '../contract/request-rate.js';
 
-interface Grant {
+export interface Grant {
   rate: number;
   limit: number;
   expiresAt: number;
   /** Its demand at its last renewal (absent: limit-bound). */
   demand?: LeaseRequest['demand'];
+  /**
+   * A grant that shrank still counts at its old rate for a while: the worker may have sent at it within the last
+   * second when it learns of the new one, and that second must not be handed to another worker twice.
+   */
+  shrunkFrom?: { rate: number; until: number };
+}
+
+/** The one-second window, plus the time a renewal takes to reach the worker. */
+export const SHRINK_HOLD_MS = 1_500;
+
+/** What a grant may still be spending now. */
+function held(g: Grant, now: number): number {
+  return g.shrunkFrom && g.shrunkFrom.until > now ? Math.max(g.rate, g.shrunkFrom.rate) : g.rate;
 }
 
 /** An idle worker keeps this share of the limit (at least 0.2/s): enough to start, little taken from the busy. */
@@ -51,13 +64,16 @@ export function grant(grants: Record<string, Grant>, request: LeaseRequest, now:
   const wants: Record<string, number> = { [request.workerId]: want(request, limit) };
   for (const [id, g] of others) wants[id] = want(g, limit);
   const target = fairShares(wants, limit)[request.workerId]!;
-  const held = others.reduce((sum, [, g]) => sum + g.rate, 0);
-  const rate = Math.max(0, Math.min(target, limit - held));
+  const heldByOthers = others.reduce((sum, [, g]) => sum + held(g, now), 0);
+  const rate = Math.max(0, Math.min(target, limit - heldByOthers));
+  const before = grants[request.workerId];
+  const stillSpending = before ? held(before, now) : 0;
   grants[request.workerId] = {
     rate,
     limit: request.limit,
     expiresAt: now + LEASE_TTL_MS,
     ...(request.demand ? { demand: request.demand } : {}),
+    ...(rate < stillSpending ? { shrunkFrom: { rate: stillSpending, until: now + SHRINK_HOLD_MS } } : {}),
   };
   return { rate, target, ttlMs: LEASE_TTL_MS, workers: others.length + 1 };
 }

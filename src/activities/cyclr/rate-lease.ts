@@ -49,6 +49,8 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
 
   const renew = async (): Promise<void> => {
     renewing = true;
+    // The grant runs from when it was asked for: an answer that was slow to come must not extend it.
+    const askedAt = Date.now();
     let lease: Lease | undefined;
     try {
       lease = await client.workflow.executeUpdateWithStart(leaseUpdate, {
@@ -65,8 +67,9 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     }
     if (stopped) return;
     const now = Date.now();
-    if (lease) {
-      lapsesAt = now + lease.ttlMs;
+    if (process.env.RATE_DEBUG) console.error();
+    if (lease && askedAt + lease.ttlMs > now) {
+      lapsesAt = askedAt + lease.ttlMs;
       options.rate.setRate(lease.rate * margin);
     } else if (now >= lapsesAt) {
       options.rate.setRate(0);
@@ -78,6 +81,11 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
   // Every 250 ms: renew when due, or at once when requests start to queue here while none did at the last renewal.
   const tick = () => {
     if (stopped) return;
+    // The workflow forgets a grant at its expiry and may hand it to another worker: stop spending it here too.
+    if (lapsesAt && Date.now() >= lapsesAt) {
+      lapsesAt = 0;
+      options.rate.setRate(0);
+    }
     const startedQueueing = reported.waiting === 0 && options.rate.demand().waiting > 0;
     if (!renewing && (Date.now() >= renewAt || startedQueueing)) void renew();
     // Never what keeps a process alive: the worker's own shutdown decides that.

@@ -20,21 +20,31 @@ const PAUSE_MS = 250;
 /** After a 429 the rate is halved, then grows by this factor each second back to the full rate. */
 const RECOVERY_PER_SECOND = 1.5;
 const MIN_FACTOR = 0.1;
+/**
+ * A timer that fires late (a busy event loop) may send the requests it owes at once, up to this much of them; the
+ * last second's log still caps any one-second window at the rate.
+ */
+const CATCH_UP_MS = 250;
 
 export class RequestRate {
   private perSecond: number | undefined;
-  private nextAt = 0;
   private pausedUntil = 0;
   /** Share of the rate in use after 429s: 1 normally. */
   private factor = 1;
   private factorAt = 0;
-  private waiters: (() => void)[] = [];
   /** When the load last backed off: 429s to requests sent before it are not news. */
   private backedOffAt = -Infinity;
   /** Send times within the last second (oldest first). */
   private sent: number[] = [];
-  /** Requests in acquire(), not yet sent: this process's unmet demand, reported to the lease. */
-  private queued = 0;
+  /** The next send's place on the evenly spaced grid; late timers may catch up a little (CATCH_UP_MS), no more. */
+  private nextAt = 0;
+  private lastSentAt = -Infinity;
+  /**
+   * Requests waiting their turn, first come first served. No slot is reserved ahead: the head is let go when the
+   * rate in force then allows, so a rate raised by the lease speeds up the requests already waiting.
+   */
+  private queue: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly defaultPauseMs: number;
 
@@ -52,59 +62,59 @@ export class RequestRate {
   /** What this process asks of the shared budget now (rate-lease.ts reports it). */
   demand(): { waiting: number; sentLastSecond: number } {
     const now = this.now();
-    return { waiting: this.queued, sentLastSecond: this.sent.filter((t) => t > now - 1000).length };
+    return { waiting: this.queue.length, sentLastSecond: this.sent.filter((t) => t > now - 1000).length };
   }
 
   setRate(perSecond: number | undefined): void {
     this.perSecond = perSecond;
-    if (perSecond !== 0) this.wake();
+    // The next send moves to the new spacing at once, a raised rate included.
+    const rate = this.current;
+    if (rate) this.nextAt = Math.max(this.pausedUntil, this.lastSentAt + 1000 / rate);
+    this.pump();
   }
 
   /** Resolves when this request may be sent. */
-  async acquire(): Promise<void> {
-    this.queued += 1;
-    try {
-      await this.waitForSlot();
-    } finally {
-      this.queued -= 1;
-    }
+  acquire(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      // Time spent idle is not owed: only a late timer may catch up.
+      if (!this.queue.length) this.nextAt = Math.max(this.nextAt, this.now());
+      this.queue.push(resolve);
+      this.pump();
+    });
   }
 
-  private async waitForSlot(): Promise<void> {
-    let slot = this.reserve();
-    for (;;) {
-      if (this.perSecond === 0) {
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
-        slot = this.reserve();
-        continue;
-      }
-      // A 429 came while this request waited: queue again behind the pause, paced at the reduced rate.
-      if (slot < this.pausedUntil) slot = this.reserve();
+  /** Lets waiting requests go while the rate allows, and sets one timer for the next. */
+  private pump(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length) {
       const now = this.now();
-      const at = Math.max(slot, this.windowFreeAt(now, this.current));
-      if (at <= now) {
-        if (this.perSecond !== undefined) this.sent.push(now);
+      const at = this.nextSendAt(now);
+      if (at === Infinity) return; // no rate granted: setRate() pumps again
+      if (at > now) {
+        this.timer = setTimeout(() => this.pump(), at - now);
         return;
       }
-      await sleep(at - now);
+      const rate = this.current;
+      if (rate !== undefined) {
+        this.sent.push(now);
+        this.nextAt = Math.max(this.nextAt, now - CATCH_UP_MS) + 1000 / rate;
+      }
+      this.lastSentAt = now;
+      this.queue.shift()!();
     }
   }
 
-  /** The next paced slot: evenly spaced at the current rate, never inside a pause. */
-  private reserve(): number {
-    const now = this.now();
+  /** When the next request may go: after any pause, spaced at the current rate, within the last second's cap. */
+  private nextSendAt(now: number): number {
+    if (this.perSecond === 0) return Infinity;
     const rate = this.current;
-    const at = Math.max(now, this.pausedUntil, rate ? this.nextAt : 0);
-    if (rate) this.nextAt = at + 1000 / rate;
-    return at;
-  }
-
-  /** When the last second's sends leave room for one more at `rate`. */
-  private windowFreeAt(now: number, rate: number | undefined): number {
+    const at = Math.max(now, this.pausedUntil);
+    if (rate === undefined) return at;
     while (this.sent.length && this.sent[0]! <= now - 1000) this.sent.shift();
-    if (rate === undefined) return 0;
     const cap = Math.max(1, Math.floor(rate));
-    return this.sent.length < cap ? 0 : this.sent[this.sent.length - cap]! + 1000;
+    const windowFreeAt = this.sent.length < cap ? 0 : this.sent[this.sent.length - cap]! + 1000;
+    return Math.max(at, this.nextAt, windowFreeAt);
   }
 
   /** Cyclr answered 429 to a request sent at `sentAt`: back off everyone, once per congestion. */
@@ -116,6 +126,7 @@ export class RequestRate {
     this.factor = Math.max(MIN_FACTOR, this.recoveredFactor() / 2);
     this.factorAt = this.pausedUntil;
     this.nextAt = Math.max(this.nextAt, this.pausedUntil);
+    this.pump();
   }
 
   private recoveredFactor(): number {
@@ -123,14 +134,4 @@ export class RequestRate {
     const seconds = Math.max(0, this.now() - this.factorAt) / 1000;
     return Math.min(1, this.factor * RECOVERY_PER_SECOND ** seconds);
   }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
