@@ -1,7 +1,7 @@
 /** The request rate and its cluster-wide lease, as pure logic: no server. */
 import { RequestRate } from '../src/activities/cyclr/request-rate.js';
-import { LEASE_TTL_MS } from '../src/contract/request-rate.js';
-import { grant, SHRINK_HOLD_MS, type Grant } from '../src/workflows/request-rate-lease.js';
+import { LEASE_TTL_MS, SHRINK_HOLD_MS } from '../src/contract/request-rate.js';
+import { grant, type Grant } from '../src/workflows/request-rate-lease.js';
 
 /** Acquires `n` slots and returns when each was granted (ms since the start). */
 async function sendTimes(rate: RequestRate, n: number): Promise<number[]> {

@@ -27,6 +27,11 @@ export const leaseUpdate = defineUpdate<Lease, [LeaseRequest]>('lease');
 
 /** Short enough that a dead worker's share returns within 10 s (it lapses, then the others renew). */
 export const LEASE_TTL_MS = 6_000;
+/**
+ * A grant that shrank still counts at its old rate this long after the lease answered: the one-second window, plus
+ * half a second for the answer to reach the worker (a worker whose answer is slower pauses meanwhile).
+ */
+export const SHRINK_HOLD_MS = 1_500;
 
 export function requestRateWorkflowId(taskQueue: string): string {
   return `cyclr-request-rate:${taskQueue}`;

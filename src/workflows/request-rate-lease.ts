@@ -9,7 +9,7 @@
  */
 import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import { Failure, failure } from '../contract/failures.js';
-import { LEASE_TTL_MS, leaseUpdate, type Lease, type LeaseRequest } from '../contract/request-rate.js';
+import { LEASE_TTL_MS, leaseUpdate, SHRINK_HOLD_MS, type Lease, type LeaseRequest } from '../contract/request-rate.js';
 
 export interface Grant {
   rate: number;
@@ -23,9 +23,6 @@ export interface Grant {
    */
   shrunkFrom?: { rate: number; until: number };
 }
-
-/** The one-second window, plus the time a renewal takes to reach the worker. */
-export const SHRINK_HOLD_MS = 1_500;
 
 /** What a grant may still be spending now. */
 function held(g: Grant, now: number): number {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, WithStartWorkflowOperation, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { leaseUpdate, requestRateWorkflowId, type Lease } from '../../contract/request-rate.js';
+import { leaseUpdate, requestRateWorkflowId, SHRINK_HOLD_MS, type Lease } from '../../contract/request-rate.js';
 import type { cyclrRequestRate } from '../../workflows/request-rate-lease.js';
 import type { RequestRate } from './request-rate.js';
 
@@ -51,6 +51,9 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     renewing = true;
     // The grant runs from when it was asked for: an answer that was slow to come must not extend it.
     const askedAt = Date.now();
+    // The lease may shrink this grant and hand the rest to another worker SHRINK_HOLD_MS after it answers: the old
+    // rate is spent only until a second before that, and a slow answer pauses this worker rather than overspend.
+    options.rate.spendUntil(askedAt + SHRINK_HOLD_MS - 1000);
     let lease: Lease | undefined;
     try {
       lease = await client.workflow.executeUpdateWithStart(leaseUpdate, {
@@ -67,15 +70,16 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     }
     if (stopped) return;
     const now = Date.now();
-    if (process.env.RATE_DEBUG) console.error();
     if (lease && askedAt + lease.ttlMs > now) {
       lapsesAt = askedAt + lease.ttlMs;
-      options.rate.setRate(lease.rate * margin);
+      options.rate.setRate(lease.rate * margin, lapsesAt);
     } else if (now >= lapsesAt) {
+      // No answer: the lease may have shrunk this grant anyway, so it stays paused (spendUntil) until one comes.
       options.rate.setRate(0);
     }
     // Below its fair share (another worker still holds it): ask again soon.
-    renewAt = Date.now() + (lease && lease.rate < lease.target ? 250 : renewEveryMs);
+    // Below its fair share (another worker still holds it), or no answer: ask again soon.
+    renewAt = Date.now() + (!lease || lease.rate < lease.target ? 250 : renewEveryMs);
     renewing = false;
   };
   // Every 250 ms: renew when due, or at once when requests start to queue here while none did at the last renewal.

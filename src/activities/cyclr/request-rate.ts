@@ -39,6 +39,7 @@ export class RequestRate {
   /** The next send's place on the evenly spaced grid; late timers may catch up a little (CATCH_UP_MS), no more. */
   private nextAt = 0;
   private lastSentAt = -Infinity;
+  private validUntil = Infinity;
   /**
    * Requests waiting their turn, first come first served. No slot is reserved ahead: the head is let go when the
    * rate in force then allows, so a rate raised by the lease speeds up the requests already waiting.
@@ -65,11 +66,19 @@ export class RequestRate {
     return { waiting: this.queue.length, sentLastSecond: this.sent.filter((t) => t > now - 1000).length };
   }
 
-  setRate(perSecond: number | undefined): void {
+  /** `validUntil`: the rate may be spent until then (a lease's expiry); after it, requests wait for the next. */
+  setRate(perSecond: number | undefined, validUntil = Infinity): void {
     this.perSecond = perSecond;
+    this.validUntil = validUntil;
     // The next send moves to the new spacing at once, a raised rate included.
     const rate = this.current;
     if (rate) this.nextAt = Math.max(this.pausedUntil, this.lastSentAt + 1000 / rate);
+    this.pump();
+  }
+
+  /** Stops spending the current rate at `until` unless setRate() renews it first (a renewal under way). */
+  spendUntil(until: number): void {
+    this.validUntil = Math.min(this.validUntil, until);
     this.pump();
   }
 
@@ -107,14 +116,15 @@ export class RequestRate {
 
   /** When the next request may go: after any pause, spaced at the current rate, within the last second's cap. */
   private nextSendAt(now: number): number {
-    if (this.perSecond === 0) return Infinity;
+    if (this.perSecond === 0 || now >= this.validUntil) return Infinity;
     const rate = this.current;
     const at = Math.max(now, this.pausedUntil);
     if (rate === undefined) return at;
     while (this.sent.length && this.sent[0]! <= now - 1000) this.sent.shift();
     const cap = Math.max(1, Math.floor(rate));
     const windowFreeAt = this.sent.length < cap ? 0 : this.sent[this.sent.length - cap]! + 1000;
-    return Math.max(at, this.nextAt, windowFreeAt);
+    const next = Math.max(at, this.nextAt, windowFreeAt);
+    return next < this.validUntil ? next : Infinity;
   }
 
   /** Cyclr answered 429 to a request sent at `sentAt`: back off everyone, once per congestion. */
