@@ -41,6 +41,13 @@ import {
 import { ConnectorName, CyclrAccountId, ProvisioningStage, BatchId } from './contract/search-attributes.js';
 import type { provisionConnector } from './workflows/provision-connector.js';
 
+// What a caller of the package (`cyclr-provisioner/client`) needs beside the client: the contract's names and types.
+export { Failure, type FailureType } from './contract/failures.js';
+export { provisioningWorkflowId } from './contract/ids.js';
+export { STAGES, FINAL_STAGES, type Stage } from './contract/stages.js';
+export type { AuthUrl, ConsentLink, ProvisioningResult, ProvisioningStatus, StageEntry } from './contract/messages.js';
+export type { ConnectorRef, InvalidField, ProvisioningRequest } from './contract/request.js';
+
 /** A request that fails validation; `fields` names each bad field and what to do. */
 export class InvalidRequestError extends Error {
   readonly type = Failure.InvalidRequest;
