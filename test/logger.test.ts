@@ -105,6 +105,18 @@ test("a child logger's fields appear on every line, masked like any other field"
   expect(JSON.stringify(lines)).not.toContain('nt-secret');
 });
 
+test("a field the logger carries and the call passes too (the SDK's taskQueue) is written once per line", () => {
+  const raw: string[] = [];
+  const logger = createLogger({ service: 'worker', base: { taskQueue: 'q1' }, write: (l) => raw.push(l) });
+  logger.info('Workflow bundle created', { sdkComponent: 'worker', taskQueue: 'q1' });
+  logger.child({ workflowId: 'w1' }).info('Activity completed', { taskQueue: 'q1', workflowId: 'w1' });
+  logger.info('worker ready');
+  // JSON.parse keeps the last of two equal keys, so count them in the text itself.
+  for (const line of raw) expect([line, line.match(/"taskQueue"/g)?.length]).toEqual([line, 1]);
+  expect(raw[1]!.match(/"workflowId"/g)).toHaveLength(1);
+  expect(raw.map((l) => (JSON.parse(l) as { taskQueue: string }).taskQueue)).toEqual(['q1', 'q1', 'q1']);
+});
+
 test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the same masking', () => {
   const out: string[] = [];
   const logger = createLogger({ service: 'stack', level: 'INFO', pretty: true, write: (l) => out.push(l) });

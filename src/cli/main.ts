@@ -2,6 +2,7 @@
  * `provisioner`: the support and batch CLI. Human-readable output by default, JSON with --json.
  * Each command lives in `commands/<name>.ts`; this file only dispatches and turns errors into exit codes.
  */
+import { BatchError } from '../batch/batch-client.js';
 import { InvalidRequestError, ProvisioningError } from '../client.js';
 import { ConfigError } from '../config.js';
 import { CliRefusal, UsageError, type CliCommand } from './command.js';
@@ -86,7 +87,7 @@ function fail(err: unknown): number {
     for (const p of err.problems) console.error(`config error: ${p}`);
     return 2;
   }
-  if (err instanceof ProvisioningError) {
+  if (err instanceof ProvisioningError || err instanceof BatchError) {
     console.error(`error (${err.type}): ${err.message}`);
     return 1;
   }

@@ -64,8 +64,9 @@ function pinoOptions(options: Pick<JsonLoggerOptions, 'service' | 'level' | 'bas
   const now = options.now ?? (() => new Date());
   return {
     level: parseLogLevel(options.level ?? process.env.LOG_LEVEL).toLowerCase(),
-    // Replaces pino's pid/hostname: containers and the local stack already say where a line came from.
-    base: { service: options.service, ...clean(options.base ?? {}) },
+    // Replaces pino's pid/hostname: containers and the local stack already say where a line came from. Other fixed
+    // fields are merged into each line by `adapt`, not given to pino, which would write a key twice.
+    base: { service: options.service },
     messageKey: 'msg',
     timestamp: () => `,"ts":"${now().toISOString()}"`,
     formatters: {
@@ -106,9 +107,13 @@ function destination(options: JsonLoggerOptions): DestinationStream {
   return sink ?? pino.destination({ dest: 1, sync: true });
 }
 
-function adapt(p: pino.Logger): JsonLogger {
+/**
+ * `fields` go on every line, merged with each call's own: pino writes its bindings and a call's fields side by side,
+ * so a field in both (the SDK passes `taskQueue` with every worker log) would appear twice in one JSON line.
+ */
+function adapt(p: pino.Logger, fields: Record<string, unknown> = {}): JsonLogger {
   const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
-    p[level.toLowerCase() as Lowercase<LogLevel>](meta ?? {}, message);
+    p[level.toLowerCase() as Lowercase<LogLevel>]({ ...fields, ...meta }, message);
   return {
     log,
     trace: (m, meta) => log('TRACE', m, meta),
@@ -116,13 +121,12 @@ function adapt(p: pino.Logger): JsonLogger {
     info: (m, meta) => log('INFO', m, meta),
     warn: (m, meta) => log('WARN', m, meta),
     error: (m, meta) => log('ERROR', m, meta),
-    // pino runs the bindings formatter on the root's fields only, so a child's are masked here.
-    child: (fields) => adapt(p.child(clean(fields))),
+    child: (more) => adapt(p, { ...fields, ...more }),
   };
 }
 
 export function createLogger(options: JsonLoggerOptions): JsonLogger {
-  return adapt(pino(pinoOptions(options), destination(options)));
+  return adapt(pino(pinoOptions(options), destination(options)), options.base);
 }
 
 /** pino's numeric levels; fatal (60) is logged as an error, the highest level the SDK interface has. */
