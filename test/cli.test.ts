@@ -201,6 +201,21 @@ test('bulk cancel: --dry-run shows what it would touch, no terminal and no --yes
     });
   }
 
+  // The worker logs a cancel on request as one INFO line with the reason, not as a WARN with a stack trace.
+  const logged = await eventually(async () => {
+    const lines = stack.worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes(`"workflowId":"${ids[0]}"`));
+    return lines.some((l) => l.includes('Workflow ended')) ? lines : undefined;
+  });
+  expect(logged.filter((l) => /Workflow failed|"stack"/.test(l))).toEqual([]);
+  expect(JSON.parse(logged.find((l) => l.includes('Workflow ended'))!)).toMatchObject({
+    level: 'info',
+    msg: 'Workflow ended: cancelled on request',
+    reason: 'customer left',
+  });
+
   // Its link was revoked when it ended, so status no longer shows one.
   const cancelled = await provisioner('status', ids[0]!);
   expect(cancelled.stdout).toContain('stage:      cancelled');

@@ -3,7 +3,14 @@
  * wherever they appear; pretty lines on a terminal.
  */
 import Fastify from 'fastify';
-import { createLogger, parseLogLevel, pinoLineStream, prettyFromEnv } from '../src/observability/logger.js';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  createLogger,
+  parseLogLevel,
+  pinoLineStream,
+  prettyFromEnv,
+  withCancelsAsInfo,
+} from '../src/observability/logger.js';
 import { redactString } from '../src/observability/redact.js';
 
 function capture(level = 'DEBUG') {
@@ -115,6 +122,23 @@ test("a field the logger carries and the call passes too (the SDK's taskQueue) i
   for (const line of raw) expect([line, line.match(/"taskQueue"/g)?.length]).toEqual([line, 1]);
   expect(raw[1]!.match(/"workflowId"/g)).toHaveLength(1);
   expect(raw.map((l) => (JSON.parse(l) as { taskQueue: string }).taskQueue)).toEqual(['q1', 'q1', 'q1']);
+});
+
+test('a workflow cancelled on request is one INFO line with the reason; other failures stay WARNs with the error', () => {
+  const { logger, lines } = capture();
+  const sdk = withCancelsAsInfo(logger).child({ workflowId: 'provision:a:B' });
+  const cancelled = ApplicationFailure.create({ type: 'Cancelled', message: 'customer left', nonRetryable: true });
+  sdk.warn('Workflow failed', { error: cancelled, sdkComponent: 'worker' });
+  const expired = ApplicationFailure.create({ type: 'ConsentExpired', message: 'no consent', nonRetryable: true });
+  sdk.warn('Workflow failed', { error: expired });
+  expect(lines[0]).toEqual(
+    expect.objectContaining({ level: 'info', msg: 'Workflow ended: cancelled on request', reason: 'customer left' }),
+  );
+  expect(lines[0]).not.toHaveProperty('error');
+  expect(lines[1]).toEqual(
+    expect.objectContaining({ level: 'warn', msg: 'Workflow failed', workflowId: 'provision:a:B' }),
+  );
+  expect(lines[1]).toHaveProperty('error');
 });
 
 test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the same masking', () => {

@@ -10,6 +10,7 @@ import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
+import { Failure } from '../contract/failures.js';
 import { redact, redactString } from './redact.js';
 
 const LEVELS: Record<LogLevel, number> = { TRACE: 10, DEBUG: 20, INFO: 30, WARN: 40, ERROR: 50 };
@@ -127,6 +128,33 @@ function adapt(p: pino.Logger, fields: Record<string, unknown> = {}): JsonLogger
 
 export function createLogger(options: JsonLoggerOptions): JsonLogger {
   return adapt(pino(pinoOptions(options), destination(options)), options.base);
+}
+
+/**
+ * The SDK logs every workflow that ends by throwing as a WARN "Workflow failed" with the error and its stack. A
+ * provisioning cancelled on request ends that way (an ApplicationFailure of type Cancelled) as a normal outcome:
+ * it is one INFO line with the reason instead. Everything else passes unchanged.
+ */
+export function withCancelsAsInfo(logger: JsonLogger): JsonLogger {
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    // The error comes from the workflow's own context: recognise it by its fields, not by instanceof.
+    const error = meta?.error as { type?: unknown; message?: unknown } | undefined;
+    if (message === 'Workflow failed' && error?.type === Failure.Cancelled) {
+      const { error: _error, ...fields } = meta!;
+      logger.info('Workflow ended: cancelled on request', { ...fields, reason: error.message });
+      return;
+    }
+    logger.log(level, message, meta);
+  };
+  return {
+    log,
+    trace: (m, meta) => log('TRACE', m, meta),
+    debug: (m, meta) => log('DEBUG', m, meta),
+    info: (m, meta) => log('INFO', m, meta),
+    warn: (m, meta) => log('WARN', m, meta),
+    error: (m, meta) => log('ERROR', m, meta),
+    child: (fields) => withCancelsAsInfo(logger.child(fields)),
+  };
 }
 
 /** pino's numeric levels; fatal (60) is logged as an error, the highest level the SDK interface has. */
