@@ -124,21 +124,35 @@ test("a field the logger carries and the call passes too (the SDK's taskQueue) i
   expect(raw.map((l) => (JSON.parse(l) as { taskQueue: string }).taskQueue)).toEqual(['q1', 'q1', 'q1']);
 });
 
-test('a workflow cancelled on request is one INFO line with the reason; other failures stay WARNs with the error', () => {
+test('a workflow cancelled on request ends in one INFO line with the reason; other failures stay WARNs with the error', () => {
   const { logger, lines } = capture();
-  const sdk = withCancelsAsInfo(logger).child({ workflowId: 'provision:a:B' });
+  const sdk = withCancelsAsInfo(logger);
+  // As the worker's thread receives them: the stage line with its error's type, then the SDK's line, whose error
+  // crossed from the workflow thread as a plain Error.
+  const asReceived = (e: Error) => ({ name: 'Error', message: e.message, stack: e.stack });
   const cancelled = ApplicationFailure.create({ type: 'Cancelled', message: 'customer left', nonRetryable: true });
-  sdk.warn('Workflow failed', { error: cancelled, sdkComponent: 'worker' });
+  sdk.info('stage cancelled', {
+    runId: 'r1',
+    stage: 'cancelled',
+    error: { type: 'Cancelled', message: 'customer left' },
+  });
+  sdk.warn('Workflow failed', { runId: 'r1', workflowId: 'provision:a:B', error: asReceived(cancelled) });
   const expired = ApplicationFailure.create({ type: 'ConsentExpired', message: 'no consent', nonRetryable: true });
-  sdk.warn('Workflow failed', { error: expired });
-  expect(lines[0]).toEqual(
-    expect.objectContaining({ level: 'info', msg: 'Workflow ended: cancelled on request', reason: 'customer left' }),
-  );
-  expect(lines[0]).not.toHaveProperty('error');
-  expect(lines[1]).toEqual(
-    expect.objectContaining({ level: 'warn', msg: 'Workflow failed', workflowId: 'provision:a:B' }),
-  );
-  expect(lines[1]).toHaveProperty('error');
+  sdk.info('stage expired', {
+    runId: 'r2',
+    stage: 'expired',
+    error: { type: 'ConsentExpired', message: 'no consent' },
+  });
+  sdk.warn('Workflow failed', { runId: 'r2', error: asReceived(expired) });
+  expect(lines.map((l) => [l.level, l.msg])).toEqual([
+    ['info', 'stage cancelled'],
+    ['info', 'Workflow ended: cancelled on request'],
+    ['info', 'stage expired'],
+    ['warn', 'Workflow failed'],
+  ]);
+  expect(lines[1]).toMatchObject({ runId: 'r1', workflowId: 'provision:a:B', reason: 'customer left' });
+  expect(lines[1]).not.toHaveProperty('error');
+  expect(lines[3]).toHaveProperty('error.stack');
 });
 
 test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the same masking', () => {

@@ -132,29 +132,38 @@ export function createLogger(options: JsonLoggerOptions): JsonLogger {
 
 /**
  * The SDK logs every workflow that ends by throwing as a WARN "Workflow failed" with the error and its stack. A
- * provisioning cancelled on request ends that way (an ApplicationFailure of type Cancelled) as a normal outcome:
- * it is one INFO line with the reason instead. Everything else passes unchanged.
+ * provisioning cancelled on request ends that way as a normal outcome, so that line becomes one INFO line with the
+ * reason. The error reaches the worker's thread as a plain Error (its `type` is lost on the way), so the run is
+ * known by its own earlier line: the stage `cancelled` with a Cancelled error. The few runs remembered are bounded.
  */
-export function withCancelsAsInfo(logger: JsonLogger): JsonLogger {
-  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    // The error comes from the workflow's own context: recognise it by its fields, not by instanceof.
-    const error = meta?.error as { type?: unknown; message?: unknown } | undefined;
-    if (message === 'Workflow failed' && error?.type === Failure.Cancelled) {
-      const { error: _error, ...fields } = meta!;
-      logger.info('Workflow ended: cancelled on request', { ...fields, reason: error.message });
-      return;
-    }
-    logger.log(level, message, meta);
+export function withCancelsAsInfo(logger: JsonLogger, remember = 1000): JsonLogger {
+  const cancelled = new Map<string, unknown>(); // runId -> reason
+  const wrap = (inner: JsonLogger): JsonLogger => {
+    const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+      const runId = meta?.runId;
+      const error = meta?.error as { type?: unknown; message?: unknown } | undefined;
+      if (typeof runId === 'string' && meta?.stage === 'cancelled' && error?.type === Failure.Cancelled) {
+        if (cancelled.size >= remember) cancelled.delete(cancelled.keys().next().value!);
+        cancelled.set(runId, error.message);
+      } else if (typeof runId === 'string' && message === 'Workflow failed' && cancelled.has(runId)) {
+        const { error: _error, ...fields } = meta!;
+        inner.info('Workflow ended: cancelled on request', { ...fields, reason: cancelled.get(runId) });
+        cancelled.delete(runId);
+        return;
+      }
+      inner.log(level, message, meta);
+    };
+    return {
+      log,
+      trace: (m, meta) => log('TRACE', m, meta),
+      debug: (m, meta) => log('DEBUG', m, meta),
+      info: (m, meta) => log('INFO', m, meta),
+      warn: (m, meta) => log('WARN', m, meta),
+      error: (m, meta) => log('ERROR', m, meta),
+      child: (fields) => wrap(inner.child(fields)),
+    };
   };
-  return {
-    log,
-    trace: (m, meta) => log('TRACE', m, meta),
-    debug: (m, meta) => log('DEBUG', m, meta),
-    info: (m, meta) => log('INFO', m, meta),
-    warn: (m, meta) => log('WARN', m, meta),
-    error: (m, meta) => log('ERROR', m, meta),
-    child: (fields) => withCancelsAsInfo(logger.child(fields)),
-  };
+  return wrap(logger);
 }
 
 /** pino's numeric levels; fatal (60) is logged as an error, the highest level the SDK interface has. */
