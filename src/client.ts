@@ -151,7 +151,7 @@ export class ProvisioningClient {
     const ranOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
     try {
       const done = await Promise.race([answer, ranOut]);
-      if (done) return { workflowId, created: done.startedByThisCall, status: done.status };
+      if (done) return { workflowId, created: done.startedByThisCall, status: withoutEndedLink(done.status) };
       answer.catch(() => undefined); // it answers later, to nobody
       // The run carries this call's token only if this call started it.
       const [status, description] = await Promise.all([
