@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { startDevServer, type DevServer } from '../dev/local-stack/dev-server.js';
 import { PROJECT_ROOT, startService, type ServiceProcess } from '../dev/local-stack/processes.js';
 
-const stateDir = join(PROJECT_ROOT, '.tmp', 'stack');
+// STACK_STATE_DIR: where the stack keeps its state and secrets (a test runs a stack of its own beside yours).
+const stateDir = process.env.STACK_STATE_DIR ?? join(PROJECT_ROOT, '.tmp', 'stack');
 mkdirSync(stateDir, { recursive: true });
 
 const services: ServiceProcess[] = [];
