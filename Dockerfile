@@ -2,7 +2,7 @@
 # One image for the worker, the gateway and the codec server (pick with the command). Multi-stage: dependencies,
 # then the workflow bundle built once at image build time, then a slim runtime that runs as the non-root `node` user.
 
-ARG NODE_IMAGE=node:20.19-bookworm-slim
+ARG NODE_IMAGE=node:22.23-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

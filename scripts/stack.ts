@@ -8,23 +8,44 @@ import { join } from 'node:path';
 import { startDevServer, type DevServer } from '../dev/local-stack/dev-server.js';
 import { PROJECT_ROOT, startService, type ServiceProcess } from '../dev/local-stack/processes.js';
 
-const stateDir = join(PROJECT_ROOT, '.tmp', 'stack');
+// STACK_STATE_DIR: where the stack keeps its state and secrets (a test runs a stack of its own beside yours).
+const stateDir = process.env.STACK_STATE_DIR ?? join(PROJECT_ROOT, '.tmp', 'stack');
 mkdirSync(stateDir, { recursive: true });
 
 const services: ServiceProcess[] = [];
 
 /**
- * The gateway's write token: GATEWAY_API_TOKENS if set, else one generated on the first run and kept beside the
- * stack's state (owner-only), so a restart does not invalidate the token people exported.
+ * A secret of the stack's: the variable's value if set, else one generated on the first run and kept beside the
+ * stack's state (owner-only), so a restart does not invalidate what people exported or configured elsewhere.
  */
+function keptSecret(
+  given: string | undefined,
+  file: string,
+  make: () => string,
+): { value: string; generated: boolean } {
+  if (given) return { value: given, generated: false };
+  const path = join(stateDir, file);
+  if (existsSync(path)) return { value: readFileSync(path, 'utf8').trim(), generated: true };
+  const value = make();
+  writeFileSync(path, `${value}\n`, { mode: 0o600 });
+  return { value, generated: true };
+}
+
+/** The gateway's write token. */
 function gatewayToken(): { token: string; generated: boolean } {
-  const given = process.env.GATEWAY_API_TOKENS?.split(',')[0]?.trim();
-  if (given) return { token: given, generated: false };
-  const file = join(stateDir, 'gateway-token');
-  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: true };
-  const token = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, generated: true };
+  const { value, generated } = keptSecret(process.env.GATEWAY_API_TOKENS?.split(',')[0]?.trim(), 'gateway-token', () =>
+    randomBytes(32).toString('base64url'),
+  );
+  return { token: value, generated };
+}
+
+/** The secret events to `notifyUrl` are signed with: a local webhook receiver needs it to verify them. */
+function notifySigningSecret(): { value: string; generated: boolean } {
+  return keptSecret(
+    process.env.NOTIFY_SIGNING_SECRET,
+    'notify-signing-secret',
+    () => `whsec_${randomBytes(32).toString('base64')}`,
+  );
 }
 let devServer: DevServer | undefined;
 
@@ -34,6 +55,8 @@ async function main(): Promise<void> {
   const gatewayPort = process.env.GATEWAY_PORT ?? '8080';
   env.PUBLIC_BASE_URL = (process.env.PUBLIC_BASE_URL ?? `http://localhost:${gatewayPort}`).replace(/\/+$/, '');
   const { token, generated } = gatewayToken();
+  const notify = notifySigningSecret();
+  env.NOTIFY_SIGNING_SECRET = notify.value;
   const gatewayEnv: NodeJS.ProcessEnv = {
     GATEWAY_PORT: gatewayPort,
     GATEWAY_API_TOKENS: process.env.GATEWAY_API_TOKENS ?? token,
@@ -92,6 +115,7 @@ Local stack is up.
   Cyclr:           ${env.CYCLR_API_URL ?? process.env.CYCLR_API_URL}${process.env.CYCLR_API_URL ? '' : ' (simulator)'}
   Gateway:         ${gateway ? env.PUBLIC_BASE_URL : '(not built yet)'}
   Gateway token:   ${generated ? `${token} (generated; kept in ${join(stateDir, 'gateway-token')})` : 'from GATEWAY_API_TOKENS'}
+  Events signed:   ${notify.generated ? `NOTIFY_SIGNING_SECRET=${notify.value} (generated; kept in ${join(stateDir, 'notify-signing-secret')})` : 'with your NOTIFY_SIGNING_SECRET'}
 
 Call the gateway (every route but /connect, /oauth/callback, /healthz and /readyz needs the token):
   export GATEWAY_TOKEN=${generated ? token : '<one of your GATEWAY_API_TOKENS>'}

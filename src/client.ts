@@ -9,6 +9,7 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
@@ -39,7 +40,15 @@ import {
   type ProvisioningRequest,
 } from './contract/request.js';
 import { ConnectorName, CyclrAccountId, ProvisioningStage, BatchId } from './contract/search-attributes.js';
+import { FINAL_STAGES } from './contract/stages.js';
 import type { provisionConnector } from './workflows/provision-connector.js';
+
+// What a caller of the package (`cyclr-provisioner/client`) needs beside the client: the contract's names and types.
+export { Failure, type FailureType } from './contract/failures.js';
+export { provisioningWorkflowId } from './contract/ids.js';
+export { STAGES, FINAL_STAGES, type Stage } from './contract/stages.js';
+export type { AuthUrl, ConsentLink, ProvisioningResult, ProvisioningStatus, StageEntry } from './contract/messages.js';
+export type { ConnectorRef, InvalidField, ProvisioningRequest } from './contract/request.js';
 
 /** A request that fails validation; `fields` names each bad field and what to do. */
 export class InvalidRequestError extends Error {
@@ -142,7 +151,7 @@ export class ProvisioningClient {
     const ranOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
     try {
       const done = await Promise.race([answer, ranOut]);
-      if (done) return { workflowId, created: done.startedByThisCall, status: done.status };
+      if (done) return { workflowId, created: done.startedByThisCall, status: withoutEndedLink(done.status) };
       answer.catch(() => undefined); // it answers later, to nobody
       // The run carries this call's token only if this call started it.
       const [status, description] = await Promise.all([
@@ -193,8 +202,10 @@ export class ProvisioningClient {
     const query = () => this.handle(workflowId).query(statusQuery);
     const { timeoutMs } = options;
     try {
-      return await this.call(workflowId, () =>
-        timeoutMs === undefined ? query() : this.temporal.connection.withDeadline(Date.now() + timeoutMs, query),
+      return withoutEndedLink(
+        await this.call(workflowId, () =>
+          timeoutMs === undefined ? query() : this.temporal.connection.withDeadline(Date.now() + timeoutMs, query),
+        ),
       );
     } catch (err) {
       if (!(err instanceof ProvisioningError && err.type === Failure.ProvisioningNotFound)) throw err;
@@ -244,7 +255,7 @@ export class ProvisioningClient {
     if (description.status.name !== 'RUNNING') {
       throw new ProvisioningError(
         Failure.ProvisioningFinished,
-        `provisioning "${workflowId}" has already finished (${description.status.name.toLowerCase()}); start a new one instead`,
+        `provisioning "${workflowId}" has already finished (${endedAs(description)}); start a new one instead`,
       );
     }
   }
@@ -255,20 +266,34 @@ export class ProvisioningClient {
     } catch (err) {
       // Temporal says "not found" both for unknown ids and for updates to finished runs; tell them apart.
       if (err instanceof WorkflowNotFoundError) {
-        const finished = await this.handle(workflowId)
+        const description = await this.handle(workflowId)
           .describe()
-          .then((d) => d.status.name.toLowerCase())
           .catch(() => undefined);
-        if (finished && finished !== 'running') {
+        if (description && description.status.name !== 'RUNNING') {
           throw new ProvisioningError(
             Failure.ProvisioningFinished,
-            `provisioning "${workflowId}" has already finished (${finished})`,
+            `provisioning "${workflowId}" has already finished (${endedAs(description)})`,
           );
         }
       }
       throw translate(workflowId, err);
     }
   }
+}
+
+/**
+ * How a closed provisioning ended, in the words of its stages: its last stage (`cancelled`, `expired`, ...), which
+ * Temporal's own status does not tell apart (a cancel, an expiry and a failure all close the run as Failed).
+ */
+function endedAs(description: WorkflowExecutionDescription): string {
+  return description.typedSearchAttributes.get(ProvisioningStage) ?? description.status.name.toLowerCase();
+}
+
+/** A link is shown only while it can work: once a provisioning has ended, its last consent link is revoked. */
+function withoutEndedLink(status: ProvisioningStatus): ProvisioningStatus {
+  if (!FINAL_STAGES.includes(status.stage)) return status;
+  const { consentLink: _revoked, ...rest } = status;
+  return rest;
 }
 
 /** One translation of Temporal's errors into words a support person can act on. */

@@ -16,7 +16,7 @@ import { createProvisioningActivities } from './activities/provisioning.js';
 import { loadConfigOrExit, type Config } from './config.js';
 import { connectionOptions, dataConverter } from './temporal/connection.js';
 import { PRELOAD_MODULES, WORKFLOWS_PATH } from './workflow-bundle.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, withCancelsAsInfo } from './observability/logger.js';
 import { lazyCyclrRequestMetrics, prometheusTelemetry } from './observability/metrics.js';
 import { tracingFromEnv } from './observability/tracing.js';
 
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'worker', base: { taskQueue: config.temporal.taskQueue } });
   // One runtime for the SDK's logs (workflow `log`, activity `Context.log`, core) and metrics (one /metrics port).
   Runtime.install({
-    logger,
+    logger: withCancelsAsInfo(logger),
     // SIGTERM: stop polling, let in-flight activities finish (shutdownGraceTime), then worker.run() resolves.
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     telemetryOptions: {

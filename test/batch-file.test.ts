@@ -2,9 +2,10 @@
  * Batch files read from disk as a stream (csv-parse, node:readline) and from memory (a request body) give the same
  * rows, the same line numbers and the same errors; a big file is never held as one string. No server needed.
  */
-import { mkdirSync, mkdtempSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BatchFileError, parseBatchText, readBatchFile } from '../src/batch/parse-file.js';
+import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
+import { BatchFileError, CSV_COLUMNS, parseBatchText, readBatchFile } from '../src/batch/parse-file.js';
 
 let dir: string;
 beforeAll(() => {
@@ -103,3 +104,44 @@ test.each(['csv', 'jsonl'] as const)(
   },
   60_000,
 );
+
+/** The README's "Batch files" section: its two examples and its column table, as a reader sees them. */
+function readmeBatchFiles(): { csv: string; jsonl: string; columns: string[] } {
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const section = readme.split(/^#{2,3} /m).find((s) => s.startsWith('Batch files\n'));
+  if (!section) throw new Error('README.md has no "### Batch files" section');
+  const block = (lang: string) => {
+    const code = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section)?.[1];
+    if (!code) throw new Error(`README.md's "Batch files" has no \`\`\`${lang} example`);
+    return code;
+  };
+  const columns = [...section.matchAll(/^\| `([^`]+)` +\|/gm)].map((m) => m[1]!);
+  return { csv: block('csv'), jsonl: block('jsonl'), columns };
+}
+
+test("the README's CSV and JSONL examples parse with the real parser, every row valid, to the same requests", async () => {
+  const { csv, jsonl } = readmeBatchFiles();
+  const fromCsv = await readBatchFile(file('readme.csv', csv));
+  const fromJsonl = await readBatchFile(file('readme.jsonl', jsonl));
+  expect(fromCsv.rejected).toEqual([]);
+  expect(fromJsonl.rejected).toEqual([]);
+  expect(fromCsv.rows).toHaveLength(3);
+  expect(fromCsv.rows.map((r) => r.request)).toEqual(fromJsonl.rows.map((r) => r.request));
+  // Every kind of column the table describes is exercised: nested objects, numbers, booleans, properties.
+  expect(fromCsv.rows[1]!.request).toMatchObject({
+    connector: { id: 1001 },
+    properties: [{ name: 'Region', value: 'eu' }],
+  });
+  expect(fromCsv.rows[0]!.request).toMatchObject({ account: { create: true }, timeouts: { consent: '7d' } });
+});
+
+test("the README's column table lists exactly the columns the parser accepts", () => {
+  expect(readmeBatchFiles().columns).toEqual([...CSV_COLUMNS, 'property.<Name>']);
+});
+
+test('a row that is not a valid request is rejected as InvalidRow, as the README says, naming the field', () => {
+  const csv = parseBatchText('accountId,connectorName,returnUrl,username\na1,HubSpot,not-a-url,jo\n', 'csv');
+  const jsonl = parseBatchText('{"accountId":"a1","connector":{"name":"HubSpot"},"colour":"red"}\n', 'jsonl');
+  expect(csv.rejected).toEqual([{ line: 2, type: 'InvalidRow', message: expect.stringContaining('oauth.returnUrl') }]);
+  expect(jsonl.rejected).toEqual([{ line: 1, type: 'InvalidRow', message: expect.stringContaining('colour') }]);
+});

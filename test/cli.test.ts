@@ -3,6 +3,8 @@
  * worker and the simulator, judged by its output and exit code.
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ProvisioningClient } from '../src/client.js';
 import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
@@ -70,7 +72,7 @@ async function listJson(...filters: string[]): Promise<{ workflowId: string; sta
   return JSON.parse(run.stdout) as { workflowId: string; stage: string; status: string }[];
 }
 
-test('start, status with its timeline, link, auth-url and complete on one provisioning', async () => {
+test('start, status with its timeline, link and complete on one provisioning', async () => {
   const accountId = await newAccount();
   const id = await startOAuth(accountId);
 
@@ -107,16 +109,13 @@ test('start, status with its timeline, link, auth-url and complete on one provis
   expect(link.stdout).toMatch(/http:\/\/127\.0\.0\.1:9\/connect\/\S+/);
   expect(link.stdout).toContain('earlier links no longer work');
 
-  const authUrl = JSON.parse((await provisioner('auth-url', id, '--json')).stdout) as {
-    url: string;
-    expiresAt: string;
-  };
-  expect(authUrl.url.startsWith(simulator.url)).toBe(true);
+  // (auth-url is tried in the bulk link test: a click starts checks every 2 s, which would notice the approval
+  // below before "complete" could, as they are meant to.)
 
   // The customer approved at Cyclr but the redirect got lost: support marks it complete, it verifies and finishes.
   await approveSilently(simulator.url, statusJson.accountConnectorId);
   const complete = await provisioner('complete', id);
-  expect(complete).toMatchObject({ code: 0 });
+  expect({ code: complete.code, stderr: complete.stderr }).toEqual({ code: 0, stderr: '' });
   expect(complete.stdout).toContain(`signalled ${id}`);
   expect((await client.result(id)).authenticated).toBe(true);
 
@@ -198,9 +197,55 @@ test('bulk cancel: --dry-run shows what it would touch, no terminal and no --yes
       return s.stage === 'cancelled' ? s : undefined;
     });
   }
+
+  // The worker logs a cancel on request as one INFO line with the reason, not as a WARN with a stack trace.
+  const logged = await eventually(async () => {
+    const lines = stack.worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes(`"workflowId":"${ids[0]}"`));
+    return lines.some((l) => l.includes('Workflow ended')) ? lines : undefined;
+  });
+  expect(logged.filter((l) => /Workflow failed|"stack"/.test(l))).toEqual([]);
+  expect(JSON.parse(logged.find((l) => l.includes('Workflow ended'))!)).toMatchObject({
+    level: 'info',
+    msg: 'Workflow ended: cancelled on request',
+    reason: 'customer left',
+  });
+
+  // Its link was revoked when it ended, so status no longer shows one.
+  const cancelled = await provisioner('status', ids[0]!);
+  expect(cancelled.stdout).toContain('stage:      cancelled');
+  expect(cancelled.stdout).not.toContain('link:');
+  expect(JSON.parse((await provisioner('status', ids[0]!, '--json')).stdout)).not.toHaveProperty('consentLink');
+  // A second cancel says how it ended in the words of its stage (Temporal calls every such end "failed").
+  const again = await provisioner('cancel', ids[0]!);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain(
+    `error (ProvisioningFinished): provisioning "${ids[0]}" has already finished (cancelled)`,
+  );
 });
 
-test('bulk link issues a fresh link for each match', async () => {
+test('batch-cancel of a finished batch, or of no batch, says so in words', async () => {
+  const accountId = await newAccount();
+  const file = join(PROJECT_ROOT, '.tmp', 'test', `${uniqueId('cli-batch')}.jsonl`);
+  const row = { accountId, connector: { id: FIXTURE_CONNECTORS.apiKey.id }, authValue: 'k-1' };
+  writeFileSync(file, `${JSON.stringify(row)}\n`);
+  const batch = await provisioner('batch', file, '--follow', '--json');
+  expect(batch.code).toBe(0);
+  const { batchId } = JSON.parse(batch.stdout) as { batchId: string };
+
+  const late = await provisioner('batch-cancel', batchId);
+  expect(late).toMatchObject({ code: 1, stdout: '' });
+  expect(late.stderr).toBe(
+    `error (BatchFinished): batch "${batchId}" has already finished (completed); nothing to cancel\n`,
+  );
+  const unknown = await provisioner('batch-cancel', 'no-such-batch');
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('error (BatchNotFound): no batch "no-such-batch"');
+});
+
+test('bulk link issues a fresh link for each match; auth-url a Cyclr URL', async () => {
   const accountId = await newAccount();
   const id = await startOAuth(accountId);
   await eventually(async () => ((await listJson('--account', accountId)).length === 1 ? true : undefined));
@@ -209,6 +254,12 @@ test('bulk link issues a fresh link for each match', async () => {
   expect(run.stdout).toContain(id);
   expect(run.stdout).toMatch(/\/connect\/\S+/);
   expect(run.stdout).toContain('issue new links for: 1 done, 0 failed');
+
+  const authUrl = JSON.parse((await provisioner('auth-url', id, '--json')).stdout) as {
+    url: string;
+    expiresAt: string;
+  };
+  expect(authUrl.url.startsWith(simulator.url)).toBe(true);
   await client.cancel(id, 'test over');
 });
 
@@ -217,9 +268,18 @@ test('clear errors and exit codes: unknown id, bad flags, bad values, missing id
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toContain('no provisioning "provision:nobody:Nothing"');
 
+  // A mistyped flag names the flag, the command's flags and its usage, not Node's parseArgs advice.
   const badFlag = await provisioner('list', '--stag', 'installing');
   expect(badFlag.code).toBe(2);
-  expect(badFlag.stderr).toContain("Unknown option '--stag'");
+  expect(badFlag.stderr).toContain('error: unknown option --stag; the options are --json, --help, --stage <value>');
+  expect(badFlag.stderr).toContain('\nusage: provisioner list ');
+  expect(badFlag.stderr).not.toContain('positional argument');
+  const noValue = await provisioner('cancel', 'provision:a:B', '--reason');
+  expect(noValue.code).toBe(2);
+  expect(noValue.stderr).toContain('error: --reason needs a value, e.g. --reason <value>\nusage: provisioner cancel ');
+  const valueOnSwitch = await provisioner('status', 'provision:a:B', '--json=yes');
+  expect(valueOnSwitch.code).toBe(2);
+  expect(valueOnSwitch.stderr).toContain('error: --json takes no value (it is on when present)');
 
   const badStage = await provisioner('list', '--stage', 'waiting');
   expect(badStage.code).toBe(2);

@@ -15,6 +15,7 @@ const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 const composeText = read('docker-compose.yml');
 const envExampleText = read('.env.example');
 const dockerfile = read('Dockerfile');
+const packageJson = JSON.parse(read('package.json')) as { engines: { node: string } };
 
 interface Service {
   image?: string;
@@ -165,8 +166,18 @@ test('images are pinned to tags (listed here; their existence on Docker Hub was 
     'temporalio/ui:2.34.0',
   ]);
   for (const image of images) expect(image).toMatch(/^[a-z0-9/._-]+:(?!latest$)[\w.-]+$/);
+  // The image runs the Node line package.json's engines names (a supported LTS), pinned to a minor release.
   const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
-  expect(base).toMatch(/^node:20\.\d+-[a-z]+-slim$/);
+  const major = /^>=(\d+)$/.exec(packageJson.engines.node)?.[1];
+  expect(Number(major)).toBeGreaterThanOrEqual(22);
+  expect(base).toMatch(new RegExp(`^node:${major}\\.\\d+-[a-z]+-slim$`));
+});
+
+test('CI installs the Node line that engines names when the system node is older', () => {
+  const major = /^>=(\d+)$/.exec(packageJson.engines.node)?.[1];
+  const ci = read('.ci/run');
+  expect(ci).toContain(`-lt ${major} ]`);
+  expect(ci).toContain(`npm install --prefix "$NODE${major}_PREFIX" --no-audit --no-fund node@${major}`);
 });
 
 test('the Dockerfile is multi-stage, prebundles the workflows, and runs as a non-root user', () => {

@@ -149,7 +149,7 @@ describe('POST /batches', () => {
   test('GET /batches/{id} follows both to completion; each valid row installed once', async () => {
     const [json, csv] = await Promise.all([finished(jsonBatchId), finished(csvBatchId)]);
     expect(json).toMatchObject({ batchId: jsonBatchId, total: 4, started: 3, completed: 3, failed: 1 });
-    expect(json.failures).toEqual([expect.objectContaining({ line: 2, type: 'InvalidRequest' })]);
+    expect(json.failures).toEqual([expect.objectContaining({ line: 2, type: 'InvalidRow' })]);
     expect(csv).toMatchObject({ total: 2, started: 2, completed: 2, failed: 0, state: 'completed' });
     expect(await installsFor([...jsonAccounts, ...csvAccounts])).toEqual([1, 1, 1, 1, 1]);
   });

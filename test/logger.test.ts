@@ -3,7 +3,14 @@
  * wherever they appear; pretty lines on a terminal.
  */
 import Fastify from 'fastify';
-import { createLogger, parseLogLevel, pinoLineStream, prettyFromEnv } from '../src/observability/logger.js';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  createLogger,
+  parseLogLevel,
+  pinoLineStream,
+  prettyFromEnv,
+  withCancelsAsInfo,
+} from '../src/observability/logger.js';
 import { redactString } from '../src/observability/redact.js';
 
 function capture(level = 'DEBUG') {
@@ -103,6 +110,49 @@ test("a child logger's fields appear on every line, masked like any other field"
     expect.objectContaining({ msg: 'two', workflowId: 'provision:a:B', stage: 'installing' }),
   ]);
   expect(JSON.stringify(lines)).not.toContain('nt-secret');
+});
+
+test("a field the logger carries and the call passes too (the SDK's taskQueue) is written once per line", () => {
+  const raw: string[] = [];
+  const logger = createLogger({ service: 'worker', base: { taskQueue: 'q1' }, write: (l) => raw.push(l) });
+  logger.info('Workflow bundle created', { sdkComponent: 'worker', taskQueue: 'q1' });
+  logger.child({ workflowId: 'w1' }).info('Activity completed', { taskQueue: 'q1', workflowId: 'w1' });
+  logger.info('worker ready');
+  // JSON.parse keeps the last of two equal keys, so count them in the text itself.
+  for (const line of raw) expect([line, line.match(/"taskQueue"/g)?.length]).toEqual([line, 1]);
+  expect(raw[1]!.match(/"workflowId"/g)).toHaveLength(1);
+  expect(raw.map((l) => (JSON.parse(l) as { taskQueue: string }).taskQueue)).toEqual(['q1', 'q1', 'q1']);
+});
+
+test('a workflow cancelled on request ends in one INFO line with the reason; other failures stay WARNs with the error', () => {
+  const { logger, lines } = capture();
+  const sdk = withCancelsAsInfo(logger);
+  // As the worker's thread receives them: the stage line with its error's type, then the SDK's line, whose error
+  // crossed from the workflow thread as a plain Error.
+  const asReceived = (e: Error) => ({ name: 'Error', message: e.message, stack: e.stack });
+  const cancelled = ApplicationFailure.create({ type: 'Cancelled', message: 'customer left', nonRetryable: true });
+  sdk.info('stage cancelled', {
+    runId: 'r1',
+    stage: 'cancelled',
+    error: { type: 'Cancelled', message: 'customer left' },
+  });
+  sdk.warn('Workflow failed', { runId: 'r1', workflowId: 'provision:a:B', error: asReceived(cancelled) });
+  const expired = ApplicationFailure.create({ type: 'ConsentExpired', message: 'no consent', nonRetryable: true });
+  sdk.info('stage expired', {
+    runId: 'r2',
+    stage: 'expired',
+    error: { type: 'ConsentExpired', message: 'no consent' },
+  });
+  sdk.warn('Workflow failed', { runId: 'r2', error: asReceived(expired) });
+  expect(lines.map((l) => [l.level, l.msg])).toEqual([
+    ['info', 'stage cancelled'],
+    ['info', 'Workflow ended: cancelled on request'],
+    ['info', 'stage expired'],
+    ['warn', 'Workflow failed'],
+  ]);
+  expect(lines[1]).toMatchObject({ runId: 'r1', workflowId: 'provision:a:B', reason: 'customer left' });
+  expect(lines[1]).not.toHaveProperty('error');
+  expect(lines[3]).toHaveProperty('error.stack');
 });
 
 test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the same masking', () => {

@@ -140,8 +140,26 @@ export async function batchProgress(temporal: Client, batchId: string): Promise<
   return { progress, status };
 }
 
+/** Stops a running batch starting rows; a finished one is BatchFinished, an unknown one BatchNotFound. */
 export async function cancelBatch(temporal: Client, batchId: string, reason?: string): Promise<void> {
-  await temporal.workflow.getHandle(batchWorkflowId(batchId)).signal(batchCancelSignal, { reason });
+  const handle = temporal.workflow.getHandle(batchWorkflowId(batchId));
+  try {
+    await handle.signal(batchCancelSignal, { reason });
+  } catch (err) {
+    // Temporal answers "not found" for a closed run too ("workflow execution already completed"): tell them apart.
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    const status = await handle.describe().then(
+      (d) => d.status.name.toLowerCase(),
+      () => undefined,
+    );
+    if (!status) {
+      throw new BatchError(Failure.BatchNotFound, `no batch "${batchId}"; start one with "provisioner batch FILE"`);
+    }
+    throw new BatchError(
+      Failure.BatchFinished,
+      `batch "${batchId}" has already finished (${status}); nothing to cancel`,
+    );
+  }
 }
 
 /** Every failure known: the store's (rejected rows, recorded failures) and any the progress holds not yet recorded. */

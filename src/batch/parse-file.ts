@@ -176,11 +176,8 @@ class BatchBuilder {
     }
     const parsed = parseProvisioningRequest(draft.request);
     if (!parsed.ok) {
-      this.rejected.push({
-        line: draft.line,
-        type: Failure.InvalidRequest,
-        message: formatInvalidFields(parsed.errors),
-      });
+      // A rejected row is an InvalidRow however it is wrong (the README's contract); the message names the field.
+      this.rejected.push({ line: draft.line, type: Failure.InvalidRow, message: formatInvalidFields(parsed.errors) });
       return;
     }
     const workflowId = provisioningWorkflowId(parsed.request);
@@ -236,12 +233,15 @@ class CsvDrafts {
   }
 }
 
+/** The CSV columns a header may name, besides `property.<Name>` (the README's table lists the same). */
+export const CSV_COLUMNS: readonly string[] = Object.keys(COLUMNS);
+
 function checkHeader(header: string[]): string[] {
   const unknown = header.filter((h) => !(h in COLUMNS) && !/^property\..+/.test(h));
   if (unknown.length) {
     throw new BatchFileError(
       `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} in the header (line 1); ` +
-        `columns are ${Object.keys(COLUMNS).join(', ')}, and property.<Name> for properties`,
+        `columns are ${CSV_COLUMNS.join(', ')}, and property.<Name> for properties`,
     );
   }
   const seen = new Set<string>();

@@ -13,8 +13,16 @@ export interface CliCommand {
   run(args: string[]): Promise<number>;
 }
 
-/** Bad flags or arguments: printed with the usage, exit code 2. */
-export class UsageError extends Error {}
+/** Bad flags or arguments: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** The command's usage line, when the mistake was made in a command. */
+    readonly usage?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A refusal that is not a usage mistake (e.g. nothing confirmed): printed as is, exit code 1. */
 export class CliRefusal extends Error {}
@@ -24,9 +32,47 @@ export const commonOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** parseArgs with strict flags, so a typo is an error that names the flag instead of being ignored. */
-export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  return parseArgs({ args, options, allowPositionals: true, strict: true });
+type Options = NonNullable<ParseArgsConfig['options']>;
+type StrictConfig<O extends Options> = { args: string[]; options: O; allowPositionals: true; strict: true };
+
+/**
+ * parseArgs with strict flags, so a typo is an error that names the flag instead of being ignored. Its own errors
+ * ("Unknown option '--x'. To specify a positional argument starting with a '-', ...") become a UsageError that
+ * names the flag and the command's flags; main prints it with the command's usage.
+ */
+export function parse<O extends Options>(args: string[], options: O): ReturnType<typeof parseArgs<StrictConfig<O>>> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw usageOfParseError(err, options);
+  }
+}
+
+function flagName(name: string, option: Options[string]): string {
+  return `--${name}${option.type === 'string' ? ' <value>' : ''}`;
+}
+
+function usageOfParseError(err: unknown, options: Options): unknown {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : '';
+  const known = Object.entries(options)
+    .map(([name, option]) => flagName(name, option))
+    .join(', ');
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const flag = /'([^']+)'/.exec(message)?.[1] ?? 'that flag';
+    return new UsageError(`unknown option ${flag}; the options are ${known}`);
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const flag = /'(--?[\w-]+)/.exec(message)?.[1];
+    const option = flag
+      ? Object.entries(options).find(([name, o]) => `--${name}` === flag || `-${o.short}` === flag)
+      : undefined;
+    if (option?.[1].type === 'boolean') return new UsageError(`${flag} takes no value (it is on when present)`);
+    return new UsageError(
+      `${flag ?? 'an option'} needs a value, e.g. ${option ? flagName(...option) : '--flag <value>'}`,
+    );
+  }
+  return err;
 }
 
 /** Prints human text, or the data as JSON with --json. */

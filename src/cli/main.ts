@@ -2,6 +2,7 @@
  * `provisioner`: the support and batch CLI. Human-readable output by default, JSON with --json.
  * Each command lives in `commands/<name>.ts`; this file only dispatches and turns errors into exit codes.
  */
+import { BatchError } from '../batch/batch-client.js';
 import { InvalidRequestError, ProvisioningError } from '../client.js';
 import { ConfigError } from '../config.js';
 import { CliRefusal, UsageError, type CliCommand } from './command.js';
@@ -59,12 +60,18 @@ async function run(argv: string[]): Promise<number> {
     console.log(`usage: provisioner ${command.usage}`);
     return 0;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    // A usage mistake in a command is answered with that command's usage, not the whole list.
+    if (err instanceof UsageError) throw new UsageError(err.message, `provisioner ${command.usage}`);
+    throw err;
+  }
 }
 
 function fail(err: unknown): number {
   if (err instanceof UsageError) {
-    console.error(`error: ${err.message}\n(see "provisioner --help")`);
+    console.error(`error: ${err.message}\n${err.usage ? `usage: ${err.usage}` : '(see "provisioner --help")'}`);
     return 2;
   }
   if (err instanceof CliRefusal) {
@@ -80,13 +87,9 @@ function fail(err: unknown): number {
     for (const p of err.problems) console.error(`config error: ${p}`);
     return 2;
   }
-  if (err instanceof ProvisioningError) {
+  if (err instanceof ProvisioningError || err instanceof BatchError) {
     console.error(`error (${err.type}): ${err.message}`);
     return 1;
-  }
-  if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`error: ${err.message}\n(see "provisioner --help")`);
-    return 2;
   }
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
   return 1;

@@ -10,6 +10,7 @@ import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
+import { Failure } from '../contract/failures.js';
 import { redact, redactString } from './redact.js';
 
 const LEVELS: Record<LogLevel, number> = { TRACE: 10, DEBUG: 20, INFO: 30, WARN: 40, ERROR: 50 };
@@ -64,8 +65,9 @@ function pinoOptions(options: Pick<JsonLoggerOptions, 'service' | 'level' | 'bas
   const now = options.now ?? (() => new Date());
   return {
     level: parseLogLevel(options.level ?? process.env.LOG_LEVEL).toLowerCase(),
-    // Replaces pino's pid/hostname: containers and the local stack already say where a line came from.
-    base: { service: options.service, ...clean(options.base ?? {}) },
+    // Replaces pino's pid/hostname: containers and the local stack already say where a line came from. Other fixed
+    // fields are merged into each line by `adapt`, not given to pino, which would write a key twice.
+    base: { service: options.service },
     messageKey: 'msg',
     timestamp: () => `,"ts":"${now().toISOString()}"`,
     formatters: {
@@ -106,9 +108,13 @@ function destination(options: JsonLoggerOptions): DestinationStream {
   return sink ?? pino.destination({ dest: 1, sync: true });
 }
 
-function adapt(p: pino.Logger): JsonLogger {
+/**
+ * `fields` go on every line, merged with each call's own: pino writes its bindings and a call's fields side by side,
+ * so a field in both (the SDK passes `taskQueue` with every worker log) would appear twice in one JSON line.
+ */
+function adapt(p: pino.Logger, fields: Record<string, unknown> = {}): JsonLogger {
   const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
-    p[level.toLowerCase() as Lowercase<LogLevel>](meta ?? {}, message);
+    p[level.toLowerCase() as Lowercase<LogLevel>]({ ...fields, ...meta }, message);
   return {
     log,
     trace: (m, meta) => log('TRACE', m, meta),
@@ -116,13 +122,48 @@ function adapt(p: pino.Logger): JsonLogger {
     info: (m, meta) => log('INFO', m, meta),
     warn: (m, meta) => log('WARN', m, meta),
     error: (m, meta) => log('ERROR', m, meta),
-    // pino runs the bindings formatter on the root's fields only, so a child's are masked here.
-    child: (fields) => adapt(p.child(clean(fields))),
+    child: (more) => adapt(p, { ...fields, ...more }),
   };
 }
 
 export function createLogger(options: JsonLoggerOptions): JsonLogger {
-  return adapt(pino(pinoOptions(options), destination(options)));
+  return adapt(pino(pinoOptions(options), destination(options)), options.base);
+}
+
+/**
+ * The SDK logs every workflow that ends by throwing as a WARN "Workflow failed" with the error and its stack. A
+ * provisioning cancelled on request ends that way as a normal outcome, so that line becomes one INFO line with the
+ * reason. The error reaches the worker's thread as a plain Error (its `type` is lost on the way), so the run is
+ * known by its own earlier line: the stage `cancelled` with a Cancelled error. The few runs remembered are bounded.
+ */
+export function withCancelsAsInfo(logger: JsonLogger, remember = 1000): JsonLogger {
+  const cancelled = new Map<string, unknown>(); // runId -> reason
+  const wrap = (inner: JsonLogger): JsonLogger => {
+    const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+      const runId = meta?.runId;
+      const error = meta?.error as { type?: unknown; message?: unknown } | undefined;
+      if (typeof runId === 'string' && meta?.stage === 'cancelled' && error?.type === Failure.Cancelled) {
+        if (cancelled.size >= remember) cancelled.delete(cancelled.keys().next().value!);
+        cancelled.set(runId, error.message);
+      } else if (typeof runId === 'string' && message === 'Workflow failed' && cancelled.has(runId)) {
+        const { error: _error, ...fields } = meta!;
+        inner.info('Workflow ended: cancelled on request', { ...fields, reason: cancelled.get(runId) });
+        cancelled.delete(runId);
+        return;
+      }
+      inner.log(level, message, meta);
+    };
+    return {
+      log,
+      trace: (m, meta) => log('TRACE', m, meta),
+      debug: (m, meta) => log('DEBUG', m, meta),
+      info: (m, meta) => log('INFO', m, meta),
+      warn: (m, meta) => log('WARN', m, meta),
+      error: (m, meta) => log('ERROR', m, meta),
+      child: (fields) => wrap(inner.child(fields)),
+    };
+  };
+  return wrap(logger);
 }
 
 /** pino's numeric levels; fatal (60) is logged as an error, the highest level the SDK interface has. */

@@ -2,7 +2,6 @@
  * Batches over HTTP: the same validate → store → start (or re-attach) as `provisioner batch`, through
  * src/batch/batch-client.ts. What a body may be is in ./batch-input.ts; the schemas in ./batch-schemas.ts.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
@@ -120,18 +119,8 @@ export const batchRoutes: GatewayRoutes = {
 
       scope.post('/batches/:id/cancel', { schema: CANCEL }, async (request, reply) => {
         const batchId = batchIdParam(request.params.id);
-        try {
-          await cancelBatch(deps.client.temporal, batchId, request.body?.reason);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          // Not running: unknown (404), or finished (409).
-          await batchProgress(deps.client.temporal, batchId).catch(fromBatchError);
-          throw new GatewayError(
-            409,
-            Failure.BatchFinished,
-            `batch "${batchId}" has already finished; nothing to cancel`,
-          );
-        }
+        // Not running: unknown (404), or finished (409).
+        await cancelBatch(deps.client.temporal, batchId, request.body?.reason).catch(fromBatchError);
         return reply.code(202).send({ batchId, cancelling: true });
       });
     });
