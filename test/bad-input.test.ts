@@ -348,7 +348,7 @@ describe('the HTTP gateway', () => {
         timeouts: { checkEvery: '20m', checkEveryMax },
       });
     for (const [value, message] of [
-      ['6 hours', '"6 hours" is not a duration; write e.g. "14d", "2h", "10m" or "30s"'],
+      ['six hours', '"six hours" is not a duration; write e.g. "14d", "2h", "10m" or "30s"'],
       ['15m', 'must be at least checkEvery (20m); raise checkEveryMax or lower checkEvery'],
     ] as const) {
       const res = await post('/provisionings', body(value));
