@@ -86,6 +86,29 @@ test('waiting 14 days with nobody there: at most 12 Cyclr requests a day after t
   });
 });
 
+test('the back-off carries across continue-as-new: runs that go on as new keep the gap they had reached', async () => {
+  await t.withWorker(async (taskQueue) => {
+    // A low history threshold: the wait continues as new every few checks.
+    const { handle, accountId, workflowId } = await p.start(taskQueue, {
+      options: { continueAsNewAfterEvents: 30 },
+      timeouts: { consent: '30d', reminderEvery: '10d' },
+    });
+    started.push(handle);
+    await p.reach(handle, 'awaiting-consent');
+    const firstRun = (await handle.describe()).runId;
+    await t.env.sleep(4 * DAY);
+    const later = t.env.client.workflow.getHandle(workflowId);
+    started.push(later);
+    expect((await later.describe()).runId).not.toBe(firstRun);
+    expect((await p.status(later)).consentChecks?.gap).toBe('6h');
+    const start = consentRequestedAt(workflowId);
+    const days = [1, 2, 3].map(
+      (d) => requestTimes(accountId).filter((at) => at >= start + d * DAY && at < start + (d + 1) * DAY).length,
+    );
+    expect(days).toEqual([4, 4, 4]);
+  });
+});
+
 test('a reminder sent restarts the gap at checkEvery; a click makes checks brisk and notices consent in seconds', async () => {
   await t.withWorker(async (taskQueue) => {
     const { handle, accountId, workflowId } = await p.start(taskQueue, { timeouts: { consent: '30d' } });
