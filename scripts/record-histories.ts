@@ -140,12 +140,13 @@ async function main(): Promise<void> {
     await client.result(missing.workflowId).catch(() => undefined);
     recorded['failed-connector-not-found'] = missing.workflowId;
 
-    // expired: no consent within the timeout; the install is removed.
+    // expired: no consent within the timeout, the idle checks backing off on the way (1 s, then 2 s); the install
+    // is removed.
     const expired = await client.start({
       accountId: await account('expired'),
       connector: { name: FIXTURE_CONNECTORS.oauth.name },
       oauth,
-      timeouts: { consent: '3s', checkEvery: '1s' },
+      timeouts: { consent: '6s', checkEvery: '1s', checkEveryMax: '2s' },
     });
     await client.result(expired.workflowId).catch(() => undefined);
     recorded['expired'] = expired.workflowId;

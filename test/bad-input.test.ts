@@ -145,6 +145,24 @@ describe('the client library refuses a bad request before anything starts', () =
     );
   });
 
+  test('a checkEveryMax below checkEvery (given, or the default 10m) names the field and the fix', async () => {
+    await rejectedStart(
+      {
+        accountId: 'a1',
+        connector: { id: FIXTURE_CONNECTORS.oauth.id },
+        oauth,
+        timeouts: { checkEvery: '1h', checkEveryMax: '30m' },
+      },
+      'timeouts.checkEveryMax',
+      /^must be at least checkEvery \(1h\); raise checkEveryMax or lower checkEvery$/,
+    );
+    await rejectedStart(
+      { accountId: 'a1', connector: { id: FIXTURE_CONNECTORS.oauth.id }, oauth, timeouts: { checkEveryMax: '5m' } },
+      'timeouts.checkEveryMax',
+      /^must be at least checkEvery \(10m\)/,
+    );
+  });
+
   test('a request that is not a JSON object at all', async () => {
     await rejectedStart(
       [{ accountId: 'a1' }] as unknown as Record<string, unknown>,
@@ -319,6 +337,25 @@ describe('the HTTP gateway', () => {
         { path: 'oauth.returnUrl', message: 'must be an http:// or https:// URL' },
       ]),
     );
+  });
+
+  test('timeouts.checkEveryMax that is not a duration, or below checkEvery: 400 naming it', async () => {
+    const body = (checkEveryMax: string) =>
+      JSON.stringify({
+        accountId: 'a1',
+        connector: { id: FIXTURE_CONNECTORS.oauth.id },
+        oauth,
+        timeouts: { checkEvery: '20m', checkEveryMax },
+      });
+    for (const [value, message] of [
+      ['six hours', '"six hours" is not a duration; write e.g. "14d", "2h", "10m" or "30s"'],
+      ['15m', 'must be at least checkEvery (20m); raise checkEveryMax or lower checkEvery'],
+    ] as const) {
+      const res = await post('/provisionings', body(value));
+      expect(res.status).toBe(400);
+      const answer = (await res.json()) as { error: string; fields: { path: string; message: string }[] };
+      expect(answer).toMatchObject({ error: 'InvalidRequest', fields: [{ path: 'timeouts.checkEveryMax', message }] });
+    }
   });
 
   test('a malformed CSV batch over HTTP: 400 InvalidBatch saying what is wrong, nothing started', async () => {

@@ -269,7 +269,10 @@ test('issueAuthUrl is refused outside awaiting-consent, and unknown ids are name
 
 test('the worker stopped mid-wait and a new one started: the provisioning continues and completes', async () => {
   const accountId = await newAccount();
-  const { workflowId } = await client.start(oauthRequest(accountId, { timeouts: { checkEvery: '1s' } }));
+  // Checks every second, not backing off: the check after the restart is what completes it.
+  const { workflowId } = await client.start(
+    oauthRequest(accountId, { timeouts: { checkEvery: '1s', checkEveryMax: '1s' } }),
+  );
   const waiting = await stageOf(workflowId, 'awaiting-consent');
   await stack.worker.kill('SIGKILL');
   await approveSilently(simulator.url, waiting.accountConnectorId!);
@@ -283,7 +286,8 @@ test('the worker stopped mid-wait and a new one started: the provisioning contin
 
 test('a long wait continues as new with its state, and consent given after that still completes it', async () => {
   const accountId = await newAccount();
-  const request = oauthRequest(accountId, { timeouts: { checkEvery: '1s' } });
+  // Checks every second, not backing off, so the history grows to the continue-as-new threshold within seconds.
+  const request = oauthRequest(accountId, { timeouts: { checkEvery: '1s', checkEveryMax: '1s' } });
   const workflowId = provisioningWorkflowId(request);
   await client.temporal.workflow.start('provisionConnector', {
     taskQueue: stack.options.taskQueue,

@@ -37,9 +37,12 @@ const ENDINGS = [
 
 test('the fixtures cover every ending and a batch, of the current code and of the version before it', () => {
   const names = fixtures.map((f) => f.name);
-  // Recorded by today's code (local activities, rows in bulk) ...
+  // Recorded by today's code (provisionings v3: idle checks back off; batches v3: rows in parallel slices) ...
   expect(names).toEqual(expect.arrayContaining([...ENDINGS, 'batch-child-consent']));
-  // A batch of v2 (rows in one activity), kept when v3 (rows in parallel slices) became the current batch.
+  // Provisionings of v2 (checks every checkEvery), kept when v3 became current; a batch of v2 (rows in one activity).
+  expect(names).toEqual(
+    expect.arrayContaining([...ENDINGS.filter((e) => e !== 'batch').map((e) => `v2-${e}`), 'v2-batch-child-consent']),
+  );
   expect(names).toEqual(expect.arrayContaining(['v2-batch']));
   // ... and kept from before it (v1-*): runs still waiting in production replay these paths (patched()).
   expect(names).toEqual(expect.arrayContaining([...ENDINGS.map((e) => `v1-${e}`), 'v1-batch-child-completed']));

@@ -1,5 +1,6 @@
 /** The workflows' pure bookkeeping, tested directly (no server): the consent wait's clock and a batch's counts. */
-import { ConsentWait } from '../src/workflows/consent-wait.js';
+import { ConsentWait, idleChecksByDay } from '../src/workflows/consent-wait.js';
+import { BRISK_WINDOW_MS, checksForUnapprovedClick } from '../src/workflows/consent-checks.js';
 import { BatchState, outcomeOf } from '../src/workflows/batch-state.js';
 import type { BatchRequest } from '../src/contract/batch-messages.js';
 
@@ -13,10 +14,10 @@ describe('the consent wait', () => {
     expect(wait.begin(t0).expiresAt).toBe(new Date(t0 + 3 * DAY).toISOString());
     expect(wait.reminderDue(t0 + DAY - 1)).toBe(false);
     expect(wait.reminderDue(t0 + DAY)).toBe(true);
-    wait.reminded();
+    wait.reminded(t0 + DAY, false);
     expect(wait.reminderDue(t0 + DAY)).toBe(false);
     expect(wait.reminderDue(t0 + 2 * DAY)).toBe(true);
-    wait.reminded();
+    wait.reminded(t0 + 2 * DAY, false);
     expect(wait.reminderDue(t0 + 3 * DAY)).toBe(false); // the third reminder would fall on the deadline
     expect(wait.expired(t0 + 3 * DAY - 1)).toBe(false);
     expect(wait.expired(t0 + 3 * DAY)).toBe(true);
@@ -42,8 +43,8 @@ describe('the consent wait', () => {
     wait.begin(t0);
     wait.hinted('callback');
     expect(wait.hint).toBe('callback');
-    expect(wait.takeHint()).toBe('callback');
-    expect(wait.takeHint()).toBeUndefined();
+    expect(wait.takeHint(t0)).toBe('callback');
+    expect(wait.takeHint(t0)).toBeUndefined();
     wait.clicked(t0 + 5);
     wait.checked(t0 + 9);
     const next = new ConsentWait(undefined, wait.carried());
@@ -54,6 +55,138 @@ describe('the consent wait', () => {
       lastCheckAt: t0 + 9,
     });
     expect(next.nextCheckAt(t0 + 9)).toBe(wait.nextCheckAt(t0 + 9));
+  });
+});
+
+describe("the consent wait's idle back-off (v3)", () => {
+  const MIN = 60_000;
+  const backoff = { backoff: true };
+
+  /** Runs the wait as the workflow does, nobody acting: the times of its checks until `until` (reminders at their times). */
+  function idleChecks(wait: ConsentWait, from: number, until: number, remindersSent = false): number[] {
+    const checks: number[] = [];
+    let now = from;
+    for (;;) {
+      const checkAt = wait.nextCheckAt(now);
+      now += wait.sleepFor(now, checkAt);
+      if (now > until || wait.expired(now)) return checks;
+      if (wait.reminderDue(now)) wait.reminded(now, remindersSent);
+      else if (wait.checkDue(now, checkAt)) {
+        checks.push(now);
+        wait.checked(now);
+      }
+    }
+  }
+  /** Gaps in minutes (a check that meets a reminder runs 1 ms after it, as the workflow's does). */
+  const gaps = (times: number[], from: number) => times.map((t, i) => Math.round((t - (times[i - 1] ?? from)) / MIN));
+
+  test('checkEvery is the first gap; each idle check doubles it, up to checkEveryMax, where it stays', () => {
+    const wait = new ConsentWait({ consent: '30d', checkEvery: '10m', checkEveryMax: '6h' }, undefined, backoff);
+    wait.begin(t0);
+    const checks = idleChecks(wait, t0, t0 + 2 * DAY);
+    expect(gaps(checks, t0).slice(0, 9)).toEqual([10, 20, 40, 80, 160, 320, 360, 360, 360]);
+    expect(wait.checks(checks.at(-1)!)).toEqual({
+      gap: '6h',
+      nextAt: new Date(checks.at(-1)! + 6 * HOUR).toISOString(),
+    });
+  });
+
+  test('defaults: 10m doubling to 6h; a checkEvery above 6h with no ceiling of its own is its own ceiling', () => {
+    const wait = new ConsentWait(undefined, undefined, backoff);
+    expect(wait.timeouts).toEqual({ consent: '14d', reminderEvery: '2d', checkEvery: '10m', checkEveryMax: '6h' });
+    wait.begin(t0);
+    expect(gaps(idleChecks(wait, t0, t0 + DAY), t0).slice(0, 8)).toEqual([10, 20, 40, 80, 160, 320, 360, 360]);
+
+    const slow = new ConsentWait({ checkEvery: '12h' }, undefined, backoff);
+    expect(slow.timeouts.checkEveryMax).toBe('12h');
+    slow.begin(t0);
+    expect(gaps(idleChecks(slow, t0, t0 + 3 * DAY + HOUR), t0)).toEqual([720, 720, 720, 720, 720, 720]);
+  });
+
+  test('a reminder sent restarts the gap at checkEvery, counted from the reminder; one with no receiver does not', () => {
+    const timeouts = { consent: '30d', reminderEvery: '2d', checkEvery: '10m', checkEveryMax: '6h' };
+    const sent = new ConsentWait(timeouts, undefined, backoff);
+    sent.begin(t0);
+    const reminder = t0 + 2 * DAY;
+    const afterReminder = idleChecks(sent, t0, reminder + DAY, true).filter((t) => t > reminder);
+    expect(gaps(afterReminder, reminder).slice(0, 7)).toEqual([10, 20, 40, 80, 160, 320, 360]);
+
+    const unsent = new ConsentWait(timeouts, undefined, backoff);
+    unsent.begin(t0);
+    const noReceiver = idleChecks(unsent, t0, reminder + DAY, false);
+    const around = noReceiver.filter((t) => t > reminder - 6 * HOUR && t < reminder + 6 * HOUR);
+    expect(gaps(around.slice(1), around[0]!)).toEqual([360]);
+  });
+
+  test('a click makes checks brisk (2 s) and restarts the idle gap; after the brisk window it backs off again', () => {
+    const wait = new ConsentWait({ consent: '30d', checkEvery: '10m', checkEveryMax: '6h' }, undefined, backoff);
+    wait.begin(t0);
+    const before = idleChecks(wait, t0, t0 + DAY);
+    const click = before.at(-1)! + HOUR;
+    wait.clicked(click);
+    expect(wait.nextCheckAt(click)).toBe(click + 2_000);
+    expect(wait.checks(click)).toMatchObject({
+      gap: '10m',
+      briskUntil: new Date(click + BRISK_WINDOW_MS).toISOString(),
+    });
+    const after = idleChecks(wait, click, click + DAY);
+    const brisk = after.filter((t) => t < click + BRISK_WINDOW_MS);
+    expect(brisk.length).toBe(checksForUnapprovedClick(10 * MIN).checks); // the brisk schedule of consent-checks.ts
+    const slowAfter = after.filter((t) => t >= click + BRISK_WINDOW_MS);
+    expect(gaps(slowAfter, brisk.at(-1)!).slice(0, 7)).toEqual([10, 20, 40, 80, 160, 320, 360]);
+  });
+
+  test('a consent hint Cyclr did not confirm makes the checks that follow brisk too, as a click does', () => {
+    const wait = new ConsentWait({ consent: '30d', checkEvery: '10m', checkEveryMax: '6h' }, undefined, backoff);
+    wait.begin(t0);
+    const last = idleChecks(wait, t0, t0 + DAY).at(-1)!;
+    const hintAt = last + HOUR;
+    wait.hinted('callback');
+    expect(wait.takeHint(hintAt)).toBe('callback');
+    wait.checked(hintAt); // the hint's own check, at once
+    expect(wait.nextCheckAt(hintAt)).toBe(hintAt + 2_000);
+    expect(wait.checks(hintAt)?.gap).toBe('10m');
+  });
+
+  test('v2 keeps its schedule: every checkEvery, whatever checkEveryMax, reminders and hints say', () => {
+    const wait = new ConsentWait({ consent: '30d', reminderEvery: '1d', checkEvery: '10m' });
+    wait.begin(t0);
+    const checks = idleChecks(wait, t0, t0 + 3 * DAY, true);
+    expect(new Set(gaps(checks, t0).filter((g, i) => i > 0 && checks[i - 1]! % DAY !== t0 % DAY))).toEqual(
+      new Set([10]),
+    );
+    expect(wait.checks(t0)).toBeUndefined();
+    expect(wait.carried()).not.toHaveProperty('checkGapMs');
+  });
+
+  test('the gap, its start and the last hint survive continue-as-new; a v2 clock resumed by v3 starts at checkEvery', () => {
+    const timeouts = { consent: '30d', checkEvery: '10m', checkEveryMax: '6h' };
+    const wait = new ConsentWait(timeouts, undefined, backoff);
+    wait.begin(t0);
+    const checks = idleChecks(wait, t0, t0 + 5 * HOUR);
+    const now = checks.at(-1)!;
+    const next = new ConsentWait(timeouts, wait.carried(), backoff);
+    expect(next.carried()).toEqual(wait.carried());
+    expect(next.nextCheckAt(now)).toBe(wait.nextCheckAt(now));
+    expect(next.checks(now)).toEqual(wait.checks(now));
+
+    const v2 = new ConsentWait(timeouts);
+    v2.begin(t0);
+    v2.checked(t0 + 50 * MIN);
+    const resumed = new ConsentWait(timeouts, v2.carried(), backoff);
+    expect(resumed.nextCheckAt(t0 + 50 * MIN)).toBe(t0 + 60 * MIN);
+    resumed.checked(t0 + 60 * MIN);
+    expect(resumed.nextCheckAt(t0 + 60 * MIN)).toBe(t0 + 80 * MIN);
+  });
+
+  test('idle days after the first cost at most 12 checks with the defaults, reminders sent or not', () => {
+    const withReminders = idleChecksByDay(14, {}, true);
+    const without = idleChecksByDay(14, {}, false);
+    expect(Math.max(...withReminders.slice(1))).toBeLessThanOrEqual(12);
+    expect(Math.max(...without.slice(1))).toBeLessThanOrEqual(12);
+    expect(without.slice(1)).toEqual(new Array(13).fill(4)); // 6h apart
+    // v2 asked 144 times a day (every 10 minutes).
+    expect(withReminders[0]).toBeLessThan(144);
   });
 });
 

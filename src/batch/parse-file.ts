@@ -59,6 +59,7 @@ const COLUMNS: Record<string, (r: Draft, v: string, errors: string[]) => void> =
   consentTimeout: (r, v) => (timeouts(r).consent = v),
   reminderEvery: (r, v) => (timeouts(r).reminderEvery = v),
   checkEvery: (r, v) => (timeouts(r).checkEvery = v),
+  checkEveryMax: (r, v) => (timeouts(r).checkEveryMax = v),
   keepOnCancel: (r, v, errors) => {
     const b = bool(v);
     if (b === undefined) errors.push('keepOnCancel: must be true or false');

@@ -14,6 +14,13 @@ export function formatStatus(workflowId: string, s: ProvisioningStatus, now = ne
   if (s.accountConnectorId !== undefined) lines.push(`  installed:  account connector ${s.accountConnectorId}`);
   if (s.consentLink) lines.push(`  link:       ${s.consentLink}`, `  expires:    ${s.consentExpiresAt}`);
   lines.push(`  checks:     ${s.attempts}`);
+  const c = s.consentChecks;
+  if (c) {
+    const schedule = s.timeouts ? `; from ${s.timeouts.checkEvery}, doubling to ${s.timeouts.checkEveryMax}` : '';
+    lines.push(
+      `  next check: ${c.nextAt} (gap ${c.gap}${schedule}${c.briskUntil ? `; brisk until ${c.briskUntil}` : ''})`,
+    );
+  }
   if (s.lastError) lines.push(`  last error: ${s.lastError.type}: ${s.lastError.message}`);
   const width = Math.max('STAGE'.length, ...s.history.map((h) => h.stage.length));
   lines.push(

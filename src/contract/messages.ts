@@ -27,8 +27,25 @@ export interface ProvisioningStatus {
   history: StageEntry[];
   /** Reminder events sent to `notifyUrl` while awaiting consent (absent until the first). */
   remindersSent?: number;
+  /** The request's `timeouts`, defaults filled in (provisionings started from v3 on). */
+  timeouts?: { consent: string; reminderEvery: string; checkEvery: string; checkEveryMax: string };
+  /** While awaiting consent (from v3 on): when Cyclr is asked next, and why then. */
+  consentChecks?: ConsentChecks;
   lastError?: { type: string; message: string };
   batchId?: string;
+}
+
+/**
+ * The schedule of checks with Cyclr while awaiting consent: idle checks start `checkEvery` apart and back off,
+ * doubling, to `checkEveryMax`; a reminder sent restarts the gap; a click or a consent hint makes checks brisk.
+ */
+export interface ConsentChecks {
+  /** The idle gap now, a duration such as "40m" (from `checkEvery` up to `checkEveryMax`). */
+  gap: string;
+  /** When Cyclr is asked next (ISO 8601). */
+  nextAt: string;
+  /** Checks are brisk until then, after a click on the consent link or a consent hint (ISO 8601). */
+  briskUntil?: string;
 }
 
 /**

@@ -5,16 +5,29 @@
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common';
 
+/** The timeouts a request leaves out. `checkEveryMax` applies from provisionConnector v3 (versions.ts) on. */
+export const DEFAULT_TIMEOUTS = {
+  consent: '14d',
+  reminderEvery: '2d',
+  checkEvery: '10m',
+  checkEveryMax: '6h',
+} as const;
+
+/** A Temporal duration string in ms, or undefined if it is not one. */
+function durationMs(value: string): number | undefined {
+  try {
+    const ms = msToNumber(value as Parameters<typeof msToNumber>[0]);
+    return Number.isFinite(ms) ? ms : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A Temporal duration string such as "14d", "2h", "10m", "30s". */
 const duration = (field: string, min: string) =>
   z.string().superRefine((value, ctx) => {
-    let ms: number | undefined;
-    try {
-      ms = msToNumber(value as Parameters<typeof msToNumber>[0]);
-    } catch {
-      ms = undefined;
-    }
-    if (ms === undefined || !Number.isFinite(ms) || Number.isNaN(ms)) {
+    const ms = durationMs(value);
+    if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write e.g. "14d", "2h", "10m" or "30s"` });
     } else if (ms < msToNumber(min as Parameters<typeof msToNumber>[0])) {
       ctx.addIssue({ code: 'custom', message: `${field} must be at least ${min}` });
@@ -120,13 +133,36 @@ export const provisioningRequestSchema = z
     notifyUrl: httpUrl.optional().describe('Where lifecycle events are POSTed, signed like Standard Webhooks.'),
     timeouts: z
       .object({
-        consent: duration('consent', '1s').optional(),
-        reminderEvery: duration('reminderEvery', '1s').optional(),
-        checkEvery: duration('checkEvery', '1s').optional(),
+        consent: duration('consent', '1s').optional().describe('How long to wait for consent (default 14d).'),
+        reminderEvery: duration('reminderEvery', '1s').optional().describe('How often to remind (default 2d).'),
+        checkEvery: duration('checkEvery', '1s')
+          .optional()
+          .describe('The first gap between checks with Cyclr while awaiting consent (default 10m).'),
+        checkEveryMax: duration('checkEveryMax', '1s')
+          .optional()
+          .describe(
+            'Idle checks back off, doubling, up to this gap (default 6h, or checkEvery if longer); at least checkEvery.',
+          ),
       })
       .strict()
+      .superRefine((t, ctx) => {
+        if (t.checkEveryMax === undefined) return;
+        const every = t.checkEvery ?? DEFAULT_TIMEOUTS.checkEvery;
+        const max = durationMs(t.checkEveryMax);
+        if (max !== undefined && max < (durationMs(every) ?? 0)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['checkEveryMax'],
+            message: `must be at least checkEvery (${every}); raise checkEveryMax or lower checkEvery`,
+          });
+        }
+      })
       .optional()
-      .describe('Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s).'),
+      .describe(
+        'Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s). Checks with Cyclr start ' +
+          'checkEvery apart and back off, doubling, to checkEveryMax while nobody acts; a reminder sent resets the ' +
+          'gap to checkEvery; a click on the consent link or a consentCompleted signal makes checks brisk.',
+      ),
     /** Leave the account connector in place when the provisioning is cancelled or expires. */
     keepOnCancel: z.boolean().optional(),
     /** Set by provisionBatch so staff can list a batch's children. */
@@ -136,8 +172,6 @@ export const provisioningRequestSchema = z
 
 export type ProvisioningRequest = z.infer<typeof provisioningRequestSchema>;
 export type ConnectorRef = z.infer<typeof connectorRef>;
-
-export const DEFAULT_TIMEOUTS = { consent: '14d', reminderEvery: '2d', checkEvery: '10m' } as const;
 
 export interface InvalidField {
   path: string;

@@ -31,6 +31,20 @@ export const provisioningStatusSchema = z.object({
   attempts: z.number().int().describe('Checks of Authenticated with Cyclr while awaiting consent.'),
   history: z.array(z.object({ stage, at: dateTime, note: z.string().optional() })),
   remindersSent: z.number().int().optional(),
+  timeouts: z
+    .object({ consent: z.string(), reminderEvery: z.string(), checkEvery: z.string(), checkEveryMax: z.string() })
+    .optional()
+    .describe("The request's timeouts, defaults filled in (provisionings started since checkEveryMax exists)."),
+  consentChecks: z
+    .object({
+      gap: z.string().describe('The idle gap between checks now: checkEvery, doubling to checkEveryMax.'),
+      nextAt: dateTime.describe('When Cyclr is asked next.'),
+      briskUntil: dateTime
+        .optional()
+        .describe('Checks are brisk until then, after a click on the consent link or a consent hint.'),
+    })
+    .optional()
+    .describe('While awaiting consent: the schedule of checks with Cyclr.'),
   lastError: failureSchema.optional(),
   batchId: z.string().optional(),
 });

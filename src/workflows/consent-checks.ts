@@ -33,8 +33,10 @@ export interface ConsentCheckClock {
   lastClickAt?: number;
   /** The latest check of `Authenticated` with Cyclr, if any. */
   lastCheckAt?: number;
-  /** The request's slow periodic check (`timeouts.checkEvery`), in ms. */
+  /** The slow periodic check's gap, in ms: `timeouts.checkEvery` (v2), or the backed-off idle gap (v3). */
   checkEveryMs: number;
+  /** When the slow gap began (v3: the last check, or a reset by a reminder); default the last check, else now. */
+  slowFrom?: number;
 }
 
 /**
@@ -42,9 +44,9 @@ export interface ConsentCheckClock {
  * within 15 minutes of the last click, the brisk one. A click restarts the brisk schedule from its start, so its
  * first check comes 2 s after it even if a check ran just before the click.
  */
-export function nextCheckAt({ now, lastClickAt, lastCheckAt, checkEveryMs }: ConsentCheckClock): number {
+export function nextCheckAt({ now, lastClickAt, lastCheckAt, checkEveryMs, slowFrom }: ConsentCheckClock): number {
   if (!(checkEveryMs > 0)) throw new RangeError(`checkEveryMs must be a positive number of ms, not ${checkEveryMs}`);
-  const slow = (lastCheckAt ?? now) + checkEveryMs;
+  const slow = (slowFrom ?? lastCheckAt ?? now) + checkEveryMs;
   let next = slow;
   if (lastClickAt !== undefined) {
     const from = lastCheckAt !== undefined && lastCheckAt > lastClickAt ? lastCheckAt : lastClickAt;
@@ -84,4 +86,22 @@ export function checksForUnapprovedClick(checkEveryMs: number): {
  */
 export function maxChecksPerHour(checkEveryMs: number): number {
   return Math.ceil(3_600_000 / Math.min(BRISK_STEPS[0]!.everyMs, checkEveryMs));
+}
+
+/**
+ * The idle back-off (v3): while nobody acts, each slow check that finds no consent doubles the gap to the next, from
+ * `timeouts.checkEvery` up to `timeouts.checkEveryMax`. A provisioning waits weeks for a customer who mostly never
+ * comes back on their own; asking Cyclr every 10 minutes all that time spends the shared request budget for nothing.
+ * A reminder sent, a click or a consent hint starts the gap again from `checkEvery` (someone may be about to act).
+ */
+export function nextIdleGapMs(gapMs: number, checkEveryMaxMs: number): number {
+  return Math.min(gapMs * 2, checkEveryMaxMs);
+}
+
+/**
+ * The ceiling of the back-off: `checkEveryMax` (default 6h), never below `checkEvery` (a request that checks less
+ * often than the default ceiling, and sets none, keeps its own gap; one that sets a lower ceiling is refused).
+ */
+export function checkEveryMaxMs(checkEveryMs: number, checkEveryMaxMs: number): number {
+  return Math.max(checkEveryMs, checkEveryMaxMs);
 }

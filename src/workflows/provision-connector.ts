@@ -73,7 +73,7 @@ async function awaitConsent(p: Provisioning): Promise<WaitOutcome> {
     // A new click wakes the wait too: brisk checks start from it.
     await condition(() => wait.hint !== undefined || wait.lastClickAt !== click, wait.sleepFor(now, checkAt));
 
-    const hint = wait.takeHint();
+    const hint = wait.takeHint(Date.now());
     if (hint !== undefined) {
       p.startVerifying(`consent reported by ${hint}`);
       if (await p.checkWhileWaiting()) return p.complete();

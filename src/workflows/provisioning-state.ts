@@ -83,12 +83,15 @@ export class Provisioning {
     } else {
       this.checked = { refusal: failure(Failure.InvalidRequest, formatInvalidFields(parsed.errors)) };
     }
-    this.wait = new ConsentWait(valid?.timeouts, resume);
+    this.wait = new ConsentWait(valid?.timeouts, resume, { backoff: version >= 3 });
     this.notices = new ProvisioningNotices(this.workflowId, valid?.notifyUrl);
   }
 
+  /** Where it stands; from v3 on with the request's timeouts and, while it waits, the schedule of checks. */
   get status(): Readonly<ProvisioningStatus> {
-    return this.s;
+    if (this.version < 3 || this.refusal) return this.s;
+    const checks = this.s.stage === 'awaiting-consent' ? this.wait.checks(Date.now()) : undefined;
+    return { ...this.s, timeouts: this.wait.timeouts, ...(checks ? { consentChecks: checks } : {}) };
   }
 
   get stage(): Stage {
@@ -210,8 +213,9 @@ export class Provisioning {
 
   /** A reminder to the receiver (one is counted only when there is a receiver to send it to); the next is scheduled. */
   remind(): void {
-    this.wait.reminded();
-    if (!this.notices.hasReceiver) return;
+    const sent = this.notices.hasReceiver;
+    this.wait.reminded(Date.now(), sent);
+    if (!sent) return;
     this.s.remindersSent = (this.s.remindersSent ?? 0) + 1;
     this.notices.event('provisioning.reminder', this.s);
   }

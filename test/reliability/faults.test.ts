@@ -92,7 +92,8 @@ function requestsFor(accounts: string[]) {
         accountId,
         connector: i % 2 ? { name: FIXTURE_CONNECTORS.oauth.name } : { id: FIXTURE_CONNECTORS.oauth.id },
         oauth: { username: `user${i}@example.test`, returnUrl: 'https://app.example.test/done' },
-        timeouts: { checkEvery: '10s' },
+        // Every 10 s, not backing off: the periodic check notices consents whose signal was lost, as before.
+        timeouts: { checkEvery: '10s', checkEveryMax: '10s' },
         ...account,
       },
     ];

@@ -3,6 +3,7 @@
  * It keeps the facts the workflow depends on (install by Name, `Authenticated`, delete) and lets a test hold an
  * install open or approve consent; HTTP behaviour is the simulator's job, in the end-to-end suites.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ConnectorLookup, CyclrClient, InstallBodyInput } from '../../src/activities/cyclr/cyclr-client.js';
 import type { CyclrAccount, CyclrAccountConnector, CyclrConnector } from '../../src/activities/cyclr/types.js';
@@ -46,8 +47,19 @@ export class FakeCyclr implements CyclrClient {
   private installGate: Deferred | undefined;
   private installStarted: Deferred | undefined;
 
-  private count(method: string): void {
+  /** Each account's requests, with the server's time of each (skipped time, on the time-skipping server). */
+  private readonly requests = new Map<string, { method: string; at: number }[]>();
+
+  private count(method: string, accountId?: string): void {
     this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+    if (accountId !== undefined) {
+      this.requests.set(accountId, [...(this.requests.get(accountId) ?? []), { method, at: serverNow() }]);
+    }
+  }
+
+  /** The requests made for an account (one per call of this client), oldest first. */
+  requestsOf(accountId: string): readonly { method: string; at: number }[] {
+    return this.requests.get(accountId) ?? [];
   }
 
   /** Installs wait until `releaseInstalls()`; resolves `installStarted()` when one has reached Cyclr. */
@@ -98,13 +110,13 @@ export class FakeCyclr implements CyclrClient {
   }
 
   async ensureAccount(input: { id: string; name: string; timezone?: string }): Promise<CyclrAccount> {
-    this.count('ensureAccount');
+    this.count('ensureAccount', input.id);
     if (!this.accounts.has(input.id)) this.accounts.set(input.id, []);
     return { Id: input.id, Name: input.name, Timezone: input.timezone };
   }
 
   async getAccount(id: string): Promise<CyclrAccount> {
-    this.count('getAccount');
+    this.count('getAccount', id);
     if (!this.accounts.has(id)) throw notFound(`account ${id}`);
     return { Id: id, Name: id };
   }
@@ -114,7 +126,7 @@ export class FakeCyclr implements CyclrClient {
     connectorId: number,
     body: InstallBodyInput,
   ): Promise<CyclrAccountConnector> {
-    this.count('installConnector');
+    this.count('installConnector', accountId);
     const name = body.Name ?? OAUTH_CONNECTOR.Name;
     const existing = await this.findAccountConnectorByName(accountId, name);
     if (existing) return existing;
@@ -134,12 +146,12 @@ export class FakeCyclr implements CyclrClient {
   }
 
   async findAccountConnectorByName(accountId: string, name: string): Promise<CyclrAccountConnector | undefined> {
-    this.count('findAccountConnectorByName');
+    this.count('findAccountConnectorByName', accountId);
     return this.connectorsOf(accountId).find((c) => c.Name === name);
   }
 
   async getAccountConnector(accountId: string, accountConnectorId: number): Promise<CyclrAccountConnector> {
-    this.count('getAccountConnector');
+    this.count('getAccountConnector', accountId);
     const ac = this.connectorsOf(accountId).find((c) => c.Id === accountConnectorId);
     if (!ac) throw notFound(`account connector ${accountConnectorId}`);
     return ac;
@@ -157,7 +169,7 @@ export class FakeCyclr implements CyclrClient {
   }
 
   async deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<void> {
-    this.count('deleteAccountConnector');
+    this.count('deleteAccountConnector', accountId);
     this.accounts.set(
       accountId,
       this.connectorsOf(accountId).filter((c) => c.Id !== accountConnectorId),
@@ -166,7 +178,7 @@ export class FakeCyclr implements CyclrClient {
   }
 
   async createSignInToken(accountId: string, username: string): Promise<{ token: string; expiresAt: string }> {
-    this.count('createSignInToken');
+    this.count('createSignInToken', accountId);
     return {
       token: `sit-${accountId}-${username}-${this.nextId++}`,
       expiresAt: new Date(Date.now() + 300_000).toISOString(),
@@ -188,6 +200,18 @@ export class FakeCyclr implements CyclrClient {
   }
 
   close(): void {}
+}
+
+/**
+ * When the calling activity was scheduled, on the server's clock: the time-skipping server's skipped time, the one
+ * the workflow reads, rather than this process's.
+ */
+function serverNow(): number {
+  try {
+    return Context.current().info.currentAttemptScheduledTimestampMs;
+  } catch {
+    return Date.now(); // not called from an activity
+  }
 }
 
 function notFound(what: string): ApplicationFailure {

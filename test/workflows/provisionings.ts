@@ -12,7 +12,7 @@ import { OAUTH_CONNECTOR } from './fake-cyclr.js';
 export interface StartOptions {
   /** provisionConnector's second argument. */
   options?: { continueAsNewAfterEvents: number };
-  timeouts?: { checkEvery: string };
+  timeouts?: Partial<Record<'consent' | 'reminderEvery' | 'checkEvery' | 'checkEveryMax', string>>;
 }
 
 export class Provisionings {

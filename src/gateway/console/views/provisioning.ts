@@ -93,6 +93,17 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
         <dd id="reminders">${reminders}</dd>
         <dt>Checks with Cyclr</dt>
         <dd id="attempts">${s.attempts}</dd>
+        ${
+          s.consentChecks
+            ? html`<dt>Next check</dt>
+                <dd id="next-check">
+                  <time datetime="${s.consentChecks.nextAt}">${s.consentChecks.nextAt}</time> (gap
+                  ${s.consentChecks.gap}${
+                    s.timeouts ? `, from ${s.timeouts.checkEvery} doubling to ${s.timeouts.checkEveryMax}` : ''
+                  }${s.consentChecks.briskUntil ? `; brisk until ${s.consentChecks.briskUntil}` : ''})
+                </dd>`
+            : ''
+        }
         <dt>Last error</dt>
         <dd id="last-error">
           ${s.lastError ? html`<strong>${s.lastError.type}</strong>: ${shown(s.lastError.message)}` : 'none'}
