@@ -3,12 +3,13 @@
  * couple of seconds, reporting its demand (requests queued, requests sent in the last second), and sets the process's
  * RequestRate to the grant. It renews at once when requests start to queue here, so load that moves to this worker
  * gets its share within a renewal or two. Until the first grant arrives, and after a grant
- * lapses without renewal, the rate is 0 (requests wait), so the workers together never exceed the limit.
+ * lapses without renewal, the rate is 0 (requests wait), so the workers together never exceed the limit. Stopped
+ * (the worker shutting down), it releases its share so the other workers get it at once, not at the lease's expiry.
  */
 import { randomUUID } from 'node:crypto';
 import { Client, WithStartWorkflowOperation, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { leaseUpdate, requestRateWorkflowId, type Lease } from '../../contract/request-rate.js';
+import { leaseUpdate, releaseSignal, requestRateWorkflowId, type Lease } from '../../contract/request-rate.js';
 import type { cyclrRequestRate } from '../../workflows/request-rate-lease.js';
 import type { RequestRate } from './request-rate.js';
 
@@ -27,7 +28,8 @@ export interface RateLeaseOptions {
 }
 
 export interface RateLease {
-  stop(): void;
+  /** Stops renewing (a renewal in flight is abandoned: no worker may be left to answer it) and releases the share. */
+  stop(): Promise<void>;
 }
 
 export function startRateLease(options: RateLeaseOptions): RateLease {
@@ -43,25 +45,28 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
   let timer: NodeJS.Timeout | undefined;
   let lapsesAt = 0;
   let reported = options.rate.demand();
-  let renewing = false;
+  let renewing: Promise<void> | undefined;
   let renewAt = 0;
+  const abandon = new AbortController();
+  const workflowId = requestRateWorkflowId(options.taskQueue);
   options.rate.setRate(0);
 
   const renew = async (): Promise<void> => {
-    renewing = true;
     let lease: Lease | undefined;
     try {
-      lease = await client.workflow.executeUpdateWithStart(leaseUpdate, {
-        args: [{ workerId, limit: options.limit, demand: (reported = options.rate.demand()) }],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof cyclrRequestRate>('cyclrRequestRate', {
-          workflowId: requestRateWorkflowId(options.taskQueue),
-          taskQueue: options.taskQueue,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [{}],
+      lease = await client.withAbortSignal(abandon.signal, () =>
+        client.workflow.executeUpdateWithStart(leaseUpdate, {
+          args: [{ workerId, limit: options.limit, demand: (reported = options.rate.demand()) }],
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof cyclrRequestRate>('cyclrRequestRate', {
+            workflowId,
+            taskQueue: options.taskQueue,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            args: [{}],
+          }),
         }),
-      });
+      );
     } catch (err) {
-      options.onError?.(err);
+      if (!stopped) options.onError?.(err);
     }
     if (stopped) return;
     const now = Date.now();
@@ -73,22 +78,33 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     }
     // Below its fair share (another worker still holds it): ask again soon.
     renewAt = Date.now() + (lease && lease.rate < lease.target ? 250 : renewEveryMs);
-    renewing = false;
+  };
+  const startRenewal = () => {
+    renewing = renew().finally(() => (renewing = undefined));
   };
   // Every 250 ms: renew when due, or at once when requests start to queue here while none did at the last renewal.
   const tick = () => {
     if (stopped) return;
     const startedQueueing = reported.waiting === 0 && options.rate.demand().waiting > 0;
-    if (!renewing && (Date.now() >= renewAt || startedQueueing)) void renew();
+    if (!renewing && (Date.now() >= renewAt || startedQueueing)) startRenewal();
     // Never what keeps a process alive: the worker's own shutdown decides that.
     timer = setTimeout(tick, 250).unref();
   };
-  void renew();
+  startRenewal();
   tick();
   return {
-    stop() {
+    async stop() {
+      if (stopped) return;
       stopped = true;
       if (timer) clearTimeout(timer);
+      abandon.abort();
+      await renewing;
+      options.rate.setRate(0);
+      try {
+        await client.workflow.getHandle(workflowId).signal(releaseSignal, { workerId });
+      } catch (err) {
+        options.onError?.(err);
+      }
     },
   };
 }
