@@ -76,11 +76,7 @@ test('across continue-as-new the consent link, the deadline and the reminder sch
 
 test('after continue-as-new the link still mints a Cyclr URL, and consent completes the provisioning', async () => {
   await t.withWorker(async (taskQueue) => {
-    // As above: 6-hourly checks and a low threshold continue it as new within the day, in a few checks, not 144.
-    const { handle, accountId, workflowId } = await p.start(taskQueue, {
-      options: { continueAsNewAfterEvents: 30 },
-      timeouts: { checkEvery: '6h' },
-    });
+    const { handle, accountId, workflowId } = await p.start(taskQueue, { options: { continueAsNewAfterEvents: 100 } });
     const before = await p.reach(handle, 'awaiting-consent');
     const firstRun = (await handle.describe()).runId;
     await t.env.sleep('1d');
