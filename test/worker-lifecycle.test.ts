@@ -10,11 +10,14 @@ import { loadConfig } from '../src/config.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { createWorker } from '../src/worker.js';
 import { eventually, temporalAddress, testEnv, uniqueId } from './support/harness.js';
+import { installRuntimeOnce } from './support/time-skipping.js';
 
 const LIMIT = 10;
 let connection: Connection;
 
 beforeAll(async () => {
+  // Workers in this process share one Runtime: the quiet one the other in-process suites install.
+  installRuntimeOnce();
   connection = await Connection.connect({ address: temporalAddress() });
 });
 
