@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import * as prettier from 'prettier';
-import { Runtime, type Worker } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { submitBatch } from '../src/batch/batch-client.js';
 import { BatchStore } from '../src/batch/store.js';
 import { ProvisioningClient } from '../src/client.js';
@@ -77,8 +77,8 @@ async function main(): Promise<void> {
     BATCH_STORE_DIR: batchDir,
   };
   const config = loadConfig(env, { cyclr: true });
-  const worker: Worker = await createWorker(config);
-  const running = worker.run();
+  const { worker, run: runWorker } = await createWorker(config);
+  const running = runWorker();
   const connection = await Connection.connect({ address });
   const temporal = new Client({ connection, dataConverter: dataConverter(config) });
   const client = new ProvisioningClient(temporal, config.temporal.taskQueue);

@@ -44,7 +44,14 @@ export function createActivities(config: Config, rate = new RequestRate()) {
   };
 }
 
-export async function createWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<Worker> {
+/** A worker and what it holds beside: `run()` runs it until shutdown, then releases those. */
+export interface ProvisionerWorker {
+  worker: Worker;
+  /** Runs until the worker shuts down, then releases its request-rate share and closes its connection. */
+  run(): Promise<void>;
+}
+
+export async function createWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<ProvisionerWorker> {
   const connection = await NativeConnection.connect(connectionOptions(config));
   // A prebundled file (production images, tests) starts in a second; otherwise bundle from source.
   // Plugins (tracing) add workflow interceptors, which must be bundled in: then bundle from source instead.
@@ -52,28 +59,48 @@ export async function createWorker(config: Config, overrides: Partial<WorkerOpti
   const rate = new RequestRate();
   // Requests per second across every worker: each renews its share from the cluster-wide lease.
   const limit = config.cyclr?.maxRequestsPerSecond;
-  if (limit)
-    startRateLease({
+  const lease = limit
+    ? startRateLease({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        limit,
+        rate,
+        dataConverter: dataConverter(config),
+      })
+    : undefined;
+  const closeAll = async () => {
+    await lease?.stop();
+    await connection.close();
+  };
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      limit,
-      rate,
+      ...(bundlePath
+        ? { workflowBundle: { codePath: bundlePath } }
+        : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: PRELOAD_MODULES } }),
+      activities: createActivities(config, rate),
       dataConverter: dataConverter(config),
+      shutdownGraceTime: '20s',
+      ...overrides,
     });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    ...(bundlePath
-      ? { workflowBundle: { codePath: bundlePath } }
-      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: PRELOAD_MODULES } }),
-    activities: createActivities(config, rate),
-    dataConverter: dataConverter(config),
-    shutdownGraceTime: '20s',
-    ...overrides,
-  });
-  return worker;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  return {
+    worker,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await closeAll();
+      }
+    },
+  };
 }
 
 /**

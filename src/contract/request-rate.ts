@@ -1,5 +1,5 @@
 /** The messages of cyclrRequestRate, the workflow that shares CYCLR_MAX_REQUESTS_PER_SECOND among workers. */
-import { defineUpdate } from '@temporalio/workflow';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export interface LeaseRequest {
   workerId: string;
@@ -24,6 +24,12 @@ export interface Lease {
 }
 
 export const leaseUpdate = defineUpdate<Lease, [LeaseRequest]>('lease');
+
+/**
+ * A worker shutting down hands its share back at once rather than at its lease's expiry. A signal, not an update:
+ * the server takes it with no worker polling (the last one may be the one stopping).
+ */
+export const releaseSignal = defineSignal<[{ workerId: string }]>('release');
 
 /** Short enough that a dead worker's share returns within 10 s (it lapses, then the others renew). */
 export const LEASE_TTL_MS = 6_000;

@@ -1,6 +1,11 @@
 /**
  * zod → JSON Schema for the OpenAPI document (3.1, whose schemas are JSON Schema), by zod-to-json-schema, from the
  * same schemas fastify validates with. Named schemas (the components) are written once and referenced by `$ref`.
+ *
+ * Not fastify-type-provider-zod's jsonSchemaTransform: its release for zod 3 (4.0.2) writes OpenAPI 3.0 schemas
+ * (`nullable`), throws on a response given as `{ description, content }` (how ours say what each status means), and
+ * finds components by comparing JSON text (an identical inline schema becomes a `$ref` by accident); its releases
+ * that do all this (5+) take zod 4 schemas only (`zod/v4/core`), and ours, with their messages, are zod 3.
  */
 import type { z } from 'zod';
 import { ignoreOverride, zodToJsonSchema as convert } from 'zod-to-json-schema';

@@ -4,7 +4,8 @@
  * listed by loading everything.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
 import { provisioningWorkflowId } from '../contract/ids.js';
 import { z } from 'zod';
@@ -122,19 +123,71 @@ export interface ListedProvisioning {
   closeTime?: string;
 }
 
-export function toListed(info: WorkflowExecutionInfo): ListedProvisioning {
-  const sa = info.typedSearchAttributes;
-  const batchId = sa.get(BatchId);
+/** A listed execution, from the client's decoded form or the service's raw one. */
+interface ExecutionFields {
+  workflowId: string;
+  keyword(key: typeof BatchId): string | undefined;
+  status: string;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+function listed(e: ExecutionFields): ListedProvisioning {
+  const batchId = e.keyword(BatchId);
   return {
-    workflowId: info.workflowId,
-    stage: sa.get(ProvisioningStage),
-    accountId: sa.get(CyclrAccountId),
-    connector: sa.get(ConnectorName),
+    workflowId: e.workflowId,
+    stage: e.keyword(ProvisioningStage),
+    accountId: e.keyword(CyclrAccountId),
+    connector: e.keyword(ConnectorName),
     ...(batchId ? { batchId } : {}),
-    status: info.status.name.toLowerCase(),
-    startTime: info.startTime.toISOString(),
-    ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}),
+    status: e.status.toLowerCase(),
+    startTime: e.startTime.toISOString(),
+    ...(e.closeTime ? { closeTime: e.closeTime.toISOString() } : {}),
   };
+}
+
+export function toListed(info: WorkflowExecutionInfo): ListedProvisioning {
+  return listed({
+    workflowId: info.workflowId,
+    keyword: (key) => info.typedSearchAttributes.get(key),
+    status: info.status.name,
+    startTime: info.startTime,
+    closeTime: info.closeTime,
+  });
+}
+
+type RawExecution = proto.temporal.api.workflow.v1.IWorkflowExecutionInfo;
+const { WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
+
+/** The status as the client names it (WorkflowExecutionStatusName: CANCELLED with two Ls). */
+function statusName(code: RawExecution['status']): string {
+  const name = WorkflowExecutionStatus[code ?? 0]?.replace('WORKFLOW_EXECUTION_STATUS_', '') ?? 'UNKNOWN';
+  return name === 'CANCELED' ? 'CANCELLED' : name;
+}
+
+function dateOf(ts: proto.google.protobuf.ITimestamp | null | undefined): Date | undefined {
+  if (!ts?.seconds) return undefined;
+  const seconds = typeof ts.seconds === 'number' ? ts.seconds : ts.seconds.toNumber();
+  return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1_000_000));
+}
+
+/**
+ * A raw visibility row (listWorkflowExecutions) as a list entry, by public API. Our search attributes are keywords,
+ * and a keyword's payload is plain JSON; the memo (which may be encrypted) is not needed.
+ */
+export function rawToListed(raw: RawExecution): ListedProvisioning {
+  const fields = raw.searchAttributes?.indexedFields ?? {};
+  return listed({
+    workflowId: raw.execution?.workflowId ?? '',
+    keyword: (key) => {
+      const payload = fields[key.name];
+      const value = payload ? defaultPayloadConverter.fromPayload<unknown>(payload) : undefined;
+      return typeof value === 'string' ? value : undefined;
+    },
+    status: statusName(raw.status),
+    startTime: dateOf(raw.startTime) ?? new Date(0),
+    closeTime: dateOf(raw.closeTime),
+  });
 }
 
 /** Newest first (the server's order), stopping at `limit`. */
@@ -158,18 +211,14 @@ export interface ListedPage {
  * far down a list of tens of thousands would mean reading every page before it; the server's page token does not.
  */
 export async function listPage(client: Client, query: string, pageSize: number, page?: string): Promise<ListedPage> {
-  const { namespace, loadedDataConverter } = client.workflow.options;
+  const { namespace } = client.workflow.options;
   const response = await client.workflowService.listWorkflowExecutions({
     namespace,
     query,
     pageSize,
     nextPageToken: page ? Buffer.from(page, 'base64url') : undefined,
   });
-  const rows = await Promise.all(
-    response.executions.map(async (raw) =>
-      toListed(await executionInfoFromRaw(raw, loadedDataConverter, raw, namespace)),
-    ),
-  );
+  const rows = response.executions.map(rawToListed);
   const token = response.nextPageToken;
   return { rows, ...(token && token.length ? { nextPage: Buffer.from(token).toString('base64url') } : {}) };
 }

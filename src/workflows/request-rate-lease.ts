@@ -5,11 +5,18 @@
  * a small floor, so its first requests need not wait for a renewal), and the workers whose requests queue share the
  * rest equally. A grant never exceeds what the others do not hold, so the sum of grants stays within the limit
  * while shares move: a worker whose share grew gets it once the others have renewed at their smaller ones. A worker
- * that stops renewing loses its grant at the lease's expiry.
+ * that stops renewing loses its grant at the lease's expiry; one that shuts down releases it at once.
  */
 import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import { Failure, failure } from '../contract/failures.js';
-import { LEASE_TTL_MS, leaseUpdate, SHRINK_HOLD_MS, type Lease, type LeaseRequest } from '../contract/request-rate.js';
+import {
+  LEASE_TTL_MS,
+  leaseUpdate,
+  releaseSignal,
+  SHRINK_HOLD_MS,
+  type Lease,
+  type LeaseRequest,
+} from '../contract/request-rate.js';
 
 export interface Grant {
   rate: number;
@@ -87,6 +94,9 @@ export async function cyclrRequestRate(carried: Record<string, Grant> = {}): Pro
         throw failure(Failure.InvalidRequest, 'lease demand needs { waiting, sentLastSecond } as numbers');
       }
     },
+  });
+  setHandler(releaseSignal, (release) => {
+    if (typeof release?.workerId === 'string') delete grants[release.workerId];
   });
   // Runs for as long as workers renew; a fresh run carries the grants, so no worker's share lapses meanwhile.
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000);

@@ -225,7 +225,7 @@ test('300 provisionings through faults, 3 worker kills and a server restart: all
     await chaosDoneOrTimeout(chaos, 0);
     running = await countOf('ExecutionStatus="Running"');
     if (running === 0 && (await chaosDoneOrTimeout(chaos, 0))) break;
-    await sleep(2000);
+    await sleep(500);
   }
   done = true;
   await Promise.all([chaos, consent]);

@@ -43,7 +43,7 @@ export function testServerPath(): string {
 }
 
 /** The SDK's Runtime is process-wide and jest runs every file in one process: install it once, quietly. */
-function installRuntimeOnce(): void {
+export function installRuntimeOnce(): void {
   const flag = Symbol.for('cyclr-provisioner.test.runtime');
   const g = globalThis as { [flag]?: boolean };
   if (g[flag]) return;

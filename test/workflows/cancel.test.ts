@@ -38,7 +38,9 @@ test('a cancel during the install lets the install finish, then removes what it 
 
 test('a cancel while awaiting consent removes the account connector, and the consent link can no longer mint a Cyclr URL', async () => {
   await t.withWorker(async (taskQueue) => {
-    const { handle, accountId, workflowId } = await p.start(taskQueue);
+    // Checks every 6 hours rather than 10 minutes: the 3 days pass in a dozen checks, not 430 (the check cadence is
+    // consent-timers' subject; here what matters is a wait long enough for a reminder).
+    const { handle, accountId, workflowId } = await p.start(taskQueue, { timeouts: { checkEvery: '6h' } });
     const waiting = await p.reach(handle, 'awaiting-consent');
     await t.env.sleep('3d');
     await handle.signal('cancel', { reason: 'duplicate customer' });

@@ -3,12 +3,19 @@
  * couple of seconds, reporting its demand (requests queued, requests sent in the last second), and sets the process's
  * RequestRate to the grant. It renews at once when requests start to queue here, so load that moves to this worker
  * gets its share within a renewal or two. Until the first grant arrives, and after a grant
- * lapses without renewal, the rate is 0 (requests wait), so the workers together never exceed the limit.
+ * lapses without renewal, the rate is 0 (requests wait), so the workers together never exceed the limit. Stopped
+ * (the worker shutting down), it releases its share so the other workers get it at once, not at the lease's expiry.
  */
 import { randomUUID } from 'node:crypto';
 import { Client, WithStartWorkflowOperation, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { leaseUpdate, requestRateWorkflowId, SHRINK_HOLD_MS, type Lease } from '../../contract/request-rate.js';
+import {
+  leaseUpdate,
+  releaseSignal,
+  requestRateWorkflowId,
+  SHRINK_HOLD_MS,
+  type Lease,
+} from '../../contract/request-rate.js';
 import type { cyclrRequestRate } from '../../workflows/request-rate-lease.js';
 import type { RequestRate } from './request-rate.js';
 
@@ -27,7 +34,8 @@ export interface RateLeaseOptions {
 }
 
 export interface RateLease {
-  stop(): void;
+  /** Stops renewing (a renewal in flight is abandoned: no worker may be left to answer it) and releases the share. */
+  stop(): Promise<void>;
 }
 
 export function startRateLease(options: RateLeaseOptions): RateLease {
@@ -43,12 +51,13 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
   let timer: NodeJS.Timeout | undefined;
   let lapsesAt = 0;
   let reported = options.rate.demand();
-  let renewing = false;
+  let renewing: Promise<void> | undefined;
   let renewAt = 0;
+  const abandon = new AbortController();
+  const workflowId = requestRateWorkflowId(options.taskQueue);
   options.rate.setRate(0);
 
   const renew = async (): Promise<void> => {
-    renewing = true;
     // The grant runs from when it was asked for: an answer that was slow to come must not extend it.
     const askedAt = Date.now();
     // The lease may shrink this grant and hand the rest to another worker SHRINK_HOLD_MS after it answers: the old
@@ -56,17 +65,19 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     options.rate.spendUntil(askedAt + SHRINK_HOLD_MS - 1000);
     let lease: Lease | undefined;
     try {
-      lease = await client.workflow.executeUpdateWithStart(leaseUpdate, {
-        args: [{ workerId, limit: options.limit, demand: (reported = options.rate.demand()) }],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof cyclrRequestRate>('cyclrRequestRate', {
-          workflowId: requestRateWorkflowId(options.taskQueue),
-          taskQueue: options.taskQueue,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [{}],
+      lease = await client.withAbortSignal(abandon.signal, () =>
+        client.workflow.executeUpdateWithStart(leaseUpdate, {
+          args: [{ workerId, limit: options.limit, demand: (reported = options.rate.demand()) }],
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof cyclrRequestRate>('cyclrRequestRate', {
+            workflowId,
+            taskQueue: options.taskQueue,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            args: [{}],
+          }),
         }),
-      });
+      );
     } catch (err) {
-      options.onError?.(err);
+      if (!stopped) options.onError?.(err);
     }
     if (stopped) return;
     const now = Date.now();
@@ -77,30 +88,35 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
       // No answer: the lease may have shrunk this grant anyway, so it stays paused (spendUntil) until one comes.
       options.rate.setRate(0);
     }
-    // Below its fair share (another worker still holds it): ask again soon.
     // Below its fair share (another worker still holds it), or no answer: ask again soon.
     renewAt = Date.now() + (!lease || lease.rate < lease.target ? 250 : renewEveryMs);
-    renewing = false;
+  };
+  const startRenewal = () => {
+    renewing = renew().finally(() => (renewing = undefined));
   };
   // Every 250 ms: renew when due, or at once when requests start to queue here while none did at the last renewal.
   const tick = () => {
     if (stopped) return;
-    // The workflow forgets a grant at its expiry and may hand it to another worker: stop spending it here too.
-    if (lapsesAt && Date.now() >= lapsesAt) {
-      lapsesAt = 0;
-      options.rate.setRate(0);
-    }
     const startedQueueing = reported.waiting === 0 && options.rate.demand().waiting > 0;
-    if (!renewing && (Date.now() >= renewAt || startedQueueing)) void renew();
+    if (!renewing && (Date.now() >= renewAt || startedQueueing)) startRenewal();
     // Never what keeps a process alive: the worker's own shutdown decides that.
     timer = setTimeout(tick, 250).unref();
   };
-  void renew();
+  startRenewal();
   tick();
   return {
-    stop() {
+    async stop() {
+      if (stopped) return;
       stopped = true;
       if (timer) clearTimeout(timer);
+      abandon.abort();
+      await renewing;
+      options.rate.setRate(0);
+      try {
+        await client.workflow.getHandle(workflowId).signal(releaseSignal, { workerId });
+      } catch (err) {
+        options.onError?.(err);
+      }
     },
   };
 }

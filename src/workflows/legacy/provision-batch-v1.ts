@@ -15,7 +15,7 @@
  *   the current run after continue-as-new). When no news comes for `reconcileEvery`, the batch asks Temporal
  *   about its in-flight children, so a child that can never signal (started outside the batch) is not waited on.
  * - The window (concurrency) bounds requests in flight against Cyclr; CYCLR_MAX_REQUESTS_PER_SECOND bounds requests
- *   per second across every worker (src/activities/cyclr/request-rate.ts).
+ *   per second across every worker (each worker's share: src/activities/cyclr/rate-lease.ts).
  */
 import {
   ApplicationFailure,
