@@ -14,6 +14,7 @@ export function formatStatus(workflowId: string, s: ProvisioningStatus, now = ne
   if (s.accountConnectorId !== undefined) lines.push(`  installed:  account connector ${s.accountConnectorId}`);
   if (s.consentLink) lines.push(`  link:       ${s.consentLink}`, `  expires:    ${s.consentExpiresAt}`);
   lines.push(`  checks:     ${s.attempts}`);
+  if (s.reconnects) lines.push(`  reconnects: ${s.reconnects}`);
   if (s.lastError) lines.push(`  last error: ${s.lastError.type}: ${s.lastError.message}`);
   const width = Math.max('STAGE'.length, ...s.history.map((h) => h.stage.length));
   lines.push(

@@ -12,6 +12,8 @@ import { cancelCommand } from './commands/cancel.js';
 import { completeCommand } from './commands/complete.js';
 import { linkCommand } from './commands/link.js';
 import { listCommand } from './commands/list.js';
+import { reconnectCommand } from './commands/reconnect.js';
+import { removeCommand } from './commands/remove.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 
@@ -24,6 +26,8 @@ const commands: CliCommand[] = [
   authUrlCommand,
   completeCommand,
   cancelCommand,
+  reconnectCommand,
+  removeCommand,
   batchCommand,
   batchStatusCommand,
   batchCancelCommand,
