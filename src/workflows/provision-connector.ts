@@ -67,7 +67,6 @@ async function provision(p: Provisioning): Promise<WaitOutcome> {
  */
 async function reconnect(p: Provisioning, force: boolean): Promise<WaitOutcome> {
   const { connector, method } = await p.resolveConnector();
-  p.beginReconnect(force);
   const now = await p.connectionNow(force);
   if (now === 'authenticated') return p.complete('still authenticated at Cyclr: nothing to reconnect');
   const installed = now === 'gone' ? await p.install(connector, method) : { authenticated: false };

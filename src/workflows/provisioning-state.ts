@@ -77,6 +77,8 @@ export class Provisioning {
     } else if (before) {
       // A run after the first: it goes on from where the previous one ended (its history, its account connector).
       this.installName = rawRequest.installName ?? before.connector.name;
+      // A reconnect is under way from its first moment (not still "completed", which would answer a waiting caller).
+      if (this.lifecycle?.action === 'reconnect') this.beginReconnect(this.lifecycle.force === true);
     } else {
       this.enter('resolving-connector');
     }
@@ -213,7 +215,7 @@ export class Provisioning {
   }
 
   /** A reconnect begins: counted, and said in the history. */
-  beginReconnect(force: boolean): void {
+  private beginReconnect(force: boolean): void {
     this.s.reconnects = (this.s.reconnects ?? 0) + 1;
     const how = force
       ? 'de-authenticating first, for a clean consent'
