@@ -8,7 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import type { ProvisioningStatus } from '../src/contract/messages.js';
 import { startGatewayStack, withToken, TEST_READ_TOKEN, type GatewayStack } from './support/gateway-stack.js';
-import { eventually } from './support/harness.js';
+import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, eventually } from './support/harness.js';
 import {
   approveSilently,
   installCount,
@@ -58,6 +58,21 @@ async function api(method: string, path: string, body?: unknown, token?: string)
   });
   const text = await res.text();
   return { status: res.status, json: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
+}
+
+/** A partner token from the simulator, to act at Cyclr as someone other than the provisioner would. */
+async function partnerToken(): Promise<string> {
+  const res = await fetch(`${stack.simulator.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: TEST_CLIENT_ID,
+      client_secret: TEST_CLIENT_SECRET,
+    }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 const idPath = (workflowId: string) => `/provisionings/${encodeURIComponent(workflowId)}`;
@@ -255,6 +270,36 @@ describe('reconnect', () => {
     // A reconnect that ends without consent leaves the connector installed: removing it is offboarding's job.
     expect(cancelled.lastError?.message).not.toContain('removing');
     expect(uninstallCount(await simulatorStats(stack.simulator.url), accountId, accountConnectorId)).toBe(0);
+  });
+
+  test('under Cyclr faults (5xx, 429, a dropped install answer) a reconnect ends once, with no duplicate install', async () => {
+    const { workflowId, accountId, accountConnectorId } = await completedOAuth();
+    // Someone uninstalled it at Cyclr: the reconnect installs it again (idempotently by Name) and asks for consent.
+    const gone = await fetch(`${stack.simulator.url}/v1.0/account/connectors/${accountConnectorId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${await partnerToken()}`, 'x-cyclr-account': accountId },
+    });
+    expect(gone.status).toBe(200);
+    await setFaults(stack.simulator.url, {
+      seed: 7,
+      accountConnectors: { errorRate: 0.4, rateLimitRate: 0.3, retryAfterSeconds: 1 },
+      install: { dropAfterCommitRate: 1 },
+    });
+    const res = await api('POST', `${idPath(workflowId)}/reconnect?wait=30s`);
+    expect(res.status).toBe(202);
+    const status = res.json.status as ProvisioningStatus;
+    expect(status).toMatchObject({ stage: 'awaiting-consent', reconnects: 1 });
+    expect(status.accountConnectorId).not.toBe(accountConnectorId);
+    await setFaults(stack.simulator.url, {});
+    await approveSilently(stack.simulator.url, status.accountConnectorId!);
+    await stack.client.completeConsent(workflowId, 'test');
+    await stageBecomes(workflowId, 'completed');
+    const stats = await simulatorStats(stack.simulator.url);
+    expect(stats.faultsInjected.drop).toBeGreaterThanOrEqual(1);
+    expect(stats.faultsInjected['5xx'] + stats.faultsInjected['429']).toBeGreaterThanOrEqual(1);
+    // The first install and the one reconnect install: the dropped answer was adopted, not installed twice.
+    expect(installCount(stats, accountId, FIXTURE_CONNECTORS.oauth.name)).toBe(2);
+    expect(receiver.eventsFor(workflowId, 'provisioning.reconnect_requested')).toHaveLength(1);
   });
 
   test('refused for one that did not complete (start it again) and for a removed one; a bad body names the field', async () => {
