@@ -6,7 +6,7 @@
 import { ApplicationFailure, CancellationScope, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { needsConsent } from '../contract/connector.js';
 import { provisionConnectorV1 } from './legacy/provision-connector-v1.js';
-import type { ProvisioningResult, RemovalResult } from '../contract/messages.js';
+import type { RemovalResult } from '../contract/messages.js';
 import { registerHandlers } from './provisioning-handlers.js';
 import { Provisioning } from './provisioning-state.js';
 import { CONTINUE_AS_NEW, type ProvisionOptions, type RunResult, type WaitOutcome } from './provisioning-run.js';
