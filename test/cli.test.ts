@@ -237,3 +237,44 @@ test('clear errors and exit codes: unknown id, bad flags, bad values, missing id
   expect(unknownCommand.code).toBe(2);
   expect(unknownCommand.stderr).toContain('unknown command "frobnicate"');
 });
+
+test('reconnect and remove: the help lists them; a support person reconnects, then offboards, and a repeat says so', async () => {
+  const help = await provisioner('--help');
+  expect(help.stdout).toMatch(/^\s+reconnect <id> \[--force\]/m);
+  expect(help.stdout).toMatch(/^\s+remove <id>/m);
+  expect((await provisioner('reconnect', '--help')).stdout).toContain('--force de-authenticates first');
+
+  const accountId = await newAccount();
+  const id = await startOAuth(accountId);
+  const { accountConnectorId } = await client.status(id);
+  await approveSilently(simulator.url, accountConnectorId!);
+  expect((await provisioner('complete', id)).code).toBe(0);
+  await client.result(id);
+
+  const reconnect = await provisioner('reconnect', id);
+  expect(reconnect).toMatchObject({ code: 0 });
+  expect(reconnect.stdout).toContain('still authenticated at Cyclr: nothing to reconnect');
+  expect(reconnect.stdout).toContain('reconnects: 1');
+
+  const forced = JSON.parse((await provisioner('reconnect', id, '--force', '--json')).stdout) as {
+    created: boolean;
+    stage: string;
+    reconnects: number;
+    consentLink?: string;
+  };
+  expect(forced).toMatchObject({ created: true, stage: 'awaiting-consent', reconnects: 2 });
+  expect(forced.consentLink).toMatch(/\/connect\//);
+
+  // Offboarding a provisioning that is waiting again: cancelled first, then removed.
+  const removed = await provisioner('remove', id);
+  expect(removed).toMatchObject({ code: 0 });
+  expect(removed.stdout).toMatch(/^removed\n/);
+  expect(removed.stdout).toContain('stage:      removed');
+  const again = await provisioner('remove', id, '--json');
+  expect(JSON.parse(again.stdout)).toMatchObject({ removedByThisCall: false, status: { stage: 'removed' } });
+
+  const refused = await provisioner('reconnect', id);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/ProvisioningRemoved.*start it again/);
+  expect((await provisioner('remove')).stderr).toContain('remove needs a provisioning id');
+});
