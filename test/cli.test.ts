@@ -278,3 +278,42 @@ test('reconnect and remove: the help lists them; a support person reconnects, th
   expect(refused.stderr).toMatch(/ProvisioningRemoved.*start it again/);
   expect((await provisioner('remove')).stderr).toContain('remove needs a provisioning id');
 });
+
+test('bulk remove by filter: --dry-run lists completed ones too, --yes removes them, and a repeat finds nothing', async () => {
+  const accountId = await newAccount();
+  const ids: string[] = [];
+  for (const name of ['one', 'two']) {
+    const run = await provisioner(
+      'start',
+      '--account',
+      accountId,
+      '--connector-id',
+      String(FIXTURE_CONNECTORS.apiKey.id),
+      '--install-name',
+      name,
+      '--auth-value',
+      'k-123',
+    );
+    expect(run.code).toBe(0);
+    ids.push(/started: (\S+)/.exec(run.stdout)![1]!);
+  }
+  for (const id of ids) await client.result(id);
+  await eventually(async () =>
+    (await listJson('--account', accountId, '--stage', 'completed')).length === 2 ? true : undefined,
+  );
+
+  const dry = JSON.parse((await provisioner('remove', '--account', accountId, '--dry-run', '--json')).stdout) as {
+    matched: { workflowId: string }[];
+  };
+  expect(dry.matched.map((m) => m.workflowId).sort()).toEqual([...ids].sort());
+  expect((await client.status(ids[0]!)).stage).toBe('completed'); // a dry run changes nothing
+
+  const done = await provisioner('remove', '--account', accountId, '--yes');
+  expect(done).toMatchObject({ code: 0 });
+  expect(done.stdout).toContain('remove: 2 done, 0 failed');
+  for (const id of ids) expect((await client.status(id)).stage).toBe('removed');
+  await eventually(async () =>
+    (await listJson('--account', accountId, '--stage', 'removed')).length === 2 ? true : undefined,
+  );
+  expect((await provisioner('remove', '--account', accountId, '--dry-run')).stdout).toContain('nothing matches');
+});

@@ -33,9 +33,10 @@ const commands: CliCommand[] = [
   batchCancelCommand,
 ];
 
-const FILTERS_HELP = `FILTERS (list, and the bulk forms of link/complete/cancel):
+const FILTERS_HELP = `FILTERS (list, and the bulk forms of link/complete/cancel/remove):
   --stage S  --account A  --connector C  --batch B  --older-than 14d  --limit N
-  bulk actions touch running provisionings only: preview with --dry-run, then confirm (or pass --yes)`;
+  bulk actions touch running provisionings only (remove: any not removed yet): preview with --dry-run,
+  then confirm (or pass --yes)`;
 
 function usage(): string {
   return [
