@@ -13,7 +13,12 @@ import {
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  TypedSearchAttributes,
+  type Payload,
+  type WorkflowIdReusePolicy,
+} from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { BatchStore } from './batch/store.js';
 import { loadConfig, type Config } from './config.js';
@@ -21,6 +26,7 @@ import { connectClient } from './temporal/connection.js';
 import { Failure } from './contract/failures.js';
 import { provisioningWorkflowId } from './contract/ids.js';
 import {
+  LIFECYCLE_MEMO,
   START_TOKEN_MEMO,
   cancelSignal,
   consentCompletedSignal,
@@ -30,8 +36,10 @@ import {
   waitForConsentLinkUpdate,
   type AuthUrl,
   type ConsentLink,
+  type LifecycleAction,
   type ProvisioningResult,
   type ProvisioningStatus,
+  type RemovalResult,
 } from './contract/messages.js';
 import {
   formatInvalidFields,
@@ -86,6 +94,27 @@ export interface StartOptions {
 
 export const MAX_START_WAIT_MS = 30_000;
 
+export interface ReconnectOptions extends StartOptions {
+  /** De-authenticate at Cyclr first, so the customer consents afresh (a support person's clean re-consent). */
+  force?: boolean;
+}
+
+export interface RemovedProvisioning {
+  workflowId: string;
+  /** False when it had been removed already (a retried removal): nothing was done this time. */
+  removedByThisCall: boolean;
+  status: ProvisioningStatus;
+}
+
+/** How a run other than the first is started: its action, and the policy that lets it reuse a closed run's id. */
+interface RunKind {
+  lifecycle?: LifecycleAction;
+  reusePolicy: WorkflowIdReusePolicy;
+}
+
+/** A first run: a completed provisioning is returned, not redone; a failed, cancelled or expired one may start again. */
+const FIRST_RUN: RunKind = { reusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' };
+
 export interface ClientOptions {
   /** Where batch rows that ran without a workflow of their own are recorded; `status` reads it for them. */
   batchStore?: BatchStore;
@@ -111,11 +140,88 @@ export class ProvisioningClient {
     if (!parsed.ok) throw new InvalidRequestError(parsed.errors);
     const request: ProvisioningRequest = parsed.request;
     const workflowId = provisioningWorkflowId(request);
-    if (options.waitMs !== undefined) return this.startAndWait(request, workflowId, options.waitMs);
+    const started = await this.startRun(request, workflowId, FIRST_RUN, options);
+    // A removed provisioning may be provisioned again: its closed runs give way to a new first run.
+    if (started.created || started.status?.stage !== 'removed') return started;
+    return this.startRun(request, workflowId, { reusePolicy: 'ALLOW_DUPLICATE' }, options);
+  }
+
+  /**
+   * Reconnects a completed provisioning: a new run under the same id checks the connector with Cyclr; still
+   * authenticated, it completes at once and says so (its history); lapsed, it waits for consent like a first run.
+   * A provisioning that is running is returned as it is (`created: false`).
+   */
+  async reconnect(workflowId: string, options: ReconnectOptions = {}): Promise<StartedProvisioning> {
+    const previous = await this.status(workflowId);
+    if (await this.isRunning(workflowId)) return { workflowId, created: false, status: previous };
+    if (previous.stage === 'removed') {
+      throw new ProvisioningError(
+        Failure.ProvisioningRemoved,
+        `provisioning "${workflowId}" was removed; start it again (provisioner start) to install it anew`,
+      );
+    }
+    if (previous.stage !== 'completed') {
+      throw new ProvisioningError(
+        Failure.NotReconnectable,
+        `provisioning "${workflowId}" is ${previous.stage}, not completed; start it again instead of reconnecting`,
+      );
+    }
+    const request = await this.requestOf(workflowId);
+    const lifecycle: LifecycleAction = { action: 'reconnect', previous, force: options.force === true };
+    return this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' }, options);
+  }
+
+  /**
+   * Offboards a provisioning: its account connector is uninstalled at Cyclr (404: already gone) and confirmed gone,
+   * and its stage becomes `removed`. A running provisioning is cancelled first (its own clean-up runs). Removing a
+   * removed provisioning does nothing and says so, so a retried removal is one removal.
+   */
+  async remove(workflowId: string): Promise<RemovedProvisioning> {
+    for (let round = 0; ; round++) {
+      const running = await this.runningAction(workflowId);
+      if (running === 'remove') {
+        await this.handle(workflowId)
+          .result()
+          .catch(() => undefined);
+        return { workflowId, removedByThisCall: false, status: await this.status(workflowId) };
+      }
+      if (running !== undefined) {
+        // Its own compensation first: a cancelled provisioning removes what it installed (unless told to keep it).
+        await this.handle(workflowId).signal(cancelSignal, { reason: 'removed (offboarding)' });
+        await this.handle(workflowId)
+          .result()
+          .catch(() => undefined);
+      }
+      const previous = await this.status(workflowId);
+      if (previous.stage === 'removed') return { workflowId, removedByThisCall: false, status: previous };
+      const request = await this.requestOf(workflowId);
+      const lifecycle: LifecycleAction = { action: 'remove', previous };
+      const started = await this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' });
+      if (!started.created) {
+        if (round < 3) continue; // another run began meanwhile (another removal, or a start): look again
+        throw new ProvisioningError(Failure.UpdateRejected, `provisioning "${workflowId}" keeps being restarted`);
+      }
+      try {
+        await this.handle(workflowId).result();
+      } catch (err) {
+        throw await this.resultError(workflowId, err);
+      }
+      return { workflowId, removedByThisCall: true, status: await this.status(workflowId) };
+    }
+  }
+
+  /** Starts a run (first, reconnect or removal); one that is running, or a closed one the policy keeps, is returned. */
+  private async startRun(
+    request: ProvisioningRequest,
+    workflowId: string,
+    kind: RunKind,
+    options: StartOptions = {},
+  ): Promise<StartedProvisioning> {
+    if (options.waitMs !== undefined) return this.startAndWait(request, workflowId, options.waitMs, kind);
     try {
       const handle = await this.temporal.workflow.start<typeof provisionConnector>(
         'provisionConnector',
-        this.startOptions(request, workflowId),
+        this.startOptions(request, workflowId, kind),
       );
       return { workflowId, runId: handle.firstExecutionRunId, created: true };
     } catch (err) {
@@ -126,11 +232,48 @@ export class ProvisioningClient {
     }
   }
 
+  /**
+   * The request a provisioning was started with (every run of it carries it as its first argument), read from the
+   * latest run's first history event and decoded as any payload is (the codec decrypts it).
+   */
+  private async requestOf(workflowId: string): Promise<ProvisioningRequest> {
+    const history = await this.call(workflowId, () =>
+      this.temporal.workflowService.getWorkflowExecutionHistory({
+        namespace: this.temporal.options.namespace,
+        execution: { workflowId },
+        maximumPageSize: 1,
+      }),
+    );
+    const started = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+    if (!started) {
+      throw new ProvisioningError(Failure.ProvisioningNotFound, `no start event for provisioning "${workflowId}"`);
+    }
+    const { payloadConverter, payloadCodecs } = this.temporal.options.loadedDataConverter;
+    let payloads = (started.input?.payloads ?? []) as Payload[];
+    // Codecs encode in order, so they decode in reverse (as the SDK does).
+    for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
+    if (!payloads[0]) throw new ProvisioningError(Failure.ProvisioningNotFound, `no request in "${workflowId}"`);
+    return payloadConverter.fromPayload<ProvisioningRequest>(payloads[0]);
+  }
+
+  /** The action of the run in progress: `provision` for a first run, `reconnect`, `remove`; none when closed. */
+  private async runningAction(workflowId: string): Promise<string | undefined> {
+    const description = await this.call(workflowId, () => this.handle(workflowId).describe());
+    if (description.status.name !== 'RUNNING') return undefined;
+    const action = description.memo?.[LIFECYCLE_MEMO];
+    return typeof action === 'string' ? action : 'provision';
+  }
+
+  private async isRunning(workflowId: string): Promise<boolean> {
+    return (await this.runningAction(workflowId)) !== undefined;
+  }
+
   /** One round trip from "start" to "here is the consent link" (update-with-start, as in the early-return sample). */
   private async startAndWait(
     request: ProvisioningRequest,
     workflowId: string,
     waitMs: number,
+    kind: RunKind,
   ): Promise<StartedProvisioning> {
     if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > MAX_START_WAIT_MS) {
       throw new InvalidRequestError([
@@ -142,8 +285,8 @@ export class ProvisioningClient {
     const answer = this.temporal.workflow.executeUpdateWithStart(waitForConsentLinkUpdate, {
       args: [{ startToken }],
       startWorkflowOperation: new WithStartWorkflowOperation<typeof provisionConnector>('provisionConnector', {
-        ...this.startOptions(request, workflowId),
-        memo: { [START_TOKEN_MEMO]: startToken },
+        ...this.startOptions(request, workflowId, kind),
+        memo: { ...this.startOptions(request, workflowId, kind).memo, [START_TOKEN_MEMO]: startToken },
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     });
@@ -173,20 +316,23 @@ export class ProvisioningClient {
   private startOptions(
     request: ProvisioningRequest,
     workflowId: string,
+    { lifecycle, reusePolicy }: RunKind = FIRST_RUN,
   ): WorkflowStartOptions<typeof provisionConnector> {
+    const verb =
+      lifecycle?.action === 'reconnect' ? 'Reconnect' : lifecycle?.action === 'remove' ? 'Remove' : 'Provision';
     return {
       taskQueue: this.taskQueue,
       workflowId,
-      args: [request],
-      // A completed provisioning is returned, not redone; a failed, cancelled or expired one may start again.
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      args: lifecycle ? [request, { lifecycle }] : [request],
+      workflowIdReusePolicy: reusePolicy,
+      ...(lifecycle ? { memo: { [LIFECYCLE_MEMO]: lifecycle.action } } : {}),
       typedSearchAttributes: new TypedSearchAttributes([
-        { key: ProvisioningStage, value: 'resolving-connector' },
+        { key: ProvisioningStage, value: lifecycle?.previous.stage ?? 'resolving-connector' },
         { key: CyclrAccountId, value: request.accountId },
         { key: ConnectorName, value: request.connector.name ?? `connector-${request.connector.id}` },
         ...(request.batchId ? [{ key: BatchId, value: request.batchId }] : []),
       ]),
-      staticSummary: `Provision ${request.installName ?? request.connector.name ?? `connector ${request.connector.id}`} for ${request.accountId}`,
+      staticSummary: `${verb} ${request.installName ?? request.connector.name ?? `connector ${request.connector.id}`} for ${request.accountId}`,
     };
   }
 
@@ -238,16 +384,31 @@ export class ProvisioningClient {
     await this.call(workflowId, () => this.handle(workflowId).signal(cancelSignal, { reason }));
   }
 
-  /** Waits for the end; a failure becomes a ProvisioningError whose `type` names the cause (ConsentExpired, ...). */
+  /**
+   * Waits for the end of the latest run; a failure becomes a ProvisioningError whose `type` names the cause
+   * (ConsentExpired, ...; ProvisioningRemoved once it was removed).
+   */
   async result(workflowId: string): Promise<ProvisioningResult> {
+    let result: ProvisioningResult | RemovalResult;
     try {
-      return await this.handle(workflowId).result();
+      result = await this.handle(workflowId).result();
     } catch (err) {
-      if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
-        throw new ProvisioningError(err.cause.type ?? Failure.Failed, err.cause.message);
-      }
-      throw translate(workflowId, err);
+      throw await this.resultError(workflowId, err);
     }
+    if ('removed' in result) {
+      throw new ProvisioningError(
+        Failure.ProvisioningRemoved,
+        `provisioning "${workflowId}" was removed at ${result.removedAt}; start it again to install it anew`,
+      );
+    }
+    return result;
+  }
+
+  private async resultError(workflowId: string, err: unknown): Promise<unknown> {
+    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
+      return new ProvisioningError(err.cause.type ?? Failure.Failed, err.cause.message);
+    }
+    return translate(workflowId, err);
   }
 
   private async requireRunning(workflowId: string): Promise<void> {

@@ -473,6 +473,8 @@ test('a read token is refused (403) on every write the gateway documents, codec 
       'POST /provisionings',
       `POST /provisionings/${id(target)}/cancel`,
       `POST /provisionings/${id(target)}/consent-link`,
+      `POST /provisionings/${id(target)}/reconnect`,
+      `DELETE /provisionings/${id(target)}`,
       'POST /batches',
       'POST /batches/some-batch/cancel',
       'POST /codec/decode',

@@ -297,3 +297,83 @@ test('clear errors and exit codes: unknown id, bad flags, bad values, missing id
   expect(unknownCommand.code).toBe(2);
   expect(unknownCommand.stderr).toContain('unknown command "frobnicate"');
 });
+
+test('reconnect and remove: the help lists them; a support person reconnects, then offboards, and a repeat says so', async () => {
+  const help = await provisioner('--help');
+  expect(help.stdout).toMatch(/^\s+reconnect <id> \[--force\]/m);
+  expect(help.stdout).toMatch(/^\s+remove <id>/m);
+  expect((await provisioner('reconnect', '--help')).stdout).toContain('--force de-authenticates first');
+
+  const accountId = await newAccount();
+  const id = await startOAuth(accountId);
+  const { accountConnectorId } = await client.status(id);
+  await approveSilently(simulator.url, accountConnectorId!);
+  expect((await provisioner('complete', id)).code).toBe(0);
+  await client.result(id);
+
+  const reconnect = await provisioner('reconnect', id);
+  expect(reconnect).toMatchObject({ code: 0 });
+  expect(reconnect.stdout).toContain('still authenticated at Cyclr: nothing to reconnect');
+  expect(reconnect.stdout).toContain('reconnects: 1');
+
+  const forced = JSON.parse((await provisioner('reconnect', id, '--force', '--json')).stdout) as {
+    created: boolean;
+    stage: string;
+    reconnects: number;
+    consentLink?: string;
+  };
+  expect(forced).toMatchObject({ created: true, stage: 'awaiting-consent', reconnects: 2 });
+  expect(forced.consentLink).toMatch(/\/connect\//);
+
+  // Offboarding a provisioning that is waiting again: cancelled first, then removed.
+  const removed = await provisioner('remove', id);
+  expect(removed).toMatchObject({ code: 0 });
+  expect(removed.stdout).toMatch(/^removed\n/);
+  expect(removed.stdout).toContain('stage:      removed');
+  const again = await provisioner('remove', id, '--json');
+  expect(JSON.parse(again.stdout)).toMatchObject({ removedByThisCall: false, status: { stage: 'removed' } });
+
+  const refused = await provisioner('reconnect', id);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/ProvisioningRemoved.*start it again/);
+  expect((await provisioner('remove')).stderr).toContain('remove needs a provisioning id');
+});
+
+test('bulk remove by filter: --dry-run lists completed ones too, --yes removes them, and a repeat finds nothing', async () => {
+  const accountId = await newAccount();
+  const ids: string[] = [];
+  for (const name of ['one', 'two']) {
+    const run = await provisioner(
+      'start',
+      '--account',
+      accountId,
+      '--connector-id',
+      String(FIXTURE_CONNECTORS.apiKey.id),
+      '--install-name',
+      name,
+      '--auth-value',
+      'k-123',
+    );
+    expect(run.code).toBe(0);
+    ids.push(/started: (\S+)/.exec(run.stdout)![1]!);
+  }
+  for (const id of ids) await client.result(id);
+  await eventually(async () =>
+    (await listJson('--account', accountId, '--stage', 'completed')).length === 2 ? true : undefined,
+  );
+
+  const dry = JSON.parse((await provisioner('remove', '--account', accountId, '--dry-run', '--json')).stdout) as {
+    matched: { workflowId: string }[];
+  };
+  expect(dry.matched.map((m) => m.workflowId).sort()).toEqual([...ids].sort());
+  expect((await client.status(ids[0]!)).stage).toBe('completed'); // a dry run changes nothing
+
+  const done = await provisioner('remove', '--account', accountId, '--yes');
+  expect(done).toMatchObject({ code: 0 });
+  expect(done.stdout).toContain('remove: 2 done, 0 failed');
+  for (const id of ids) expect((await client.status(id)).stage).toBe('removed');
+  await eventually(async () =>
+    (await listJson('--account', accountId, '--stage', 'removed')).length === 2 ? true : undefined,
+  );
+  expect((await provisioner('remove', '--account', accountId, '--dry-run')).stdout).toContain('nothing matches');
+});

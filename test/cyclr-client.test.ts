@@ -10,6 +10,7 @@ import { scrub } from '../src/observability/redact.js';
 import { isLastPage } from '../src/activities/cyclr/paging.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startSimulator, type Simulator } from '../dev/simulator/server.js';
+import type { StatsSnapshot } from '../dev/simulator/stats.js';
 
 const CLIENT_ID = 'test-client';
 const CLIENT_SECRET = 'cl13nt-s3cret-NEVER-SHOWN';
@@ -55,10 +56,7 @@ async function admin<T = unknown>(path: string, body?: unknown): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function stats(): Promise<{
-  requests: Record<string, { total: number; byStatus: Record<string, number> }>;
-  installs: { accountId: string; name: string; count: number }[];
-}> {
+async function stats(): Promise<StatsSnapshot> {
   return admin('stats');
 }
 
@@ -415,10 +413,58 @@ describe('account connectors', () => {
     const updated = await c.updateAccountConnector(account, ac.Id, { AuthValue: AUTH_VALUE });
     expect(updated.Authenticated).toBe(true);
     expect((await c.getAccountConnector(account, ac.Id)).Authenticated).toBe(true);
-    await c.deleteAccountConnector(account, ac.Id);
-    await expect(c.deleteAccountConnector(account, ac.Id)).resolves.toBeUndefined();
+    expect(await c.deleteAccountConnector(account, ac.Id)).toEqual({ alreadyGone: false });
+    expect(await c.deleteAccountConnector(account, ac.Id)).toEqual({ alreadyGone: true });
     const gone = await failureOf(c.getAccountConnector(account, ac.Id));
     expect(gone.type).toBe('CyclrNotFound');
+  });
+
+  test('lists every account connector of an account across pages, without AuthValue', async () => {
+    const c = client({ pageSize: 10 });
+    const account = await newAccount();
+    const ids: number[] = [];
+    for (let i = 0; i < 27; i++) {
+      ids.push(
+        (await c.installConnector(account, FIXTURE_CONNECTORS.apiKey.id, { Name: `k${i}`, AuthValue: AUTH_VALUE })).Id,
+      );
+    }
+    const before = await stats();
+    const list = await c.listAccountConnectors(account);
+    expect(list.map((ac) => ac.Id).sort()).toEqual(ids.sort());
+    expect(list.every((ac) => ac.Authenticated && !('AuthValue' in ac))).toBe(true);
+    expect(JSON.stringify(list)).not.toContain(AUTH_VALUE);
+    // Three pages of 10: three requests for the whole account.
+    const after = await stats();
+    const listed = (s: typeof before) => s.requests['GET /v1.0/account/connectors']?.total ?? 0;
+    expect(listed(after) - listed(before)).toBe(3);
+    expect(await c.listAccountConnectors(await newAccount())).toEqual([]);
+  });
+
+  test('deauthenticate drops the credentials (Authenticated false); an unknown one is CyclrNotFound', async () => {
+    const c = client();
+    const account = await newAccount();
+    const ac = await c.installConnector(account, FIXTURE_CONNECTORS.apiKey.id, { Name: 'k', AuthValue: AUTH_VALUE });
+    expect(ac.Authenticated).toBe(true);
+    await c.deauthenticateAccountConnector(account, ac.Id);
+    expect((await c.getAccountConnector(account, ac.Id)).Authenticated).toBe(false);
+    const missing = await failureOf(c.deauthenticateAccountConnector(account, 999_999));
+    expect(missing.type).toBe('CyclrNotFound');
+    expect(missing.message).toContain('PUT /v1.0/account/connectors/{id}/deauthenticate');
+  });
+
+  test('an uninstall whose answer is lost is retried as one removal: the retry sees 404, already gone', async () => {
+    const c = client();
+    const account = await newAccount();
+    const ac = await c.installConnector(account, FIXTURE_CONNECTORS.apiKey.id, { Name: 'drop', AuthValue: AUTH_VALUE });
+    await admin('faults', { accountConnectors: { dropAfterCommitRate: 1 } });
+    const dropped = await failureOf(c.deleteAccountConnector(account, ac.Id));
+    expect(dropped.type).toBe('CyclrNetworkError');
+    await admin('faults', {});
+    expect(await c.deleteAccountConnector(account, ac.Id)).toEqual({ alreadyGone: true });
+    const s = await stats();
+    expect(s.uninstalls.filter((u) => u.accountId === account)).toEqual([
+      { accountId: account, accountConnectorId: ac.Id, count: 1 },
+    ]);
   });
 });
 

@@ -466,9 +466,38 @@ describe('install and account connectors', () => {
     expect(deauth.json).toEqual({ Message: "Connector 'Mailchimp' successfully de-authenticated." });
     expect((await call(`/v1.0/account/connectors/${ac.Id}`, { account })).json.Authenticated).toBe(false);
 
+    expect(
+      (await call('/v1.0/account/connectors/987654/deauthenticate', { method: 'PUT', account, body: {} })).status,
+    ).toBe(404);
+
     expect((await call(`/v1.0/account/connectors/${ac.Id}`, { method: 'DELETE', account: other })).status).toBe(404);
-    expect((await call(`/v1.0/account/connectors/${ac.Id}`, { method: 'DELETE', account })).status).toBe(200);
+    const deleted = await call(`/v1.0/account/connectors/${ac.Id}`, { method: 'DELETE', account });
+    expect(deleted.status).toBe(200);
+    expect(deleted.text).toBe(''); // Web API's Ok(): no body
     expect((await call(`/v1.0/account/connectors/${ac.Id}`, { method: 'DELETE', account })).status).toBe(404);
+    expect(
+      (await call(`/v1.0/account/connectors/${ac.Id}/deauthenticate`, { method: 'PUT', account, body: {} })).status,
+    ).toBe(404);
+    expect((await call('/v1.0/account/connectors', { account })).json).toHaveLength(3);
+
+    // What happened, as a test asks it: one uninstall and one de-authentication of that connector.
+    const stats = sim.stats();
+    expect(stats.uninstalls.filter((u) => u.accountId === account)).toEqual([
+      { accountId: account, accountConnectorId: ac.Id, count: 1 },
+    ]);
+    expect(stats.deauthentications.filter((u) => u.accountId === account)).toEqual([
+      { accountId: account, accountConnectorId: ac.Id, count: 1 },
+    ]);
+  });
+
+  test('a lapse (the customer revoked access at the third party) leaves the connector installed but not authenticated', async () => {
+    const account = await newAccount();
+    const ac = (await install(account, FIXTURE_CONNECTORS.apiKey.id, { AuthValue: 'key' })).json;
+    expect(ac.Authenticated).toBe(true);
+    expect((await fetch(`${sim.url}/_admin/account-connectors/${ac.Id}/lapse`, { method: 'POST' })).status).toBe(200);
+    const after = (await call(`/v1.0/account/connectors/${ac.Id}`, { account })).json;
+    expect(after).toMatchObject({ Id: ac.Id, Authenticated: false });
+    expect((await fetch(`${sim.url}/_admin/account-connectors/987654/lapse`, { method: 'POST' })).status).toBe(404);
   });
 });
 

@@ -284,6 +284,14 @@ export class SimulatorState {
     return ac;
   }
 
+  /** As if the third party revoked the tokens: not authenticated any more; what the API was given stays. */
+  markLapsed(id: number): AccountConnectorRecord {
+    const ac = this.findAccountConnector(id);
+    if (!ac) throw new CyclrError(404, 'Account connector not found.');
+    ac.authenticated = false;
+    return ac;
+  }
+
   toWire(ac: AccountConnectorRecord): WireAccountConnector {
     return {
       Id: ac.id,

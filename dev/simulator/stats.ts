@@ -1,8 +1,15 @@
-/** What the simulator saw: requests per route and status, installs per (account, Name), injected faults, peak rate. */
+/**
+ * What the simulator saw: requests per route and status, installs per (account, Name), uninstalls and
+ * de-authentications per account connector, injected faults, peak rate.
+ */
 
 export interface StatsSnapshot {
   requests: Record<string, { total: number; byStatus: Record<string, number> }>;
   installs: { accountId: string; name: string; count: number }[];
+  /** Committed uninstalls (DELETE that found it), including those whose answer was dropped. */
+  uninstalls: { accountId: string; accountConnectorId: number; count: number }[];
+  /** Committed de-authentications, likewise. */
+  deauthentications: { accountId: string; accountConnectorId: number; count: number }[];
   faultsInjected: { '5xx': number; '429': number; drop: number; latency: number };
   /** Highest number of requests that arrived within any 1 s window. */
   maxRequestsPerSecond: number;
@@ -21,6 +28,8 @@ const PER_SECOND_KEPT = 3600;
 export class Stats {
   private requests = new Map<string, { total: number; byStatus: Map<string, number> }>();
   private installs = new Map<string, { accountId: string; name: string; count: number }>();
+  private uninstalls = new Map<string, { accountId: string; accountConnectorId: number; count: number }>();
+  private deauthentications = new Map<string, { accountId: string; accountConnectorId: number; count: number }>();
   private faults = { '5xx': 0, '429': 0, drop: 0, latency: 0 };
   private totalRequests = 0;
   // Arrival times within the last second, as a queue with a moving head (cheap at hundreds of requests/s).
@@ -72,6 +81,14 @@ export class Stats {
     else this.installs.set(key, { accountId, name, count: 1 });
   }
 
+  uninstalled(accountId: string, accountConnectorId: number): void {
+    countPer(this.uninstalls, accountId, accountConnectorId);
+  }
+
+  deauthenticated(accountId: string, accountConnectorId: number): void {
+    countPer(this.deauthentications, accountId, accountConnectorId);
+  }
+
   fault(kind: keyof Stats['faults']): void {
     this.faults[kind] += 1;
   }
@@ -87,6 +104,8 @@ export class Stats {
     return {
       requests,
       installs: [...this.installs.values()].map((i) => ({ ...i })),
+      uninstalls: [...this.uninstalls.values()].map((i) => ({ ...i })),
+      deauthentications: [...this.deauthentications.values()].map((i) => ({ ...i })),
       faultsInjected: { ...this.faults },
       maxRequestsPerSecond: this.maxPerSecond,
       totalRequests: this.totalRequests,
@@ -99,6 +118,8 @@ export class Stats {
   reset(): void {
     this.requests.clear();
     this.installs.clear();
+    this.uninstalls.clear();
+    this.deauthentications.clear();
     this.faults = { '5xx': 0, '429': 0, drop: 0, latency: 0 };
     this.totalRequests = 0;
     this.window = [];
@@ -109,4 +130,15 @@ export class Stats {
     this.last = undefined;
     this.perSecond = [];
   }
+}
+
+function countPer(
+  map: Map<string, { accountId: string; accountConnectorId: number; count: number }>,
+  accountId: string,
+  accountConnectorId: number,
+): void {
+  const key = `${accountId}\u0000${accountConnectorId}`;
+  const entry = map.get(key);
+  if (entry) entry.count += 1;
+  else map.set(key, { accountId, accountConnectorId, count: 1 });
 }

@@ -10,6 +10,8 @@ import type { ConnectorRef } from '../contract/request.js';
 import type { CyclrClient } from './cyclr/cyclr-client.js';
 import { oauthCallbackUrl } from '../signing/oauth-callback.js';
 import type { InstallBody } from './cyclr/types.js';
+import { isNotFound } from './cyclr/errors.js';
+import { Failure, failure } from '../contract/failures.js';
 
 export interface ProvisioningActivityDeps {
   cyclr: CyclrClient;
@@ -95,6 +97,31 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
 
     async removeAccountConnector({ accountId, accountConnectorId }: AccountConnectorRef): Promise<void> {
       await cyclr.deleteAccountConnector(accountId, accountConnectorId);
+    },
+
+    /**
+     * Offboarding: uninstalls, then confirms Cyclr no longer has it. A retry after a lost answer finds it gone (404),
+     * so a removal retried is still one removal; one Cyclr still lists is uninstalled again on the retry.
+     */
+    async uninstallAccountConnector({ accountId, accountConnectorId }: AccountConnectorRef): Promise<{
+      alreadyGone: boolean;
+    }> {
+      const { alreadyGone } = await cyclr.deleteAccountConnector(accountId, accountConnectorId);
+      try {
+        await cyclr.getAccountConnector(accountId, accountConnectorId);
+      } catch (err) {
+        if (isNotFound(err)) return { alreadyGone };
+        throw err;
+      }
+      throw failure(
+        Failure.RemovalNotConfirmed,
+        `Cyclr still has account connector ${accountConnectorId} in account ${accountId} after the uninstall`,
+      );
+    },
+
+    /** Drops the credentials at Cyclr, so the customer's next consent is a clean one (reconnect --force). */
+    async deauthenticateAccountConnector({ accountId, accountConnectorId }: AccountConnectorRef): Promise<void> {
+      await cyclr.deauthenticateAccountConnector(accountId, accountConnectorId);
     },
 
     /**

@@ -1,5 +1,5 @@
 /**
- * `link`, `complete` and `cancel` act on one id, or on every running provisioning a filter matches. The bulk form
+ * `link`, `complete`, `cancel` and `remove` act on one id, or on every running provisioning a filter matches. The bulk form
  * shows what it would touch with --dry-run, and otherwise needs a "yes" typed on a terminal or --yes. What a filter
  * selects and how each is acted on is src/operations/bulk.ts, shared with the support console.
  */
@@ -63,7 +63,9 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
       }
       const limit = parseLimit(v.limit, BULK_DEFAULT_LIMIT);
       return withClient(async (client) => {
-        const { query, targets } = await asFlags(() => findBulkTargets(client, v, limit));
+        const { query, targets } = await asFlags(() =>
+          findBulkTargets(client, v, limit, new Date(), spec.action.targets),
+        );
         if (v['dry-run'] || targets.length === 0) {
           const human =
             `${targets.length === 0 ? 'nothing matches' : `would ${verb} ${targets.length}:`}\n${targets.length ? formatList(targets, new Date(), limit) : ''}`.trimEnd();

@@ -21,6 +21,7 @@ export function formatStatus(workflowId: string, s: ProvisioningStatus, now = ne
       `  next check: ${c.nextAt} (gap ${c.gap}${schedule}${c.briskUntil ? `; brisk until ${c.briskUntil}` : ''})`,
     );
   }
+  if (s.reconnects) lines.push(`  reconnects: ${s.reconnects}`);
   if (s.lastError) lines.push(`  last error: ${s.lastError.type}: ${s.lastError.message}`);
   const width = Math.max('STAGE'.length, ...s.history.map((h) => h.stage.length));
   lines.push(

@@ -13,6 +13,8 @@ import { cancelCommand } from './commands/cancel.js';
 import { completeCommand } from './commands/complete.js';
 import { linkCommand } from './commands/link.js';
 import { listCommand } from './commands/list.js';
+import { reconnectCommand } from './commands/reconnect.js';
+import { removeCommand } from './commands/remove.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 
@@ -25,14 +27,17 @@ const commands: CliCommand[] = [
   authUrlCommand,
   completeCommand,
   cancelCommand,
+  reconnectCommand,
+  removeCommand,
   batchCommand,
   batchStatusCommand,
   batchCancelCommand,
 ];
 
-const FILTERS_HELP = `FILTERS (list, and the bulk forms of link/complete/cancel):
+const FILTERS_HELP = `FILTERS (list, and the bulk forms of link/complete/cancel/remove):
   --stage S  --account A  --connector C  --batch B  --older-than 14d  --limit N
-  bulk actions touch running provisionings only: preview with --dry-run, then confirm (or pass --yes)`;
+  bulk actions touch running provisionings only (remove: any not removed yet): preview with --dry-run,
+  then confirm (or pass --yes)`;
 
 function usage(): string {
   return [

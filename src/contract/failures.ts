@@ -34,11 +34,16 @@ const FAILURES = {
   // Notes in `status.lastError` while it goes on, or after it ended.
   ConsentNotConfirmed: { retryable: true },
   CleanupFailed: { retryable: false },
+  // Offboarding: Cyclr still lists the account connector after the uninstall (asked again).
+  RemovalNotConfirmed: { retryable: true },
   // Messages a provisioning refuses, and what the client library says about one.
   NotAwaitingConsent: { retryable: false },
   LinkRevoked: { retryable: false },
   ProvisioningNotFound: { retryable: false },
   ProvisioningFinished: { retryable: false },
+  // Reconnect of a provisioning that is not completed (start it again instead), or was removed.
+  NotReconnectable: { retryable: false },
+  ProvisioningRemoved: { retryable: false },
   UpdateRejected: { retryable: false },
   // Consent links the gateway refuses.
   LinkExpired: { retryable: false },

@@ -33,6 +33,8 @@ export interface ProvisioningStatus {
   consentChecks?: ConsentChecks;
   lastError?: { type: string; message: string };
   batchId?: string;
+  /** How many times this provisioning was reconnected (absent until the first reconnect). */
+  reconnects?: number;
 }
 
 /**
@@ -74,6 +76,26 @@ export interface ProvisioningResult {
   authenticated: true;
   completedAt: string;
 }
+
+/** What a removal run returns: the account connector is gone at Cyclr. */
+export interface RemovalResult {
+  removed: true;
+  accountConnectorId?: number;
+  /** True when Cyclr had no such account connector any more (404): nothing was uninstalled by this run. */
+  alreadyGone: boolean;
+  removedAt: string;
+}
+
+/**
+ * A run of a provisioning after its first: a reconnect (check with Cyclr, and wait for consent again if it lapsed)
+ * or a removal (uninstall at Cyclr). It starts from the status the previous run ended with.
+ */
+export type LifecycleAction =
+  | { action: 'reconnect'; previous: ProvisioningStatus; force?: boolean }
+  | { action: 'remove'; previous: ProvisioningStatus };
+
+/** The memo key naming a lifecycle run's action (`reconnect`, `remove`), so a caller can tell what is running. */
+export const LIFECYCLE_MEMO = 'lifecycle';
 
 export interface AuthUrl {
   url: string;

@@ -5,6 +5,12 @@ export const EVENT_TYPES = [
   'provisioning.failed',
   'provisioning.expired',
   'provisioning.cancelled',
+  /** A completed connection that Cyclr no longer reports authenticated (found by the connection check). */
+  'provisioning.connection_lapsed',
+  /** A reconnect needs the customer's consent again: carries the new consent link, like consent_requested. */
+  'provisioning.reconnect_requested',
+  /** The account connector was uninstalled at Cyclr (offboarding). */
+  'provisioning.removed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

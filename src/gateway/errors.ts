@@ -40,6 +40,8 @@ const STATUS_BY_TYPE: Partial<Record<string, number>> = {
   [Failure.ProvisioningFinished]: 409,
   [Failure.NotAwaitingConsent]: 409,
   [Failure.LinkRevoked]: 410,
+  [Failure.NotReconnectable]: 409,
+  [Failure.ProvisioningRemoved]: 409,
 };
 
 /** gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4), on the error or its cause: Temporal cannot be reached right now. */

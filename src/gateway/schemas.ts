@@ -47,6 +47,31 @@ export const provisioningStatusSchema = z.object({
     .describe('While awaiting consent: the schedule of checks with Cyclr.'),
   lastError: failureSchema.optional(),
   batchId: z.string().optional(),
+  reconnects: z.number().int().optional().describe('How many times it was reconnected (absent until the first).'),
+});
+
+/** The body of `POST /provisionings/{id}/reconnect` (optional). */
+export const reconnectBodySchema = z.preprocess(
+  (body) => (body === null ? undefined : body),
+  z
+    .object(
+      {
+        force: z
+          .boolean({ invalid_type_error: 'must be true or false' })
+          .optional()
+          .describe('De-authenticate at Cyclr first, so the customer consents afresh'),
+      },
+      { invalid_type_error: 'must be a JSON object such as {"force": true}' },
+    )
+    .strict('the only field is "force"; send {"force": true} or no body')
+    .optional(),
+);
+
+/** The answer to `DELETE /provisionings/{id}`. */
+export const removedSchema = z.object({
+  workflowId: z.string(),
+  removedByThisCall: z.boolean().describe('False when it had been removed already: nothing was done this time'),
+  status: provisioningStatusSchema,
 });
 
 export const provisioningSchema = z.object({ workflowId: z.string(), status: provisioningStatusSchema });

@@ -4,7 +4,7 @@
  * confirmation, then each is acted on, a few at a time, and every outcome is reported.
  */
 import pLimit from 'p-limit';
-import type { ProvisioningClient } from '../client.js';
+import type { ProvisioningClient, RemovedProvisioning } from '../client.js';
 import type { ConsentLink } from '../contract/messages.js';
 import { buildQuery, listProvisionings, type FilterValues, type ListedProvisioning } from './filters.js';
 import { Failure } from '../contract/failures.js';
@@ -21,6 +21,8 @@ export interface ActionInput {
 export interface BulkAction<R> {
   /** The verb for prompts and summaries, e.g. "cancel". */
   verb: string;
+  /** Which provisionings a filter chooses: running ones (the default), or any not removed yet (offboarding). */
+  targets?: 'running' | 'not-removed';
   act(client: ProvisioningClient, workflowId: string, input: ActionInput): Promise<R>;
 }
 
@@ -48,6 +50,13 @@ export const cancelAction: BulkAction<{ cancelled: true }> = {
   },
 };
 
+/** Offboarding: ended provisionings as well as running ones (those are cancelled first); removed ones are skipped. */
+export const removeAction: BulkAction<RemovedProvisioning> = {
+  verb: 'remove',
+  targets: 'not-removed',
+  act: (client, id) => client.remove(id),
+};
+
 export const BULK_ACTIONS = { link: linkAction, complete: completeAction, cancel: cancelAction } as const;
 export type BulkActionName = keyof typeof BULK_ACTIONS;
 
@@ -67,9 +76,15 @@ export async function findBulkTargets(
   filter: FilterValues,
   limit = BULK_DEFAULT_LIMIT,
   now = new Date(),
+  targets: BulkAction<unknown>['targets'] = 'running',
 ): Promise<BulkTargets> {
-  const query = buildQuery(filter, { runningOnly: true, now });
-  return { query, limit, targets: await listProvisionings(client.temporal, query, limit) };
+  const query = buildQuery(filter, { runningOnly: targets === 'running', now });
+  const listed = await listProvisionings(client.temporal, query, limit);
+  if (targets === 'running') return { query, limit, targets: listed };
+  // Every run of an id is listed (a removal is a run of its own): each id counts by its newest run (listed first).
+  const newest = new Map<string, ListedProvisioning>();
+  for (const p of listed) if (!newest.has(p.workflowId)) newest.set(p.workflowId, p);
+  return { query, limit, targets: [...newest.values()].filter((p) => p.stage !== 'removed') };
 }
 
 export interface Outcome<R> {

@@ -6,10 +6,10 @@
 import { ApplicationFailure, CancellationScope, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { needsConsent } from '../contract/connector.js';
 import { provisionConnectorV1 } from './legacy/provision-connector-v1.js';
-import type { ProvisioningResult } from '../contract/messages.js';
+import type { RemovalResult } from '../contract/messages.js';
 import { registerHandlers } from './provisioning-handlers.js';
 import { Provisioning } from './provisioning-state.js';
-import { CONTINUE_AS_NEW, type ProvisionOptions, type WaitOutcome } from './provisioning-run.js';
+import { CONTINUE_AS_NEW, type ProvisionOptions, type RunResult, type WaitOutcome } from './provisioning-run.js';
 import type { ProvisioningRequest } from '../contract/request.js';
 import { Failure, failure, failureOf } from '../contract/failures.js';
 import { PROVISIONING_VERSIONS, versionOfRun } from './versions.js';
@@ -19,16 +19,20 @@ export type { ConsentWaitState, ProvisionOptions } from './provisioning-run.js';
 export async function provisionConnector(
   request: ProvisioningRequest,
   options: ProvisionOptions = {},
-): Promise<ProvisioningResult> {
+): Promise<RunResult> {
   const version = versionOfRun(PROVISIONING_VERSIONS);
   if (version === 1) return provisionConnectorV1(request, options);
   const p = Provisioning.begin(version, request, options);
   registerHandlers(p);
   let ending: unknown;
   try {
-    const outcome = await p.run(() => {
+    const outcome = await p.run((): Promise<WaitOutcome | RemovalResult> => {
       if (p.refusal) throw p.refusal;
-      return p.resumed ? awaitConsent(p) : provision(p);
+      if (p.resumed) return awaitConsent(p);
+      const lifecycle = p.lifecycle;
+      if (lifecycle?.action === 'reconnect') return reconnect(p, lifecycle.force === true);
+      if (lifecycle?.action === 'remove') return p.removeConnection();
+      return provision(p);
     });
     if (outcome !== CONTINUE_AS_NEW) {
       await p.settle();
@@ -55,6 +59,33 @@ async function provision(p: Provisioning): Promise<WaitOutcome> {
     Failure.NotAuthenticated,
     `Cyclr installed ${connector.name} (account connector ${p.status.accountConnectorId}) but does not report it authenticated; check authValue and properties`,
   );
+}
+
+/**
+ * A reconnect of a completed provisioning: still authenticated at Cyclr, it completes at once and says so; lapsed, it
+ * waits for consent like a first run (gone, it is installed again first).
+ */
+async function reconnect(p: Provisioning, force: boolean): Promise<WaitOutcome> {
+  const { connector, method } = await p.resolveConnector();
+  const now = await p.connectionNow(force);
+  if (now === 'authenticated') return p.complete('still authenticated at Cyclr: nothing to reconnect');
+  const installed = now === 'gone' ? await p.install(connector, method) : { authenticated: false };
+  if (installed.authenticated) return p.complete('installed again at Cyclr, authenticated');
+  if (!needsConsent(method)) {
+    throw failure(
+      Failure.NotAuthenticated,
+      `${connector.name} (account connector ${p.status.accountConnectorId}) is not authenticated at Cyclr and takes no consent; start it again with a new authValue`,
+    );
+  }
+  await p.askForConsent(
+    'provisioning.reconnect_requested',
+    now === 'gone'
+      ? 'reconnect: installed again at Cyclr'
+      : force
+        ? 'reconnect: de-authenticated at Cyclr for a clean consent'
+        : 'reconnect: Cyclr no longer reports it authenticated',
+  );
+  return awaitConsent(p);
 }
 
 /** Waits for consent: a hint (signal, callback) is checked with Cyclr, and Cyclr is asked anyway on a schedule. */
@@ -89,7 +120,7 @@ async function awaitConsent(p: Provisioning): Promise<WaitOutcome> {
 }
 
 /** The one table of outcomes other than completion: a long wait goes on in a new run; the rest end it. */
-async function conclude(p: Provisioning, ending: unknown): Promise<ProvisioningResult> {
+async function conclude(p: Provisioning, ending: unknown): Promise<RunResult> {
   if (ending === CONTINUE_AS_NEW) {
     await p.settle();
     const next = p.nextRun();

@@ -60,7 +60,11 @@ export const quick = proxyLocalActivities<Cyclr & Pick<ProvisioningActivities, '
 });
 
 export const durable = proxyActivities<
-  Cyclr & Pick<ProvisioningActivities, 'findAccountConnector' | 'removeAccountConnector'>
+  Cyclr &
+    Pick<
+      ProvisioningActivities,
+      'findAccountConnector' | 'removeAccountConnector' | 'uninstallAccountConnector' | 'deauthenticateAccountConnector'
+    >
 >({
   startToCloseTimeout: '30s',
   scheduleToCloseTimeout: '1d',

@@ -3,7 +3,7 @@
  * continue-as-new while awaiting consent, and what its consent wait returns.
  */
 import type { ResolvedConnector } from '../contract/connector.js';
-import type { ProvisioningResult, ProvisioningStatus } from '../contract/messages.js';
+import type { LifecycleAction, ProvisioningResult, ProvisioningStatus, RemovalResult } from '../contract/messages.js';
 import type { ConsentClock } from './consent-wait.js';
 import type { PROVISIONING_VERSIONS, VersionOf } from './versions.js';
 
@@ -23,6 +23,8 @@ export interface ProvisionOptions {
   connector?: ResolvedConnector;
   /** Set by continue-as-new only. */
   resume?: ConsentWaitState;
+  /** A reconnect or a removal of a provisioning that ran before (v3): started by the client's reconnect/remove. */
+  lifecycle?: LifecycleAction;
   /** History length that triggers continue-as-new while waiting; lowered only by tests. */
   continueAsNewAfterEvents?: number;
 }
@@ -33,3 +35,6 @@ export const HISTORY_EVENTS_BEFORE_CONTINUE = 10_000;
 /** What the consent wait returns when the history has grown long: the run goes on as a new one, with its state. */
 export const CONTINUE_AS_NEW = 'continue-as-new';
 export type WaitOutcome = ProvisioningResult | typeof CONTINUE_AS_NEW;
+
+/** What a provisionConnector run returns: the connection, or (a removal run) that it is gone. */
+export type RunResult = ProvisioningResult | RemovalResult;

@@ -20,8 +20,10 @@ import {
   initialStatus,
   type AuthUrl,
   type ConsentLink,
+  type LifecycleAction,
   type ProvisioningResult,
   type ProvisioningStatus,
+  type RemovalResult,
 } from '../contract/messages.js';
 import { durable, interactive, quick, quickThenDurable, waiting } from './provisioning-activities.js';
 import { formatInvalidFields, parseProvisioningRequest, type ProvisioningRequest } from '../contract/request.js';
@@ -66,11 +68,17 @@ export class Provisioning {
     private readonly options: ProvisionOptions,
   ) {
     const resume = options.resume;
-    this.s = resume?.status ?? initialStatus(rawRequest);
+    const before = this.lifecycle?.previous;
+    this.s = resume?.status ?? (before ? carriedOn(before) : initialStatus(rawRequest));
     if (resume) {
       this.connector = resume.connector;
       this.linkId = resume.linkId;
       this.installName = rawRequest.installName ?? resume.connector.name;
+    } else if (before) {
+      // A run after the first: it goes on from where the previous one ended (its history, its account connector).
+      this.installName = rawRequest.installName ?? before.connector.name;
+      // A reconnect is under way from its first moment (not still "completed", which would answer a waiting caller).
+      if (this.lifecycle?.action === 'reconnect') this.beginReconnect(this.lifecycle.force === true);
     } else {
       this.enter('resolving-connector');
     }
@@ -100,6 +108,11 @@ export class Provisioning {
 
   get finished(): boolean {
     return FINAL_STAGES.includes(this.s.stage);
+  }
+
+  /** A reconnect or a removal (v3): a run after the first, started from the previous run's status. */
+  get lifecycle(): LifecycleAction | undefined {
+    return this.version >= 3 ? this.options.lifecycle : undefined;
   }
 
   /** Continued as new while awaiting consent: it goes straight back to waiting. */
@@ -192,13 +205,74 @@ export class Provisioning {
   }
 
   /** Starts the consent wait: deadline, first reminder, a link, and the event that hands the link to the customer. */
-  async askForConsent(): Promise<void> {
+  async askForConsent(
+    event: 'provisioning.consent_requested' | 'provisioning.reconnect_requested' = 'provisioning.consent_requested',
+    reason?: string,
+  ): Promise<void> {
     this.s.consentExpiresAt = this.wait.begin(Date.now()).expiresAt;
     await this.newConsentLink(false);
-    this.enter('awaiting-consent');
+    this.enter('awaiting-consent', reason);
     this.notices.tellBatch(this.s);
     this.publishStage();
-    this.notices.event('provisioning.consent_requested', this.s);
+    this.notices.event(event, this.s, reason ? { reason } : {});
+  }
+
+  /** A reconnect begins: counted, and said in the history. */
+  private beginReconnect(force: boolean): void {
+    this.s.reconnects = (this.s.reconnects ?? 0) + 1;
+    const how = force
+      ? 'de-authenticating first, for a clean consent'
+      : 'asking Cyclr whether it is still authenticated';
+    this.enter('verifying', `reconnect ${this.s.reconnects}: ${how}`);
+  }
+
+  /**
+   * Where the connection stands at Cyclr now: still authenticated, lapsed (or de-authenticated here, with `force`),
+   * or gone (no account connector by that id or Name: it is installed again, idempotently, like a first run).
+   */
+  async connectionNow(force: boolean): Promise<'authenticated' | 'lapsed' | 'gone'> {
+    const accountId = this.s.accountId;
+    const accountConnectorId = await this.installedId();
+    if (accountConnectorId === undefined) return 'gone';
+    const ref = { accountId, accountConnectorId };
+    try {
+      this.s.attempts += 1;
+      if (force) {
+        await durable.deauthenticateAccountConnector(ref);
+        return 'lapsed';
+      }
+      return (await durable.checkAuthenticated(ref)) ? 'authenticated' : 'lapsed';
+    } catch (err) {
+      if (failureOf(err).type !== Failure.CyclrNotFound) throw err;
+      this.s.accountConnectorId = undefined;
+      return 'gone';
+    }
+  }
+
+  /**
+   * Offboarding: uninstalls the account connector at Cyclr (by its id, else its Name), confirmed gone; 404 means it
+   * was gone already. Records the stage `removed` and tells the receiver.
+   */
+  async removeConnection(): Promise<RemovalResult> {
+    const accountConnectorId = await this.installedId();
+    const { alreadyGone } =
+      accountConnectorId === undefined
+        ? { alreadyGone: true }
+        : await durable.uninstallAccountConnector({ accountId: this.s.accountId, accountConnectorId });
+    const removedAt = new Date().toISOString();
+    this.s.consentLink = undefined;
+    this.s.lastError = undefined;
+    this.enter(
+      'removed',
+      accountConnectorId === undefined
+        ? 'nothing installed at Cyclr to remove'
+        : alreadyGone
+          ? `account connector ${accountConnectorId} was already gone at Cyclr`
+          : `account connector ${accountConnectorId} uninstalled at Cyclr`,
+    );
+    this.publishStage();
+    this.notices.event('provisioning.removed', this.s);
+    return { removed: true, accountConnectorId, alreadyGone, removedAt };
   }
 
   /** A hint that Cyclr did not confirm: say why, and go back to waiting. */
@@ -355,12 +429,23 @@ export class Provisioning {
     return { url, linkId, expiresAt };
   }
 
+  /** The account connector this provisioning installed: its id as recorded, else found at Cyclr by its Name. */
+  private async installedId(): Promise<number | undefined> {
+    if (this.s.accountConnectorId !== undefined) return this.s.accountConnectorId;
+    if (this.installName === undefined) return undefined;
+    const found = await durable.findAccountConnector({ accountId: this.s.accountId, name: this.installName });
+    this.s.accountConnectorId = found;
+    return found;
+  }
+
   /**
    * Removes what this provisioning installed, unless the request said keep. An install whose answer never arrived
    * may still have committed at Cyclr, so it is looked up by Name. A removal that fails is reported, not hidden.
    */
   private async removeInstalled(): Promise<void> {
     if (!('request' in this.checked) || this.checked.request.keepOnCancel) return;
+    // A reconnect that ends without consent leaves the connection as it found it: removing it is offboarding's job.
+    if (this.s.reconnects !== undefined) return;
     const accountId = this.s.accountId;
     try {
       const name = this.installName ?? (await this.nameAnInstallMayHave());
@@ -396,4 +481,10 @@ export class Provisioning {
       () => undefined,
     );
   }
+}
+
+/** The previous run's status, as a lifecycle run starts from it (no link, no error of its own yet). */
+function carriedOn(previous: ProvisioningStatus): ProvisioningStatus {
+  const { consentLink: _link, lastError: _error, ...rest } = previous;
+  return { ...rest, history: [...previous.history] };
 }

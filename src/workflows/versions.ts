@@ -14,6 +14,7 @@ export const PROVISIONING_VERSIONS = [
   // Cyclr calls on the way to the first wait run as local activities; search attributes upserted only before waits.
   { version: 2, patch: 'local-activities-2026-12' },
   // Idle consent checks back off from timeouts.checkEvery to timeouts.checkEveryMax; status echoes the schedule.
+  // Reconnect and remove: a run after the first, under the same id (options.lifecycle).
   { version: 3, patch: 'provision-v3-2026-12' },
 ] as const satisfies VersionPatches;
 

@@ -43,6 +43,19 @@ export async function approveSilently(url: string, accountConnectorId: number): 
   if (!res.ok) throw new Error(`authenticate failed: ${res.status} ${await res.text()}`);
 }
 
+/** Marks an account connector no longer authenticated, as when a customer revokes access at the third party. */
+export async function lapse(url: string, accountConnectorId: number): Promise<void> {
+  const res = await fetch(`${url}/_admin/account-connectors/${accountConnectorId}/lapse`, { method: 'POST' });
+  if (!res.ok) throw new Error(`lapse failed: ${res.status} ${await res.text()}`);
+}
+
+/** Committed uninstalls of one account connector (dropped answers included). */
+export function uninstallCount(stats: SimulatorStats, accountId: string, accountConnectorId: number): number {
+  return stats.uninstalls
+    .filter((u) => u.accountId === accountId && u.accountConnectorId === accountConnectorId)
+    .reduce((n, u) => n + u.count, 0);
+}
+
 /**
  * Opens a connectorauth URL and presses Approve (or Deny), as a browser would; returns where Cyclr redirected
  * (the targetOrigin) and the status of each step.

@@ -168,13 +168,25 @@ export class FakeCyclr implements CyclrClient {
     return ac;
   }
 
-  async deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<void> {
+  async deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<{ alreadyGone: boolean }> {
     this.count('deleteAccountConnector', accountId);
+    const before = this.connectorsOf(accountId);
     this.accounts.set(
       accountId,
-      this.connectorsOf(accountId).filter((c) => c.Id !== accountConnectorId),
+      before.filter((c) => c.Id !== accountConnectorId),
     );
     this.removed.push({ accountId, accountConnectorId });
+    return { alreadyGone: !before.some((c) => c.Id === accountConnectorId) };
+  }
+
+  async listAccountConnectors(accountId: string): Promise<CyclrAccountConnector[]> {
+    this.count('listAccountConnectors', accountId);
+    return [...this.connectorsOf(accountId)];
+  }
+
+  async deauthenticateAccountConnector(accountId: string, accountConnectorId: number): Promise<void> {
+    this.count('deauthenticateAccountConnector', accountId);
+    (await this.getAccountConnector(accountId, accountConnectorId)).Authenticated = false;
   }
 
   async createSignInToken(accountId: string, username: string): Promise<{ token: string; expiresAt: string }> {

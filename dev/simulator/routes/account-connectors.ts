@@ -36,14 +36,19 @@ export function registerAccountConnectorRoutes(app: FastifyInstance, ctx: SimCon
   });
 
   app.delete<IdParams>('/v1.0/account/connectors/:id', { config }, async (request, reply) => {
-    state.deleteAccountConnector(accountOf(request), intParam(request.params.id, NOT_FOUND));
+    const accountId = accountOf(request);
+    const id = intParam(request.params.id, NOT_FOUND);
+    state.deleteAccountConnector(accountId, id);
+    ctx.stats.uninstalled(accountId, id);
     // Web API's Ok(): 200 with an empty body.
     const r = committed(ctx, request, reply, '');
     return r === reply ? reply : reply.code(200).send();
   });
 
   app.put<IdParams>('/v1.0/account/connectors/:id/deauthenticate', { config }, async (request, reply) => {
-    const ac = state.deauthenticate(accountOf(request), intParam(request.params.id, NOT_FOUND));
+    const accountId = accountOf(request);
+    const ac = state.deauthenticate(accountId, intParam(request.params.id, NOT_FOUND));
+    ctx.stats.deauthenticated(accountId, ac.id);
     return committed(ctx, request, reply, { Message: `Connector '${ac.name}' successfully de-authenticated.` });
   });
 

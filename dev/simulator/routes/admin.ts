@@ -68,4 +68,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: SimContext) {
     const ac = state.markAuthenticated(intParam(request.params.id, NOT_FOUND));
     return { ...state.toWire(ac), AccountId: ac.accountId };
   });
+
+  // "The customer revoked access at the third party" (or its tokens lapsed): Cyclr no longer reports it
+  // authenticated, and nobody called the API to say so.
+  app.post<{ Params: { id: string } }>('/_admin/account-connectors/:id/lapse', { config }, async (request) => {
+    const ac = state.markLapsed(intParam(request.params.id, NOT_FOUND));
+    return { ...state.toWire(ac), AccountId: ac.accountId };
+  });
 }

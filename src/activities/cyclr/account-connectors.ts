@@ -130,7 +130,14 @@ export function accountConnectors(
     return withoutSecrets(expectObjectWithId(data, 'PUT /v1.0/account/connectors/{id}'));
   }
 
-  async function deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<void> {
+  /**
+   * Uninstalls. 404 means already gone (an earlier attempt whose answer was lost, or someone else): the answer says
+   * which, so a retried removal is still one removal.
+   */
+  async function deleteAccountConnector(
+    accountId: string,
+    accountConnectorId: number,
+  ): Promise<{ alreadyGone: boolean }> {
     requireText(accountId, 'accountId');
     requirePositiveInt(accountConnectorId, 'accountConnectorId');
     try {
@@ -140,9 +147,42 @@ export function accountConnectors(
         path: accountConnectorPath(accountConnectorId),
         accountId,
       });
+      return { alreadyGone: false };
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      return { alreadyGone: true };
     }
+  }
+
+  /** Every account connector of an account, all pages: one look at a whole account (AuthValue dropped). */
+  async function listAccountConnectors(accountId: string): Promise<CyclrAccountConnector[]> {
+    requireText(accountId, 'accountId');
+    const out: CyclrAccountConnector[] = [];
+    for await (const page of pages<CyclrAccountConnector>({
+      method: 'GET',
+      route: '/v1.0/account/connectors',
+      path: '/v1.0/account/connectors',
+      accountId,
+    })) {
+      for (const ac of page) if (ac && typeof ac.Id === 'number') out.push(withoutSecrets(ac));
+    }
+    return out;
+  }
+
+  /**
+   * Drops the account connector's credentials at Cyclr (`PUT .../deauthenticate` with `{}`), so the next consent is
+   * a clean one. 404 stays CyclrNotFound: there is nothing to re-consent to.
+   */
+  async function deauthenticateAccountConnector(accountId: string, accountConnectorId: number): Promise<void> {
+    requireText(accountId, 'accountId');
+    requirePositiveInt(accountConnectorId, 'accountConnectorId');
+    await request<unknown>({
+      method: 'PUT',
+      route: '/v1.0/account/connectors/{id}/deauthenticate',
+      path: `${accountConnectorPath(accountConnectorId)}/deauthenticate`,
+      accountId,
+      json: {},
+    });
   }
 
   return {
@@ -151,6 +191,8 @@ export function accountConnectors(
     getAccountConnector,
     updateAccountConnector,
     deleteAccountConnector,
+    listAccountConnectors,
+    deauthenticateAccountConnector,
   };
 }
 

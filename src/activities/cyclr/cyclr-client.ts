@@ -33,8 +33,12 @@ export interface CyclrClient {
     accountConnectorId: number,
     patch: Partial<InstallBodyInput>,
   ): Promise<CyclrAccountConnector>;
-  /** 404 counts as success: already gone. */
-  deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<void>;
+  /** Uninstalls; 404 counts as success: already gone (and says so). */
+  deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<{ alreadyGone: boolean }>;
+  /** Every account connector of the account (all pages), AuthValue dropped. */
+  listAccountConnectors(accountId: string): Promise<CyclrAccountConnector[]>;
+  /** Drops the credentials (`PUT .../deauthenticate`); 404 is CyclrNotFound. */
+  deauthenticateAccountConnector(accountId: string, accountConnectorId: number): Promise<void>;
   /** Single-use, 5-minute token: mint it only when a browser is about to use it. */
   createSignInToken(accountId: string, username: string): Promise<{ token: string; expiresAt: string }>;
   connectorAuthUrl(input: ConnectorAuthUrlInput): string;

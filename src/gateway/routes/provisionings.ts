@@ -15,6 +15,8 @@ import {
   errorResponse,
   json,
   provisioningSchema,
+  reconnectBodySchema,
+  removedSchema,
   workflowIdParams,
 } from '../schemas.js';
 import { Failure } from '../../contract/failures.js';
@@ -70,6 +72,38 @@ const START = {
     200: json(provisioningSchema, 'Already running: the existing provisioning and its status'),
     400: errorResponse('Invalid body or `wait`; `fields` names each bad field and the fix'),
     415: errorResponse('The body is not JSON'),
+  },
+};
+
+const RECONNECT = {
+  operationId: 'reconnectProvisioning',
+  summary: 'Reconnect a completed provisioning (same id): it checks with Cyclr, and waits for consent if it lapsed',
+  description:
+    'Still authenticated at Cyclr: the new run completes at once and its history says so. Lapsed: it waits for ' +
+    'consent like a first provisioning (`?wait=10s` answers with the consent link). `{"force": true}` ' +
+    'de-authenticates at Cyclr first. A provisioning that is running is returned as it is (200).',
+  params: workflowIdParams,
+  querystring: startQuery,
+  body: reconnectBodySchema,
+  response: {
+    202: json(provisioningSchema, 'Reconnect started'),
+    200: json(provisioningSchema, 'Already running: that run and its status'),
+    400: errorResponse('Invalid body or `wait`'),
+    404: errorResponse('No such provisioning'),
+    409: errorResponse('Not completed (start it again instead), or removed'),
+  },
+};
+
+const REMOVE = {
+  operationId: 'removeProvisioning',
+  summary: 'Remove (offboard): uninstall the account connector at Cyclr and record the stage `removed`',
+  description:
+    'A running provisioning is cancelled first (its own clean-up runs). Removing a removed provisioning does ' +
+    'nothing and says so (`removedByThisCall: false`). The id can be provisioned again later.',
+  params: workflowIdParams,
+  response: {
+    200: json(removedSchema, 'Removed'),
+    404: errorResponse('No such provisioning'),
   },
 };
 
@@ -132,6 +166,20 @@ export const provisioningRoutes: GatewayRoutes = {
       const workflowId = requireProvisioningId(request.params.id);
       await client.cancel(workflowId, request.body?.reason);
       return reply.code(202).send({ workflowId, cancelling: true });
+    });
+
+    app.post('/provisionings/:id/reconnect', { schema: RECONNECT }, async (request, reply) => {
+      const workflowId = requireProvisioningId(request.params.id);
+      const started = await client.reconnect(workflowId, { force: request.body?.force, waitMs: request.query.wait });
+      const status = started.status ?? (await client.status(workflowId));
+      return location(reply, workflowId)
+        .code(started.created ? 202 : 200)
+        .send({ workflowId, status });
+    });
+
+    app.delete('/provisionings/:id', { schema: REMOVE }, async (request) => {
+      const workflowId = requireProvisioningId(request.params.id);
+      return client.remove(workflowId);
     });
 
     app.post('/provisionings/:id/consent-link', { schema: REISSUE }, async (request) => {

@@ -104,6 +104,8 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
                 </dd>`
             : ''
         }
+        <dt>Reconnects</dt>
+        <dd id="reconnects">${String(s.reconnects ?? 0)}</dd>
         <dt>Last error</dt>
         <dd id="last-error">
           ${s.lastError ? html`<strong>${s.lastError.type}</strong>: ${shown(s.lastError.message)}` : 'none'}
