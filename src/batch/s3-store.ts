@@ -67,7 +67,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: string): Promise<void> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body }));
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), ...content(body) }));
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -78,7 +78,7 @@ export class S3ObjectStore implements ObjectStore {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfNoneMatch: '*' }),
+          new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), ...content(body), IfNoneMatch: '*' }),
         );
         return true;
       } catch (err) {
@@ -121,6 +121,12 @@ export class S3ObjectStore implements ObjectStore {
       cause: err,
     });
   }
+}
+
+/** A body of known length (a bare string makes the SDK warn of a stream of unknown length). */
+function content(body: string) {
+  const bytes = Buffer.from(body, 'utf8');
+  return { Body: bytes, ContentLength: bytes.length, ContentType: 'application/json' };
 }
 
 function statusOf(err: unknown): number | undefined {
