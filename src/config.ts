@@ -122,6 +122,10 @@ const batchStoreEnv = {
   AWS_ENDPOINT_URL: z.string().url("must be the S3-compatible server's URL, e.g. http://minio:9000").optional(),
   AWS_ENDPOINT_URL_S3: z.string().url("must be the S3-compatible server's URL, e.g. http://minio:9000").optional(),
   AWS_S3_FORCE_PATH_STYLE: flag.optional(),
+  // Read here (one place for the environment); unset: the SDK's chain finds them (profile, instance or pod role).
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
 };
 
 export interface BatchStoreS3Config {
@@ -131,6 +135,8 @@ export interface BatchStoreS3Config {
   region?: string;
   endpoint?: string;
   forcePathStyle: boolean;
+  /** From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); unset: the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** The directory or the bucket BATCH_STORE_URL and BATCH_STORE_DIR name (one of them), or a problem. */
@@ -145,6 +151,12 @@ function batchStoreOf(
   }
   if (!url) return { batchStoreDir: e.BATCH_STORE_DIR };
   if (url.kind === 'file') return { batchStoreDir: url.dir };
+  if (!e.AWS_ACCESS_KEY_ID !== !e.AWS_SECRET_ACCESS_KEY) {
+    problems.push(
+      `${e.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}: is required with the other half of the S3 credentials`,
+    );
+    return {};
+  }
   const endpoint = e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL;
   return {
     batchStoreS3: {
@@ -154,6 +166,15 @@ function batchStoreOf(
       region: e.AWS_REGION ?? (endpoint ? 'us-east-1' : undefined),
       endpoint,
       forcePathStyle: e.AWS_S3_FORCE_PATH_STYLE ?? !!endpoint,
+      ...(e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: e.AWS_ACCESS_KEY_ID,
+              secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+              ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}),
+            },
+          }
+        : {}),
     },
   };
 }

@@ -277,6 +277,9 @@ describe('BATCH_STORE_URL', () => {
     expect(() => loadConfig({ BATCH_STORE_URL: 's3://bucket', BATCH_STORE_DIR: '/x' })).toThrow(
       /BATCH_STORE_URL: BATCH_STORE_DIR names another store; set one of them/,
     );
+    expect(() => loadConfig({ BATCH_STORE_URL: 's3://bucket', AWS_ACCESS_KEY_ID: 'AKIA0000' })).toThrow(
+      /AWS_SECRET_ACCESS_KEY: is required with the other half of the S3 credentials/,
+    );
     expect(() => loadConfig({ BATCH_STORE_URL: 's3://bucket', AWS_S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
       /AWS_S3_FORCE_PATH_STYLE: must be "true" or "false"/,
     );
