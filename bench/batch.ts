@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     );
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, dataConverter: dataConverter(config) });
-    const store = new BatchStore(join(dir, 'store'), config.payloadKeys);
+    const store = BatchStore.fromConfig({ ...config, batchStoreDir: join(dir, 'store') });
     const worker = await startWorker(env);
     const pids = { 'dev server': server.process.pid!, worker: worker.process.pid! };
     const idleMb = memoryMb(worker.process.pid!, 'VmRSS');

@@ -177,11 +177,16 @@ async function main(): Promise<void> {
         JSON.stringify({ accountId: batchAccounts[2], connector: { name: FIXTURE_CONNECTORS.oauth.name }, oauth }),
       ].join('\n') + '\n',
     );
-    const batch = await submitBatch(temporal, config.temporal.taskQueue, new BatchStore(batchDir, config.payloadKeys), {
-      file,
-      batchId: `rec-${run}`,
-      concurrency: 2,
-    });
+    const batch = await submitBatch(
+      temporal,
+      config.temporal.taskQueue,
+      BatchStore.fromConfig({ ...config, batchStoreDir: batchDir }),
+      {
+        file,
+        batchId: `rec-${run}`,
+        concurrency: 2,
+      },
+    );
     await temporal.workflow.getHandle(batchWorkflowId(batch.batchId)).result();
     recorded['batch'] = batch.workflowId;
     // The child the batch ran for its consent row: it reports its stages to the parent.

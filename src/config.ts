@@ -81,6 +81,105 @@ const tokenList = (name: string) =>
       return tokens;
     });
 
+// --- store: BATCH_STORE_URL (issue 20.5): the batch store in an S3-compatible bucket, scoped by namespace.
+/**
+ * BATCH_STORE_URL: `s3://bucket/prefix` keeps batch pages, failures and row records in S3 (or any S3-compatible
+ * server); `file:///path` (or unset: BATCH_STORE_DIR) keeps them in a directory. The AWS settings are the standard
+ * ones: AWS_ENDPOINT_URL_S3 (else AWS_ENDPOINT_URL) for an S3-compatible server, AWS_REGION, and credentials from
+ * the SDK's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance or pod role). Path-style
+ * addressing (endpoint/bucket/key) whenever an endpoint is set, as most S3-compatible servers need;
+ * AWS_S3_FORCE_PATH_STYLE=true|false overrides it.
+ */
+const batchStoreEnv = {
+  BATCH_STORE_URL: z
+    .string()
+    .min(1)
+    .transform((raw, ctx) => {
+      const hint = 'must be s3://bucket/prefix (S3 or an S3-compatible server) or file:///absolute/path';
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: hint });
+        return z.NEVER;
+      }
+      if (url.protocol === 'file:') return { kind: 'file' as const, dir: decodeURIComponent(url.pathname) };
+      if (url.protocol !== 's3:' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(url.hostname) || url.search) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${hint}; a bucket name is 3-63 lower-case letters, digits, "." or "-"`,
+        });
+        return z.NEVER;
+      }
+      return {
+        kind: 's3' as const,
+        bucket: url.hostname,
+        prefix: decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, ''),
+      };
+    })
+    .optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ENDPOINT_URL: z.string().url("must be the S3-compatible server's URL, e.g. http://minio:9000").optional(),
+  AWS_ENDPOINT_URL_S3: z.string().url("must be the S3-compatible server's URL, e.g. http://minio:9000").optional(),
+  AWS_S3_FORCE_PATH_STYLE: flag.optional(),
+  // Read here (one place for the environment); unset: the SDK's chain finds them (profile, instance or pod role).
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+};
+
+export interface BatchStoreS3Config {
+  bucket: string;
+  /** No leading or trailing "/"; empty: the bucket's root. */
+  prefix: string;
+  region?: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  /** From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); unset: the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/** The directory or the bucket BATCH_STORE_URL and BATCH_STORE_DIR name (one of them), or a problem. */
+function batchStoreOf(
+  e: { BATCH_STORE_DIR?: string } & { [K in keyof typeof batchStoreEnv]?: z.infer<(typeof batchStoreEnv)[K]> },
+  problems: string[],
+): { batchStoreDir?: string; batchStoreS3?: BatchStoreS3Config } {
+  const url = e.BATCH_STORE_URL;
+  if (url && e.BATCH_STORE_DIR) {
+    problems.push('BATCH_STORE_URL: BATCH_STORE_DIR names another store; set one of them');
+    return {};
+  }
+  if (!url) return { batchStoreDir: e.BATCH_STORE_DIR };
+  if (url.kind === 'file') return { batchStoreDir: url.dir };
+  if (!e.AWS_ACCESS_KEY_ID !== !e.AWS_SECRET_ACCESS_KEY) {
+    problems.push(
+      `${e.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}: is required with the other half of the S3 credentials`,
+    );
+    return {};
+  }
+  const endpoint = e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL;
+  return {
+    batchStoreS3: {
+      bucket: url.bucket,
+      prefix: url.prefix,
+      // An S3-compatible server answers to any region; AWS's own needs the bucket's (or the SDK's chain finds it).
+      region: e.AWS_REGION ?? (endpoint ? 'us-east-1' : undefined),
+      endpoint,
+      forcePathStyle: e.AWS_S3_FORCE_PATH_STYLE ?? !!endpoint,
+      ...(e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: e.AWS_ACCESS_KEY_ID,
+              secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+              ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}),
+            },
+          }
+        : {}),
+    },
+  };
+}
+// --- end store
+
 const envSchema = z
   .object({
     CYCLR_API_URL: z.string().url('must be a URL such as https://api.cyclr.com').optional(),
@@ -96,6 +195,7 @@ const envSchema = z
       .optional(),
     /** Where batch files' rows are kept (a shared volume when workers run on several hosts). */
     BATCH_STORE_DIR: z.string().min(1).optional(),
+    ...batchStoreEnv, // --- store
     TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('cyclr-provisioning'),
@@ -225,6 +325,8 @@ export interface Config {
   metricsPort?: number;
   /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
   batchStoreDir?: string;
+  /** --- store: BATCH_STORE_URL=s3://...: the batch store in a bucket (then batchStoreDir is unset). */
+  batchStoreS3?: BatchStoreS3Config;
 }
 
 export class ConfigError extends Error {
@@ -292,6 +394,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       ['GATEWAY_READ_TOKENS', e.GATEWAY_READ_TOKENS ?? []],
     ]),
   );
+  const batchStore = batchStoreOf(e, problems); // --- store
   if (problems.length) throw new ConfigError(problems);
   const linkKeys = e.LINK_SIGNING_KEY ?? [DEV_LINK_KEY];
   return {
@@ -335,7 +438,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     gatewayTrustProxy: trustProxy(e.GATEWAY_TRUST_PROXY),
     consoleSessionKey: e.CONSOLE_SESSION_KEY,
     metricsPort: e.METRICS_PORT,
-    batchStoreDir: e.BATCH_STORE_DIR,
+    ...batchStore, // --- store
   };
 }
 

@@ -29,6 +29,7 @@ import { initialStatus, type ProvisioningStatus } from '../contract/messages.js'
 import type { Stage } from '../contract/stages.js';
 import { isRetryable } from './cyclr/errors.js';
 import type { ProvisioningActivities } from './provisioning.js';
+import { storeFailure } from './batch.js';
 
 export interface BatchRowDeps {
   store: BatchStore;
@@ -189,27 +190,37 @@ export function createBatchRowActivities({
         reporting = reporting.then(report);
       }, REPORT_EVERY_MS);
 
+      // The store's first error (unreachable, a page no key opens): no new row starts, those in flight end, and the
+      // activity fails with it (storeFailure: retried with back-off, or final), never recording rows as failed for it.
+      let storeError: unknown;
       try {
-        const rows = await readRows(store, input);
-        let taken = 0;
-        // p-limit starts rows in file order, so rows skipped after a stop are the tail: counted as not started.
-        await Promise.all(
-          rows.map((row) =>
-            limit(async () => {
-              if (stopped()) return;
-              taken += 1;
-              await settleRow(row);
-            }),
-          ),
-        );
-        result.takenTo = input.fromRow + taken;
-      } finally {
-        clearInterval(timer);
-        cap ??= capHere();
-        windowsHere -= input.concurrency;
+        try {
+          const rows = await readRows(store, input);
+          let taken = 0;
+          // p-limit starts rows in file order, so rows skipped after a stop are the tail: counted as not started.
+          await Promise.all(
+            rows.map((row) =>
+              limit(async () => {
+                if (stopped() || storeError) return;
+                taken += 1;
+                await settleRow(row).catch((err: unknown) => {
+                  storeError ??= err;
+                });
+              }),
+            ),
+          );
+          result.takenTo = input.fromRow + taken;
+          if (storeError) throw storeError;
+        } finally {
+          clearInterval(timer);
+          cap ??= capHere();
+          windowsHere -= input.concurrency;
+        }
+        await reporting;
+        await store.appendFailures(input.batchId, failures);
+      } catch (err) {
+        throw storeFailure(err);
       }
-      await reporting;
-      await store.appendFailures(input.batchId, failures);
       result.failures = failures.slice(0, MAX_FAILURES_PER_REPORT);
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       if (input.slice) {

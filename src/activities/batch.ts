@@ -6,7 +6,8 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
+import { BatchStoreUnavailableError } from '../batch/object-store.js';
+import { BatchNotFoundError, BatchPageUnreadableError, type BatchStore } from '../batch/store.js';
 import type { BatchRow } from '../contract/batch-messages.js';
 import { Failure, failure } from '../contract/failures.js';
 import type { BatchFailure } from '../contract/batch-messages.js';
@@ -24,6 +25,18 @@ export interface BatchItemState {
   error?: { type: string; message: string };
 }
 
+/**
+ * The batch store's errors as the failures Temporal acts on: a missing batch or a page no key opens fails at once
+ * (retrying cannot help: the batch ends, naming why); a store that cannot be reached is retried with back-off, its
+ * message kept as the activity's last failure, which is what `batch-status`, the console and `--follow` show.
+ */
+export function storeFailure(err: unknown): unknown {
+  if (err instanceof BatchNotFoundError) return failure(Failure.BatchNotFound, err.message);
+  if (err instanceof BatchPageUnreadableError) return failure(Failure.BatchPageUnreadable, err.message);
+  if (err instanceof BatchStoreUnavailableError) return failure(Failure.BatchStoreUnavailable, err.message);
+  return err;
+}
+
 export function createBatchActivities({ store }: BatchActivityDeps) {
   return {
     async readBatchPage({ batchId, page }: { batchId: string; page: number }): Promise<BatchRow[]> {
@@ -31,15 +44,14 @@ export function createBatchActivities({ store }: BatchActivityDeps) {
         await store.manifest(batchId);
         return await store.readPage(batchId, page);
       } catch (err) {
-        if (err instanceof BatchNotFoundError) {
-          throw failure(Failure.BatchNotFound, err.message);
-        }
-        throw err;
+        throw storeFailure(err);
       }
     },
 
     async recordBatchFailures({ batchId, failures }: { batchId: string; failures: BatchFailure[] }): Promise<void> {
-      await store.appendFailures(batchId, failures);
+      await store.appendFailures(batchId, failures).catch((err: unknown) => {
+        throw storeFailure(err);
+      });
     },
 
     async describeBatchItems({ workflowIds }: { workflowIds: string[] }): Promise<BatchItemState[]> {

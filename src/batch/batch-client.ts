@@ -8,12 +8,15 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
+  type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import {
   batchCancelSignal,
   progressQuery,
   type BatchFailure,
+  type BatchProblem,
   type BatchProgress,
   type BatchRequest,
 } from '../contract/batch-messages.js';
@@ -23,7 +26,7 @@ import type { provisionBatch } from '../workflows/provision-batch.js';
 import { BatchId } from '../contract/search-attributes.js';
 import { readBatchFile, type ParsedBatchFile } from './parse-file.js';
 import { checkBatchId, contentHash, type BatchManifest, type BatchStore } from './store.js';
-import { Failure, type FailureType } from '../contract/failures.js';
+import { Failure, failureOf, type FailureType } from '../contract/failures.js';
 
 /** How a parsed batch is stored and started; `source` is recorded in its manifest (a file path, or where it came from). */
 export interface SubmitParsedOptions extends Partial<
@@ -115,29 +118,65 @@ export interface BatchSnapshot {
   status: string;
 }
 
-/** Progress of a running or finished batch (finished: its result, which is the final progress). */
+/**
+ * Progress of a running or finished batch (finished: its result, which is the final progress), with its `problem`
+ * when it has one: what ended it, or the error a step of it is being retried past (Temporal keeps the last failure
+ * of each pending activity), so that a held batch says why wherever its progress is shown.
+ */
 export async function batchProgress(temporal: Client, batchId: string): Promise<BatchSnapshot> {
   const handle = temporal.workflow.getHandle<typeof provisionBatch>(batchWorkflowId(batchId));
-  let status: string;
+  let description: WorkflowExecutionDescription;
   try {
-    status = (await handle.describe()).status.name;
+    description = await handle.describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       throw new BatchError(Failure.BatchNotFound, `no batch "${batchId}"; start one with "provisioner batch FILE"`);
     }
     throw err;
   }
+  const status = description.status.name;
   if (status === 'COMPLETED') return { progress: await handle.result(), status };
   if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
-    return { progress: await handle.query(progressQuery), status: 'RUNNING' };
+    const progress = await handle.query(progressQuery);
+    const problem = retryingProblem(description);
+    return { progress: problem ? { ...progress, problem } : progress, status: 'RUNNING' };
   }
-  // Failed, terminated, timed out: the last run's state is still readable by query.
-  const progress = await handle.query(progressQuery).catch(async (err: unknown) => {
-    const cause = await handle.result().catch((e: unknown) => e);
-    const why = cause instanceof WorkflowFailedError ? (cause.cause?.message ?? cause.message) : String(err);
+  // Failed, terminated, timed out: the cause from its result; the last run's state is still readable by query.
+  const cause = await handle.result().then(
+    () => undefined,
+    (err: unknown) => (err instanceof WorkflowFailedError && err.cause ? failureOf(err.cause) : failureOf(err)),
+  );
+  const problem = {
+    ...(cause ?? { type: Failure.BatchFailed, message: `the batch ended ${status.toLowerCase()}` }),
+    retrying: false,
+  };
+  const progress = await handle.query(progressQuery).catch((err: unknown) => {
+    const why = cause?.message ?? (err instanceof Error ? err.message : String(err));
     throw new BatchError(Failure.BatchFailed, `batch "${batchId}" ended ${status.toLowerCase()}: ${why}`);
   });
-  return { progress, status };
+  return { progress: { ...progress, state: 'failed', problem }, status };
+}
+
+/** The most-retried pending activity's last failure: what holds the batch (its store unreachable, a worker lost...). */
+function retryingProblem(description: WorkflowExecutionDescription): BatchProblem | undefined {
+  let worst: temporal.api.workflow.v1.IPendingActivityInfo | undefined;
+  for (const activity of description.raw.pendingActivities ?? []) {
+    if (!activity.lastFailure || (activity.attempt ?? 1) < 2) continue;
+    if (!worst || (activity.attempt ?? 0) > (worst.attempt ?? 0)) worst = activity;
+  }
+  if (!worst?.lastFailure) return undefined;
+  // The innermost cause that names a type (an ApplicationFailure), else the outermost message (a timeout).
+  let failure = worst.lastFailure;
+  while (!failure.applicationFailureInfo && failure.cause) failure = failure.cause;
+  const at = worst.nextAttemptScheduleTime;
+  const next = at?.seconds ? new Date(Number(at.seconds) * 1000 + Math.floor((at.nanos ?? 0) / 1e6)) : undefined;
+  return {
+    type: failure.applicationFailureInfo?.type || Failure.Error,
+    message: failure.message || worst.lastFailure.message || 'the step failed without a message',
+    retrying: true,
+    attempt: worst.attempt ?? undefined,
+    ...(next ? { nextAttemptAt: next.toISOString() } : {}),
+  };
 }
 
 /** Stops a running batch starting rows; a finished one is BatchFinished, an unknown one BatchNotFound. */

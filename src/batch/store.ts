@@ -3,27 +3,30 @@
  * workers. Temporal payloads and histories stay the same size whatever the size of the file: the workflow carries
  * counts and a cursor, and reads only the pages its window needs (through an activity).
  *
- * Layout under BATCH_STORE_DIR (default `.tmp/batches` under the project root; a shared volume when workers run on
- * several hosts, mounted by the CLI or gateway that submits batches too):
+ * Where (object-store.ts): a directory (BATCH_STORE_DIR, default `.tmp/batches` under the project root) or an
+ * S3-compatible bucket (BATCH_STORE_URL=s3://bucket/prefix) that every gateway, worker and CLI of a deployment
+ * shares. Layout, the same in both, under the Temporal namespace so that deployments sharing a store never see each
+ * other's batches or rows:
  *
- *   <batchId>/manifest.json    rows, pages, content hash (nothing secret)
- *   <batchId>/rejected.jsonl   rows refused before the start: line, type, message (nothing secret)
- *   <batchId>/pages/<n>.json   a page of rows, AES-256-GCM sealed (rows carry authValue)
- *   <batchId>/failures.jsonl   failures recorded by the workflow as they happen (appended; last word per row wins)
- *   _rows/<hh>/<sha256(id)>.json the outcome of a row that ran without a workflow of its own, by its workflow id, so
- *                              `status <id>` answers for it (a ProvisioningStatus: nothing secret)
- *
- * Files are written to a temporary name and renamed, so a reader never sees half a page.
+ *   <namespace>/batches/<batchId>/claim.json       the content hash of the first writer of this id (create-if-absent)
+ *   <namespace>/batches/<batchId>/manifest.json    rows, pages, content hash (nothing secret); written last
+ *   <namespace>/batches/<batchId>/rejected.jsonl   rows refused before the start: line, type, message
+ *   <namespace>/batches/<batchId>/pages/<n>.json   a page of rows, AES-256-GCM sealed (rows carry authValue)
+ *   <namespace>/batches/<batchId>/failures/<t>.jsonl failures recorded as they happen, one object per append (in
+ *                                                  time order; last word per row wins)
+ *   <namespace>/rows/<hh>/<sha256(id)>.json        the outcome of a row that ran without a workflow of its own, by
+ *                                                  its workflow id, so `status <id>` answers for it (nothing secret)
  */
-import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import pLimit from 'p-limit';
 import type { Config, Key } from '../config.js';
 import { BATCH_ID_PATTERN, type BatchFailure, type BatchRow } from '../contract/batch-messages.js';
-
 import type { ProvisioningStatus } from '../contract/messages.js';
+import { DirectoryObjectStore } from './directory-store.js';
+import type { ObjectStore } from './object-store.js';
 import { PageCipher, type SealedPage } from './page-cipher.js';
+import { S3ObjectStore } from './s3-store.js';
 
 export const DEFAULT_PAGE_SIZE = 200;
 /** The checkout's .tmp/batches, for the local stack and tests; deployments set BATCH_STORE_DIR. */
@@ -57,6 +60,14 @@ export class BatchNotFoundError extends Error {
   readonly type = 'BatchNotFound';
 }
 
+/** A page no key of this process can open (or that is missing or damaged): retrying cannot help; a key must be added. */
+export class BatchPageUnreadableError extends Error {
+  readonly type = 'BatchPageUnreadable';
+}
+
+/** A Temporal namespace as a key segment: its names are letters, digits, ".", "_" and "-" (checked, not trusted). */
+const NAMESPACE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
 export function checkBatchId(batchId: string): string {
   if (!BATCH_ID_PATTERN.test(batchId)) {
     throw new Error(
@@ -75,22 +86,41 @@ export function contentHash(rows: readonly BatchRow[]): string {
 
 export class BatchStore {
   private readonly cipher: PageCipher;
+  private readonly root: string;
 
+  /** Batches and rows of `namespace` (the Temporal namespace: each deployment its own) in `objects`. */
   constructor(
-    readonly dir: string,
+    readonly objects: ObjectStore,
     keys: readonly Key[],
+    readonly namespace: string,
   ) {
-    this.dir = resolve(dir);
+    if (!NAMESPACE_PATTERN.test(namespace)) {
+      throw new Error(`TEMPORAL_NAMESPACE "${namespace}": use letters, digits, ".", "_" or "-"`);
+    }
     this.cipher = new PageCipher(keys);
+    this.root = namespace;
   }
 
-  /** The store every process of one deployment shares: BATCH_STORE_DIR, sealed with the payload keys. */
-  static fromConfig(config: Pick<Config, 'batchStoreDir' | 'payloadKeys'>): BatchStore {
-    return new BatchStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR, config.payloadKeys);
+  /**
+   * The store every process of one deployment shares: BATCH_STORE_URL (s3://) or BATCH_STORE_DIR, sealed with the
+   * payload keys, scoped by the Temporal namespace.
+   */
+  static fromConfig(
+    config: Pick<Config, 'batchStoreDir' | 'batchStoreS3' | 'payloadKeys'> & { temporal: { namespace: string } },
+  ): BatchStore {
+    const objects = config.batchStoreS3
+      ? new S3ObjectStore(config.batchStoreS3)
+      : new DirectoryObjectStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR);
+    return new BatchStore(objects, config.payloadKeys, config.temporal.namespace);
   }
 
-  private path(batchId: string, ...parts: string[]): string {
-    return join(this.dir, checkBatchId(batchId), ...parts);
+  /** Where this store keeps its objects, for messages (a directory, or s3://bucket/prefix). */
+  get where(): string {
+    return `${this.objects.where} (namespace ${this.namespace})`;
+  }
+
+  private key(batchId: string, ...parts: string[]): string {
+    return [this.root, 'batches', checkBatchId(batchId), ...parts].join('/');
   }
 
   /**
@@ -104,27 +134,33 @@ export class BatchStore {
     options: { pageSize?: number; source?: string } = {},
   ): Promise<{ manifest: BatchManifest; created: boolean }> {
     const hash = contentHash(rows);
-    const existing = await this.manifest(batchId).catch((err: unknown) => {
-      if (err instanceof BatchNotFoundError) return undefined;
-      throw err;
-    });
-    if (existing) {
-      if (existing.contentHash !== hash) {
-        throw new BatchConflictError(
-          `batch "${batchId}" already exists with different rows; choose another --batch-id (or omit it: the id then comes from the content)`,
-        );
+    const conflict = () =>
+      new BatchConflictError(
+        `batch "${batchId}" already exists with different rows; choose another --batch-id (or omit it: the id then comes from the content)`,
+      );
+    // The first writer of an id claims it, atomically, before any page is written: two submitters of different rows
+    // under one id cannot interleave their pages.
+    const claimed = await this.objects.create(this.key(batchId, 'claim.json'), JSON.stringify({ contentHash: hash }));
+    if (!claimed) {
+      const claim = JSON.parse((await this.objects.get(this.key(batchId, 'claim.json'))) ?? '{}') as {
+        contentHash?: string;
+      };
+      if (claim.contentHash !== hash) throw conflict();
+      const existing = await this.manifest(batchId).catch((err: unknown) => {
+        if (err instanceof BatchNotFoundError) return undefined; // its first writer stopped half-way: finish it
+        throw err;
+      });
+      if (existing) {
+        if (existing.contentHash !== hash) throw conflict();
+        // The same rows, stored before under a key no longer held (a rotation dropped it): sealed again with the
+        // current key, so the workers can open them. Same rows, so a run already reading them sees no change.
+        if (!(await this.opens(batchId, existing))) await this.writePages(batchId, rows, existing.pageSize);
+        return { manifest: existing, created: false };
       }
-      return { manifest: existing, created: false };
     }
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
-    const pages = Math.ceil(rows.length / pageSize);
-    await mkdir(this.path(batchId, 'pages'), { recursive: true });
-    for (let page = 0; page < pages; page++) {
-      const slice = rows.slice(page * pageSize, (page + 1) * pageSize);
-      const sealed = this.cipher.seal(JSON.stringify(slice), `${batchId}/${page}`);
-      await atomicWrite(this.path(batchId, 'pages', `${page}.json`), JSON.stringify(sealed));
-    }
-    await atomicWrite(this.path(batchId, 'rejected.jsonl'), rejected.map((r) => JSON.stringify(r) + '\n').join(''));
+    const pages = await this.writePages(batchId, rows, pageSize);
+    await this.objects.put(this.key(batchId, 'rejected.jsonl'), rejected.map((r) => JSON.stringify(r) + '\n').join(''));
     const manifest: BatchManifest = {
       batchId,
       contentHash: hash,
@@ -136,55 +172,84 @@ export class BatchStore {
       createdAt: new Date().toISOString(),
     };
     // The manifest goes last: its presence means every page is in place.
-    await atomicWrite(this.path(batchId, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    await this.objects.put(this.key(batchId, 'manifest.json'), JSON.stringify(manifest, null, 2));
     return { manifest, created: true };
   }
 
+  private async writePages(batchId: string, rows: readonly BatchRow[], pageSize: number): Promise<number> {
+    const pages = Math.ceil(rows.length / pageSize);
+    const limit = pLimit(8);
+    await Promise.all(
+      Array.from({ length: pages }, (_, page) =>
+        limit(() => {
+          const slice = rows.slice(page * pageSize, (page + 1) * pageSize);
+          const sealed = this.cipher.seal(JSON.stringify(slice), `${batchId}/${page}`);
+          return this.objects.put(this.key(batchId, 'pages', `${page}.json`), JSON.stringify(sealed));
+        }),
+      ),
+    );
+    return pages;
+  }
+
+  /** Whether this process's keys open the batch's pages (they are all sealed at once, with one key). */
+  private async opens(batchId: string, manifest: BatchManifest): Promise<boolean> {
+    if (!manifest.pages) return true;
+    return this.readPage(batchId, 0).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof BatchPageUnreadableError) return false;
+        throw err;
+      },
+    );
+  }
+
   async manifest(batchId: string): Promise<BatchManifest> {
-    try {
-      return JSON.parse(await readFile(this.path(batchId, 'manifest.json'), 'utf8')) as BatchManifest;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new BatchNotFoundError(`no batch "${batchId}" in the batch store at ${this.dir} (BATCH_STORE_DIR)`);
-      }
-      throw err;
+    const text = await this.objects.get(this.key(batchId, 'manifest.json'));
+    if (text === undefined) {
+      throw new BatchNotFoundError(`no batch "${batchId}" in the batch store at ${this.where}`);
     }
+    return JSON.parse(text) as BatchManifest;
   }
 
   async readPage(batchId: string, page: number): Promise<BatchRow[]> {
-    const sealed = JSON.parse(await readFile(this.path(batchId, 'pages', `${page}.json`), 'utf8')) as SealedPage;
-    return JSON.parse(this.cipher.open(sealed, `${batchId}/${page}`)) as BatchRow[];
+    const text = await this.objects.get(this.key(batchId, 'pages', `${page}.json`));
+    if (text === undefined) {
+      throw new BatchPageUnreadableError(
+        `batch "${batchId}" page ${page} is missing from the batch store at ${this.where}`,
+      );
+    }
+    try {
+      return JSON.parse(this.cipher.open(JSON.parse(text) as SealedPage, `${batchId}/${page}`)) as BatchRow[];
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new BatchPageUnreadableError(`batch "${batchId}" page ${page} cannot be opened: ${why}`, { cause: err });
+    }
   }
 
   async rejected(batchId: string): Promise<BatchFailure[]> {
-    return readJsonLines(this.path(batchId, 'rejected.jsonl'));
+    return jsonLines(await this.objects.get(this.key(batchId, 'rejected.jsonl')));
   }
 
+  /** One object per call, named by time, so appends from many workers never contend (S3 has no append). */
   async appendFailures(batchId: string, failures: readonly BatchFailure[]): Promise<void> {
     if (!failures.length) return;
-    await appendFile(this.path(batchId, 'failures.jsonl'), failures.map((f) => JSON.stringify(f) + '\n').join(''));
+    const name = `${Date.now().toString().padStart(15, '0')}-${randomUUID()}.jsonl`;
+    await this.objects.put(this.key(batchId, 'failures', name), failures.map((f) => JSON.stringify(f) + '\n').join(''));
   }
 
-  private rowPath(workflowId: string): string {
+  private rowKey(workflowId: string): string {
     const hash = createHash('sha256').update(workflowId).digest('hex');
-    // "_" cannot begin a batch id, so this never meets a batch's directory.
-    return join(this.dir, '_rows', hash.slice(0, 2), `${hash}.json`);
+    return [this.root, 'rows', hash.slice(0, 2), `${hash}.json`].join('/');
   }
 
   async writeRow(record: RowRecord): Promise<void> {
-    const path = this.rowPath(record.workflowId);
-    await mkdir(dirname(path), { recursive: true });
-    await atomicWrite(path, JSON.stringify(record));
+    await this.objects.put(this.rowKey(record.workflowId), JSON.stringify(record));
   }
 
-  /** The row outcome recorded for this workflow id by a batch, if any. */
+  /** The row outcome recorded for this workflow id by a batch of this namespace, if any. */
   async readRow(workflowId: string): Promise<RowRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(this.rowPath(workflowId), 'utf8')) as RowRecord;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await this.objects.get(this.rowKey(workflowId));
+    return text === undefined ? undefined : (JSON.parse(text) as RowRecord);
   }
 
   /** Every row of a batch, in file order, a page at a time (the rows carry secrets: callers keep them in memory). */
@@ -193,32 +258,20 @@ export class BatchStore {
     for (let page = 0; page < pages; page++) yield* await this.readPage(batchId, page);
   }
 
-  /** Every failure: rejected rows first, then those the workflow recorded (a retried append counts once). */
+  /** Every failure: rejected rows first, then those recorded (in time order; a retried append counts once). */
   async failures(batchId: string): Promise<BatchFailure[]> {
+    const names = (await this.objects.list(this.key(batchId, 'failures'))).sort();
+    const limit = pLimit(16);
+    const texts = await Promise.all(names.map((n) => limit(() => this.objects.get(this.key(batchId, 'failures', n)))));
     const recorded = new Map<string, BatchFailure>();
-    for (const f of await readJsonLines<BatchFailure>(this.path(batchId, 'failures.jsonl'))) {
-      recorded.set(f.workflowId ?? `line:${f.line}`, f);
-    }
+    for (const f of texts.flatMap((t) => jsonLines<BatchFailure>(t))) recorded.set(f.workflowId ?? `line:${f.line}`, f);
     return [...(await this.rejected(batchId)), ...recorded.values()];
   }
 }
 
-async function atomicWrite(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, content, { mode: 0o600 });
-  await rename(tmp, path);
-}
-
-async function readJsonLines<T>(path: string): Promise<T[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  // A line cut short by a crash mid-append is skipped, not fatal.
-  return text
+function jsonLines<T>(text: string | undefined): T[] {
+  // A line cut short (a file store's crash mid-write of an older layout) is skipped, not fatal.
+  return (text ?? '')
     .split('\n')
     .filter(Boolean)
     .flatMap((line) => {

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { batchFailures, batchProgress, writeFailuresFile, type BatchSnapshot } from '../batch/batch-client.js';
 import type { BatchStore } from '../batch/store.js';
-import type { BatchFailure, BatchProgress } from '../contract/batch-messages.js';
+import type { BatchFailure, BatchProblem, BatchProgress } from '../contract/batch-messages.js';
 import { batchWorkflowId } from '../contract/ids.js';
 import { formatDuration } from '../operations/format.js';
 
@@ -23,10 +23,17 @@ export function progressLine(p: BatchProgress, ratePerSec: number | undefined, t
   const counts =
     `${done}/${p.total} (${pct}%)  completed ${p.completed}  failed ${p.failed}  ` +
     `awaiting consent ${p.awaitingConsent}  in flight ${p.inFlight ?? 0}  ${rate}  ${eta}`;
-  if (!tty) return `${new Date().toISOString()} ${counts}`;
+  const held = p.problem ? `  ${problemText(p.problem)}` : '';
+  if (!tty) return `${new Date().toISOString()} ${counts}${held}`;
   const width = 24;
   const filled = Math.round((pct / 100) * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${counts}`;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${counts}${held}`;
+}
+
+/** What holds or ended the batch, in one line: "held, retrying (attempt 4): BatchStoreUnavailable: ...". */
+export function problemText(problem: BatchProblem): string {
+  const how = problem.retrying ? `held, retrying${problem.attempt ? ` (attempt ${problem.attempt})` : ''}` : 'failed';
+  return `${how}: ${problem.type}: ${problem.message}`;
 }
 
 /**
@@ -98,6 +105,7 @@ export function summary(batchId: string, snap: BatchSnapshot): string {
   if (p.state === 'cancelled' || p.state === 'cancelling') {
     lines.push('  (cancelled: no new provisionings start; those already started keep going)');
   }
+  if (p.problem) lines.push(`  ${problemText(p.problem)}`);
   return lines.join('\n');
 }
 

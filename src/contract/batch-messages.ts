@@ -41,7 +41,8 @@ export interface BatchProgress {
   inFlight?: number;
   /** Rows left unstarted because the batch was cancelled. */
   notStarted?: number;
-  state?: 'running' | 'cancelling' | 'completed' | 'cancelled';
+  /** `failed`: the batch ended on an error of its own (see `problem`), not on its rows' outcomes. */
+  state?: 'running' | 'cancelling' | 'completed' | 'cancelled' | 'failed';
   startedAt?: string;
   finishedAt?: string;
   /** Bounded: the first failures, enough to act on; the failures file holds them all. */
@@ -50,6 +51,23 @@ export interface BatchProgress {
   rowsByWorker?: Record<string, number>;
   /** Why fewer requests are in flight than `concurrency` asks: a per-worker setting, named, and its value. */
   limitedBy?: ConcurrencyCap[];
+  /**
+   * Why the batch is held or ended, as Temporal records it (the client reads it beside the progress; the workflow
+   * does not set it): a step retrying past an error (a batch store that cannot be reached), or what failed it (a
+   * page no worker can open). Absent while nothing is wrong.
+   */
+  problem?: BatchProblem;
+}
+
+export interface BatchProblem {
+  /** A failure type (`Failure.X`), e.g. BatchStoreUnavailable or BatchPageUnreadable. */
+  type: string;
+  message: string;
+  /** True: the batch is held, retrying (see `attempt`, `nextAttemptAt`); false: the batch ended on it. */
+  retrying: boolean;
+  /** The retried step's attempt now running or next (2 is its first retry). */
+  attempt?: number;
+  nextAttemptAt?: string;
 }
 
 /** A per-worker setting that holds a batch's requests in flight below its window. */

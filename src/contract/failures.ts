@@ -56,6 +56,10 @@ const FAILURES = {
   BatchNotFound: { retryable: false },
   BatchConflict: { retryable: false },
   BatchStoreCorrupt: { retryable: false },
+  // A page sealed with a key no worker holds (or damaged): retrying cannot open it; a key must be added.
+  BatchPageUnreadable: { retryable: false },
+  // The batch store cannot be reached or refuses: retried with back-off, and shown as the batch's problem.
+  BatchStoreUnavailable: { retryable: true },
   BatchFinished: { retryable: false },
   BatchFailed: { retryable: false },
   Failed: { retryable: false },

@@ -41,9 +41,9 @@ export interface GatewayLogOptions {
 }
 
 export interface BuildAppOptions extends Omit<GatewayDeps, 'batchStore'> {
-  /** The batch store is opened from BATCH_STORE_DIR and PAYLOAD_ENCRYPTION_KEY, as the CLI and the worker do. */
+  /** The batch store is opened from BATCH_STORE_URL or _DIR and PAYLOAD_ENCRYPTION_KEY, as the CLI and the worker do. */
   config: GatewayDeps['config'] &
-    Pick<Config, 'batchStoreDir' | 'payloadKeys' | 'gatewayRateLimits'> &
+    Pick<Config, 'batchStoreDir' | 'batchStoreS3' | 'payloadKeys' | 'gatewayRateLimits' | 'temporal'> &
     Partial<Pick<Config, 'gatewayTrustProxy'>>;
   /** Off unless given: request logs carry URLs, which are redacted for link and callback paths. */
   logger?: GatewayLogOptions | false;

@@ -20,7 +20,7 @@ const progressSchema = z.object({
   cancelled: z.number().int(),
   inFlight: z.number().int().optional(),
   notStarted: z.number().int().optional(),
-  state: z.enum(['running', 'cancelling', 'completed', 'cancelled']).optional(),
+  state: z.enum(['running', 'cancelling', 'completed', 'cancelled', 'failed']).optional(),
   startedAt: z.string().datetime().optional(),
   finishedAt: z.string().datetime().optional(),
   workflowStatus: z.string().optional().describe("Temporal's view: RUNNING, COMPLETED, ..."),
@@ -34,6 +34,16 @@ const progressSchema = z.object({
       }),
     )
     .describe('The first failures (bounded).'),
+  problem: z
+    .object({
+      type: z.string().describe('BatchStoreUnavailable, BatchPageUnreadable, ...'),
+      message: z.string(),
+      retrying: z.boolean().describe('true: held, retrying; false: the batch ended on it'),
+      attempt: z.number().int().optional(),
+      nextAttemptAt: z.string().datetime().optional(),
+    })
+    .optional()
+    .describe('Why the batch is held or ended, when it is; absent while nothing is wrong.'),
 });
 
 const submittedSchema = z.object({

@@ -58,6 +58,18 @@ export function batchPage(
     `Batch ${batchId}`,
     html`<h1>Batch <span id="batch-id">${batchId}</span></h1>
       <p>Status: <strong id="batch-status">${snapshot.status.toLowerCase()}</strong></p>
+      ${
+        p.problem
+          ? html`<p id="batch-problem" role="alert">
+              ${
+                p.problem.retrying
+                  ? `Held, retrying${p.problem.attempt ? ` (attempt ${p.problem.attempt})` : ''}`
+                  : 'Failed'
+              }:
+              <strong>${p.problem.type}</strong>: ${shown(p.problem.message)}
+            </p>`
+          : ''
+      }
       <dl class="tally" id="tally">
         ${count('Rows', 'total', p.total)} ${count('Started', 'started', p.started)}
         ${count('Completed', 'completed', p.completed)} ${count('Awaiting consent', 'awaiting', p.awaitingConsent)}
