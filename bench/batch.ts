@@ -36,6 +36,8 @@ let runCounter = 0;
 
 function envFor(address: string, taskQueue: string, simulatorUrl: string, extra: NodeJS.ProcessEnv = {}) {
   return {
+    // The development notify secret in the source (said explicitly: no other run may use it).
+    NODE_ENV: 'development',
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     CYCLR_API_URL: simulatorUrl,

@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     startSimulator({ clientId: 'bench', clientSecret: 'bench-secret-0123456789' }),
   ]);
   const env = {
+    // The development keys in the source (said explicitly: no other run may use them).
+    NODE_ENV: 'development',
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_TASK_QUEUE: 'bench',
     CYCLR_API_URL: simulator.url,

@@ -211,8 +211,9 @@ export interface Config {
   linkSigningKeys: Key[];
   /** First key encrypts; all decrypt. Empty: payloads are stored in plain text (development only). */
   payloadKeys: Key[];
-  /** NOTIFY_SIGNING_SECRET: `whsec_<base64>` or a raw secret (see src/webhooks/signature.ts). Its only use is signing webhooks. */
-  notifySigningSecret: string;
+  /** NOTIFY_SIGNING_SECRET: `whsec_<base64>` or a raw secret (see src/webhooks/signature.ts). Its only use is signing
+   * webhooks; the worker always has it (required outside development). */
+  notifySigningSecret?: string;
   /** Where events may go (NOTIFY_URL_ALLOWLIST, NOTIFY_ALLOW_PRIVATE_ADDRESSES); checked when each is delivered. */
   notifyUrls: NotifyUrlPolicy;
   /** Gateway bearer tokens: `write` (GATEWAY_API_TOKENS) grant everything, `read` (GATEWAY_READ_TOKENS) reads only. */
@@ -233,7 +234,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Development keys let `npm run stack` work from a fresh clone; production must set its own. */
+/** Development keys let `npm run stack` work from a fresh clone (NODE_ENV=development); every other run sets its own. */
 const DEV_LINK_KEY: Key = { id: 'dev', secret: 'dev-link-signing-key-change-me' };
 const DEV_PAYLOAD_KEY: Key = { id: 'dev', secret: 'dev-payload-encryption-key-change-me' };
 /** Its own development secret: no secret stands in for another (whoever receives events must not mint links). */
@@ -244,6 +245,8 @@ export interface LoadOptions {
   cyclr?: boolean;
   /** The gateway: in production it needs GATEWAY_API_TOKENS. */
   gateway?: boolean;
+  /** The standalone codec server: payload keys only (it never signs or verifies links). */
+  codec?: boolean;
 }
 
 function trustProxy(raw: string | undefined): boolean | string | undefined {
@@ -274,13 +277,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
+  // The keys written in this file are public: only a process told it is in development may use them.
+  const development = e.NODE_ENV === 'development';
   const problems: string[] = [];
+  const required = (name: string, what: string) =>
+    problems.push(`${name}: is required (${what}); only NODE_ENV=development uses the development key in the source`);
   if (options.cyclr && !e.CYCLR_API_URL) problems.push('CYCLR_API_URL: is required, e.g. https://api.cyclr.com');
-  if (production && !e.LINK_SIGNING_KEY) problems.push('LINK_SIGNING_KEY: is required in production ("keyId:secret")');
-  if (production && !e.PAYLOAD_ENCRYPTION_KEY)
-    problems.push('PAYLOAD_ENCRYPTION_KEY: is required in production ("keyId:secret")');
-  if (production && options.cyclr && !e.NOTIFY_SIGNING_SECRET)
-    problems.push('NOTIFY_SIGNING_SECRET: is required in production ("whsec_" + base64 of 32 random bytes)');
+  if (!development && !options.codec && !e.LINK_SIGNING_KEY)
+    required('LINK_SIGNING_KEY', '"keyId:secret", 32+ random characters');
+  if (!development && !e.PAYLOAD_ENCRYPTION_KEY)
+    required('PAYLOAD_ENCRYPTION_KEY', '"keyId:secret", 32+ random characters');
+  if (!development && options.cyclr && !e.NOTIFY_SIGNING_SECRET)
+    required('NOTIFY_SIGNING_SECRET', '"whsec_" + base64 of 32 random bytes');
   if (production && options.gateway && !e.GATEWAY_API_TOKENS)
     problems.push('GATEWAY_API_TOKENS: is required in production (comma-separated bearer tokens, 16+ characters each)');
   problems.push(
@@ -319,7 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     gatewayPort: e.GATEWAY_PORT,
     linkSigningKeys: linkKeys,
     payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
-    notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? DEV_NOTIFY_SECRET,
+    notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? (development ? DEV_NOTIFY_SECRET : undefined),
     notifyUrls: {
       allowedHosts: (e.NOTIFY_URL_ALLOWLIST ?? '')
         .split(',')

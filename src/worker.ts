@@ -22,6 +22,7 @@ import { tracingFromEnv } from './observability/tracing.js';
 
 export function createActivities(config: Config, rate = new RequestRate()) {
   if (!config.cyclr) throw new Error('the worker needs CYCLR_API_URL');
+  if (!config.notifySigningSecret) throw new Error('the worker needs NOTIFY_SIGNING_SECRET');
   const cyclr = createCyclrClient({
     rate,
     apiUrl: config.cyclr.apiUrl,

@@ -86,7 +86,7 @@ async function awaitingConsent(): Promise<Waiting> {
 beforeAll(async () => {
   const probe = testEnv({ taskQueue: 'unused', simulatorUrl: 'http://127.0.0.1:9' });
   stack = await startGatewayStack('abuse', {}, { codec: codecOptionsFromEnv(probe) });
-  keys = loadConfig({ LINK_SIGNING_KEY: TEST_LINK_KEY }).linkSigningKeys;
+  keys = loadConfig({ NODE_ENV: 'development', LINK_SIGNING_KEY: TEST_LINK_KEY }).linkSigningKeys;
   [target, other, ended] = await Promise.all([awaitingConsent(), awaitingConsent(), awaitingConsent()]);
   // One that has ended, for replays after the end; cancelled (and its connector removed) before the baseline.
   await stack.call(`/provisionings/${encodeURIComponent(ended.workflowId)}/cancel`, { method: 'POST' });
@@ -603,7 +603,8 @@ describe('events never reach internal addresses in production', () => {
       }
       const listed = createWebhookActivities({
         signingSecret: 'a-raw-notify-secret-0123',
-        notifyUrls: loadConfig({ NOTIFY_URL_ALLOWLIST: 'hooks.example.com,*.example.org' }).notifyUrls,
+        notifyUrls: loadConfig({ NODE_ENV: 'development', NOTIFY_URL_ALLOWLIST: 'hooks.example.com,*.example.org' })
+          .notifyUrls,
       });
       await expect(
         listed.sendEvent({ notifyUrl: `http://127.0.0.1:${port}/events`, event: event(2) }),
@@ -613,7 +614,7 @@ describe('events never reach internal addresses in production', () => {
       // The same receiver, allowed (development's default): delivered, so the refusals above were the policy's.
       const dev = createWebhookActivities({
         signingSecret: 'a-raw-notify-secret-0123',
-        notifyUrls: loadConfig({}).notifyUrls,
+        notifyUrls: loadConfig({ NODE_ENV: 'development' }).notifyUrls,
       });
       await dev.sendEvent({ notifyUrl: receiver.eventsUrl, event: event(3) });
       expect(receiver.received.map((r) => r.event.id)).toEqual(['evt_abuse_3']);
@@ -660,10 +661,10 @@ describe('start-up refuses an unlocked door', () => {
   });
 
   test('outside production no secret stands in for another, and a bare LINK_SIGNING_KEY gets a key id', () => {
-    const dev = loadConfig({});
+    const dev = loadConfig({ NODE_ENV: 'development' });
     expect(dev.notifySigningSecret).not.toContain(dev.linkSigningKeys[0]!.secret);
     expect(dev.notifySigningSecret).toMatch(/^whsec_/);
-    const bare = loadConfig({ LINK_SIGNING_KEY: 'a-bare-link-signing-secret-of-32-chars!' });
+    const bare = loadConfig({ NODE_ENV: 'development', LINK_SIGNING_KEY: 'a-bare-link-signing-secret-of-32-chars!' });
     expect(bare.linkSigningKeys).toEqual([{ id: 'default', secret: 'a-bare-link-signing-secret-of-32-chars!' }]);
     expect(() => loadConfig({ LINK_SIGNING_KEY: 'short-bare-secret' })).toThrow(
       /LINK_SIGNING_KEY must be "keyId:secret\[,keyId:secret...\]", or one secret of at least 32 characters/,

@@ -130,7 +130,7 @@ export function corsOriginsFromEnv(env: NodeJS.ProcessEnv = process.env): string
 /** The standalone codec server's options from the environment: PAYLOAD_ENCRYPTION_KEY, CODEC_AUTH_TOKEN,
  * CODEC_CORS_ORIGINS. (The gateway's /codec takes the gateway's tokens instead: one secret, one purpose.) */
 export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CodecServerOptions {
-  const config = loadConfig(env);
+  const config = loadConfig(env, { codec: true });
   const authTokens = (env.CODEC_AUTH_TOKEN ?? '')
     .split(',')
     .map((t) => t.trim())
