@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const worker = startService({ name: 'worker', script: 'src/worker.ts', env });
   try {
     await worker.waitFor(/worker ready/);
-    const config = loadConfig(env);
+    const config = loadConfig('client', env);
     const connection = await Connection.connect({ address: server.address });
     const client = new ProvisioningClient(
       new Client({ connection, dataConverter: dataConverter(config) }),

@@ -35,7 +35,7 @@ beforeAll(async () => {
     env: { BATCH_STORE_DIR: join(dir, 'store'), CYCLR_MAX_CONCURRENT_REQUESTS: '100' },
   });
   ({ simulator, client } = stack);
-  store = new BatchStore(join(dir, 'store'), loadConfig(testEnv(stack.options)).payloadKeys);
+  store = new BatchStore(join(dir, 'store'), loadConfig('client', testEnv(stack.options)).payloadKeys);
 });
 
 afterAll(() => stack?.stop());

@@ -12,7 +12,7 @@ import { TEST_PAYLOAD_KEY } from './support/harness.js';
 
 const TOKEN = 'codec-test-token-0123456789';
 const UI = 'http://localhost:8233';
-const keys = loadConfig({ NODE_ENV: 'development', PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY }).payloadKeys;
+const keys = loadConfig('codec', { PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY }).payloadKeys;
 let app: FastifyInstance;
 let base: string;
 
@@ -128,7 +128,7 @@ test('refuses without the token, answers the preflight, and explains bad bodies 
   expect(bad.statusCode).toBe(400);
   expect(bad.json()).toMatchObject({ message: expect.stringContaining('payloads.0.data: must be base64') });
 
-  const otherKey = loadConfig({
+  const otherKey = loadConfig('codec', {
     NODE_ENV: 'development',
     PAYLOAD_ENCRYPTION_KEY: 'old:some-other-secret-0123456789',
   }).payloadKeys;

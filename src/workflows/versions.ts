@@ -13,6 +13,8 @@ export type VersionOf<V extends VersionPatches> = V[number]['version'] | 1;
 export const PROVISIONING_VERSIONS = [
   // Cyclr calls on the way to the first wait run as local activities; search attributes upserted only before waits.
   { version: 2, patch: 'local-activities-2026-12' },
+  // timeouts.consent is capped (MAX_CONSENT) for runs begun at this version; older runs keep what they began with.
+  { version: 3, patch: 'provision-v3-2026-12' },
 ] as const satisfies VersionPatches;
 
 export const BATCH_VERSIONS = [
