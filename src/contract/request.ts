@@ -5,8 +5,6 @@
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common';
 
-type Duration = Parameters<typeof msToNumber>[0];
-
 /** The longest a consent link may live: a link that never expires could never be taken back. */
 export const MAX_CONSENT = '90d';
 
@@ -21,9 +19,9 @@ const duration = (field: string, min: string, max?: string) =>
     }
     if (ms === undefined || !Number.isFinite(ms) || Number.isNaN(ms)) {
       ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write e.g. "14d", "2h", "10m" or "30s"` });
-    } else if (ms < msToNumber(min as Duration)) {
+    } else if (ms < msToNumber(min as Parameters<typeof msToNumber>[0])) {
       ctx.addIssue({ code: 'custom', message: `${field} must be at least ${min}` });
-    } else if (max && ms > msToNumber(max as Duration)) {
+    } else if (max && ms > msToNumber(max as Parameters<typeof msToNumber>[0])) {
       ctx.addIssue({ code: 'custom', message: `${field} must be at most ${max}; send a new link later instead` });
     }
   });
@@ -63,93 +61,93 @@ const connectorRef = z
     }
   });
 
-const requestObject = (consent: z.ZodType<string>) =>
-  z
+function timeouts(consent: z.ZodType<string>) {
+  return z
     .object({
-      accountId: z
-        .string({ required_error: 'is required: the Cyclr account API ID' })
-        .trim()
-        .min(1, 'must not be empty')
-        .max(200, 'must be at most 200 characters')
-        .regex(/^[^\s:/?#]+$/, 'must not contain spaces, ":", "/", "?" or "#"')
-        .describe('The Cyclr account API ID, sent as X-Cyclr-Account.'),
-      connector: connectorRef.describe(
-        'Either { "id": 123 } or { "name": "Salesforce", "version": "v3" } (version optional); not both id and name.',
-      ),
-      installName: z
-        .string()
-        .trim()
-        .min(1, 'must not be empty')
-        .max(200)
-        .optional()
-        .describe(
-          "The account connector Name (default: the connector's Name); makes the install idempotent within the account.",
-        ),
-      description: z.string().max(2000).optional(),
-      authenticationId: z.string().trim().min(1, 'must not be empty').optional(),
-      properties: z
-        .array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string() }).strict())
-        .optional(),
-      authValue: z
-        .string()
-        .min(1, 'must not be empty')
-        .optional()
-        .describe('A secret (API key, or base64 user:pass); never shown back.'),
-      account: z
-        .object({
-          create: z.boolean(),
-          name: z.string().trim().min(1, 'must not be empty').optional(),
-          timezone: z.string().trim().min(1).optional(),
-        })
-        .strict()
-        .optional(),
-      oauth: z
-        .object({
-          username: z.string().trim().min(1, 'must not be empty'),
-          returnUrl: httpUrl,
-          callbackMessage: z.string().min(1, 'must not be empty').optional(),
-          /** The embedding app's origin that Cyclr posts callbackMessage to (default: the origin of returnUrl). */
-          targetOrigin: bareOrigin.optional(),
-        })
-        .strict()
-        .superRefine((o, ctx) => {
-          // Without callbackMessage Cyclr redirects and posts nothing: a targetOrigin there would be silently unused.
-          if (o.targetOrigin !== undefined && o.callbackMessage === undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['targetOrigin'],
-              message:
-                'is used only with oauth.callbackMessage (the popup flow); add callbackMessage, or remove targetOrigin',
-            });
-          }
-        })
-        .optional()
-        .describe(
-          "Required when the connector needs a user's consent. returnUrl is where the browser lands when done.",
-        ),
-      notifyUrl: httpUrl.optional().describe('Where lifecycle events are POSTed, signed like Standard Webhooks.'),
-      timeouts: z
-        .object({
-          consent: consent.optional(),
-          reminderEvery: duration('reminderEvery', '1s').optional(),
-          checkEvery: duration('checkEvery', '1s').optional(),
-        })
-        .strict()
-        .optional()
-        .describe(
-          `Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s; consent at most ${MAX_CONSENT}).`,
-        ),
-      /** Leave the account connector in place when the provisioning is cancelled or expires. */
-      keepOnCancel: z.boolean().optional(),
-      /** Set by provisionBatch so staff can list a batch's children. */
-      batchId: z.string().optional(),
+      consent: consent.optional(),
+      reminderEvery: duration('reminderEvery', '1s').optional(),
+      checkEvery: duration('checkEvery', '1s').optional(),
     })
-    .strict();
+    .strict()
+    .optional()
+    .describe(
+      `Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s; consent at most ${MAX_CONSENT}).`,
+    );
+}
 
 /** What every entry point accepts (gateway, client library, CLI, batch files, and workflows begun since v3). */
-export const provisioningRequestSchema = requestObject(duration('consent', '1s', MAX_CONSENT));
+export const provisioningRequestSchema = z
+  .object({
+    accountId: z
+      .string({ required_error: 'is required: the Cyclr account API ID' })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200, 'must be at most 200 characters')
+      .regex(/^[^\s:/?#]+$/, 'must not contain spaces, ":", "/", "?" or "#"')
+      .describe('The Cyclr account API ID, sent as X-Cyclr-Account.'),
+    connector: connectorRef.describe(
+      'Either { "id": 123 } or { "name": "Salesforce", "version": "v3" } (version optional); not both id and name.',
+    ),
+    installName: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200)
+      .optional()
+      .describe(
+        "The account connector Name (default: the connector's Name); makes the install idempotent within the account.",
+      ),
+    description: z.string().max(2000).optional(),
+    authenticationId: z.string().trim().min(1, 'must not be empty').optional(),
+    properties: z
+      .array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string() }).strict())
+      .optional(),
+    authValue: z
+      .string()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe('A secret (API key, or base64 user:pass); never shown back.'),
+    account: z
+      .object({
+        create: z.boolean(),
+        name: z.string().trim().min(1, 'must not be empty').optional(),
+        timezone: z.string().trim().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    oauth: z
+      .object({
+        username: z.string().trim().min(1, 'must not be empty'),
+        returnUrl: httpUrl,
+        callbackMessage: z.string().min(1, 'must not be empty').optional(),
+        /** The embedding app's origin that Cyclr posts callbackMessage to (default: the origin of returnUrl). */
+        targetOrigin: bareOrigin.optional(),
+      })
+      .strict()
+      .superRefine((o, ctx) => {
+        // Without callbackMessage Cyclr redirects and posts nothing: a targetOrigin there would be silently unused.
+        if (o.targetOrigin !== undefined && o.callbackMessage === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targetOrigin'],
+            message:
+              'is used only with oauth.callbackMessage (the popup flow); add callbackMessage, or remove targetOrigin',
+          });
+        }
+      })
+      .optional()
+      .describe("Required when the connector needs a user's consent. returnUrl is where the browser lands when done."),
+    notifyUrl: httpUrl.optional().describe('Where lifecycle events are POSTed, signed like Standard Webhooks.'),
+    timeouts: timeouts(duration('consent', '1s', MAX_CONSENT)),
+    /** Leave the account connector in place when the provisioning is cancelled or expires. */
+    keepOnCancel: z.boolean().optional(),
+    /** Set by provisionBatch so staff can list a batch's children. */
+    batchId: z.string().optional(),
+  })
+  .strict();
+
 /** Runs begun before the consent cap (a running provisioning keeps the request it was started with). */
-const uncappedRequestSchema = requestObject(duration('consent', '1s'));
+const uncappedRequestSchema = provisioningRequestSchema.extend({ timeouts: timeouts(duration('consent', '1s')) });
 
 export type ProvisioningRequest = z.infer<typeof provisioningRequestSchema>;
 export type ConnectorRef = z.infer<typeof connectorRef>;
