@@ -65,6 +65,7 @@ const LAYERS = [
       'src/webhooks/**',
       'src/codec/**',
       'src/config.ts',
+      'src/config/**',
     ],
     forbid: ['dev', 'workflows', 'activities', 'batch', 'client', 'operations', 'cli', 'gateway', 'worker'],
     why: 'Infrastructure serves the layers above it and knows nothing of them.',
@@ -140,6 +141,18 @@ export default tseslint.config(
   // The layers, lowest first. A file may import its own layer and the ones below it, never one above: the contract
   // is what everyone shares, workflows see only the contract, and nothing in src/ reaches into dev/ or bench/.
   ...layerBoundaries(),
+  // Every environment variable is read in one place, src/config.ts, so each is validated, documented and known to
+  // the "did you mean" check (docs/operations.md lists them).
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/config.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read environment variables in src/config.ts only.' },
+      ],
+    },
+  },
   {
     files: ['**/*.js'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly' } },

@@ -36,6 +36,8 @@ let runCounter = 0;
 
 function envFor(address: string, taskQueue: string, simulatorUrl: string, extra: NodeJS.ProcessEnv = {}) {
   return {
+    // The development notify secret in the source (said explicitly: no other run may use it).
+    NODE_ENV: 'development',
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     CYCLR_API_URL: simulatorUrl,
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
   try {
     const taskQueue = `bench-batch-${Date.now()}`;
     const env = envFor(server.address, taskQueue, sim.url);
-    const config = loadConfig(env);
+    const config = loadConfig('worker', env);
     // Every run uses the defaults a new user gets; what this bench sets is the simulator's latency (per run) and,
     // for the rate-limit runs only, CYCLR_MAX_REQUESTS_PER_SECOND (printed with them).
     console.log(

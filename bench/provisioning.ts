@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     startSimulator({ clientId: 'bench', clientSecret: 'bench-secret-0123456789' }),
   ]);
   const env = {
+    // The development keys in the source (said explicitly: no other run may use them).
+    NODE_ENV: 'development',
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_TASK_QUEUE: 'bench',
     CYCLR_API_URL: simulator.url,
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
   const worker = startService({ name: 'worker', script: 'src/worker.ts', env });
   try {
     await worker.waitFor(/worker ready/);
-    const config = loadConfig(env);
+    const config = loadConfig('client', env);
     const connection = await Connection.connect({ address: server.address });
     const client = new ProvisioningClient(
       new Client({ connection, dataConverter: dataConverter(config) }),

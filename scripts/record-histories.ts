@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: 'http://127.0.0.1:9',
     BATCH_STORE_DIR: batchDir,
   };
-  const config = loadConfig(env, { cyclr: true });
+  const config = loadConfig('worker', env);
   const { worker, run: runWorker } = await createWorker(config);
   const running = runWorker();
   const connection = await Connection.connect({ address });

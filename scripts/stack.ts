@@ -50,7 +50,8 @@ function notifySigningSecret(): { value: string; generated: boolean } {
 let devServer: DevServer | undefined;
 
 async function main(): Promise<void> {
-  const env: NodeJS.ProcessEnv = {};
+  // Told so explicitly: only a development process uses the keys written in the source (src/config.ts).
+  const env: NodeJS.ProcessEnv = { NODE_ENV: 'development' };
   // The gateway's URL comes first: the Web UI is started pointing at its codec.
   const gatewayPort = process.env.GATEWAY_PORT ?? '8080';
   env.PUBLIC_BASE_URL = (process.env.PUBLIC_BASE_URL ?? `http://localhost:${gatewayPort}`).replace(/\/+$/, '');
@@ -80,7 +81,6 @@ async function main(): Promise<void> {
         .filter(Boolean)
         .join(','),
       CODEC_ALLOW_UNAUTHENTICATED: 'true',
-      NODE_ENV: process.env.NODE_ENV === 'production' ? 'development' : process.env.NODE_ENV,
     });
   }
   if (!process.env.CYCLR_API_URL) {

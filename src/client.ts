@@ -21,7 +21,7 @@ import {
 } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { BatchStore } from './batch/store.js';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, type ClientConfig } from './config.js';
 import { connectClient } from './temporal/connection.js';
 import { Failure } from './contract/failures.js';
 import { provisioningWorkflowId } from './contract/ids.js';
@@ -128,7 +128,9 @@ export class ProvisioningClient {
   ) {}
 
   /** Connects with configuration from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...). */
-  static async connect(config: Config = loadConfig()): Promise<ProvisioningClient> {
+  static async connect(
+    config: Pick<ClientConfig, 'temporal' | 'payloadKeys' | 'batchStoreDir'> = loadConfig('client'),
+  ): Promise<ProvisioningClient> {
     return new ProvisioningClient(await connectClient(config), config.temporal.taskQueue, {
       batchStore: BatchStore.fromConfig(config),
     });

@@ -1,162 +1,362 @@
 /**
- * Configuration from the environment, validated once at start. A bad or missing value is one clear line that names
- * the variable and what to do.
+ * Configuration from the environment, validated once at start: one schema per process kind (worker, gateway, codec
+ * server, client: the CLI and the library), each built from the variable groups below, its type inferred from it.
+ * Every environment variable any process reads is named here and nowhere else; the rules that tie variables
+ * together are in `rules`. A bad or missing value is one clear line that names the variable and what to do.
+ *
+ * Adding a variable: put it in the group it belongs to (or a new group used by the kinds that read it), map it in
+ * that group's `to...` function (or the kind's transform), and list it in docs/operations.md (a test checks the list).
  */
 import { z } from 'zod';
+import { READ_ELSEWHERE, unknownVariableWarnings } from './config/unknown-variables.js';
+import {
+  commaList,
+  DEFAULT_KEY_ID,
+  flag,
+  keyList,
+  logFormat,
+  logLevel,
+  port,
+  tokenList,
+  webhookSecret,
+  type Key,
+} from './config/values.js';
 
-/** A key list entry without a key id (a bare secret) gets this id; a later "newId:secret,default:..." rotates it. */
-export const DEFAULT_KEY_ID = 'default';
+export { DEFAULT_KEY_ID, type Key };
 
-const keyList = (name: string) =>
-  z
-    .string()
-    .min(1)
-    .transform((raw, ctx) => {
-      // "kid1:secret1,kid2:secret2": the first key signs or encrypts; every key verifies or decrypts (rotation).
-      // A single bare secret (no ":") is accepted too, under DEFAULT_KEY_ID: it is the first thing people try.
-      const parts = raw.split(',').map((part) => part.trim());
-      if (parts.length === 1 && !parts[0]!.includes(':')) {
-        if (parts[0]!.length < 32) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `${name} must be "keyId:secret[,keyId:secret...]", or one secret of at least 32 characters`,
-          });
-          return z.NEVER;
-        }
-        return [{ id: DEFAULT_KEY_ID, secret: parts[0]! }];
-      }
-      const keys = parts.map((part) => {
-        const [id, ...rest] = part.split(':');
-        return { id: id!, secret: rest.join(':') };
-      });
-      for (const k of keys) {
-        if (!k.id || !k.secret) {
-          ctx.addIssue({ code: 'custom', message: `${name} must be "keyId:secret[,keyId:secret...]"` });
-          return z.NEVER;
-        }
-        if (k.secret.length < 16) {
-          ctx.addIssue({ code: 'custom', message: `${name} key "${k.id}" is too short; use at least 16 characters` });
-          return z.NEVER;
-        }
-      }
-      return keys;
-    });
+// --- The variables, by what they configure ---
 
-/**
- * Standard Webhooks' form `whsec_<base64 of the key bytes>`, or a raw secret (16+ characters) whose UTF-8 bytes are
- * the key (a receiver then uses `new Webhook(secret, { format: 'raw' })`, or `whsec_` + base64 of it).
- */
-const webhookSecret = z
+/** BATCH_STORE_URL: s3://bucket/prefix or file:///absolute/path. */
+const batchStoreUrl = z
   .string()
-  .min(16, 'must be "whsec_<base64>" (Standard Webhooks) or a secret of at least 16 characters')
-  .superRefine((raw, ctx) => {
-    if (!raw.startsWith('whsec_')) return;
-    const b64 = raw.slice('whsec_'.length);
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || Buffer.from(b64, 'base64').length < 16) {
+  .min(1)
+  .transform((raw, ctx) => {
+    const hint = 'must be s3://bucket/prefix (S3 or an S3-compatible server) or file:///absolute/path';
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: hint });
+      return z.NEVER;
+    }
+    if (url.protocol === 'file:') return { kind: 'file' as const, dir: decodeURIComponent(url.pathname) };
+    if (url.protocol !== 's3:' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(url.hostname) || url.search) {
       ctx.addIssue({
         code: 'custom',
-        message:
-          'after "whsec_" must come the base64 of at least 16 random bytes, e.g. whsec_$(openssl rand -base64 32)',
+        message: `${hint}; a bucket name is 3-63 lower-case letters, digits, "." or "-"`,
       });
+      return z.NEVER;
     }
+    return {
+      kind: 's3' as const,
+      bucket: url.hostname,
+      prefix: decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, ''),
+    };
   });
 
-/** "true"/"false" only, so a typo is an error rather than silently false. */
-const flag = z.enum(['true', 'false'], { message: 'must be "true" or "false"' }).transform((v) => v === 'true');
+/** Every process. NODE_ENV=development (and only that) lets the development keys below stand in for missing ones. */
+const common = {
+  NODE_ENV: z.string().optional(),
+  /** TRACE, DEBUG, INFO, WARN, ERROR. */
+  LOG_LEVEL: logLevel.default('INFO'),
+  /** json or pretty; unset: pretty on a terminal. */
+  LOG_FORMAT: logFormat.optional(),
+};
 
-/** "tok1,tok2": every token listed is accepted, so a new one can be rolled out before the old one is dropped. */
-const tokenList = (name: string) =>
-  z
-    .string()
-    .min(1)
-    .transform((raw, ctx) => {
-      const tokens = raw
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean);
-      if (tokens.some((t) => t.length < 16)) {
-        ctx.addIssue({ code: 'custom', message: `${name}: each token must be at least 16 characters` });
-        return z.NEVER;
-      }
-      return tokens;
-    });
+/** Where Temporal is and how to reach it (the names are the `cluster` branch's to change). */
+const temporal = {
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('cyclr-provisioning'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+};
 
-// --- store: BATCH_STORE_URL (issue 20.5): the batch store in an S3-compatible bucket, scoped by namespace.
-/**
- * BATCH_STORE_URL: `s3://bucket/prefix` keeps batch pages, failures and row records in S3 (or any S3-compatible
- * server); `file:///path` (or unset: BATCH_STORE_DIR) keeps them in a directory. The AWS settings are the standard
- * ones: AWS_ENDPOINT_URL_S3 (else AWS_ENDPOINT_URL) for an S3-compatible server, AWS_REGION, and credentials from
- * the SDK's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance or pod role). Path-style
- * addressing (endpoint/bucket/key) whenever an endpoint is set, as most S3-compatible servers need;
- * AWS_S3_FORCE_PATH_STYLE=true|false overrides it.
- */
-const batchStoreEnv = {
-  BATCH_STORE_URL: z
-    .string()
-    .min(1)
-    .transform((raw, ctx) => {
-      const hint = 'must be s3://bucket/prefix (S3 or an S3-compatible server) or file:///absolute/path';
-      let url: URL;
-      try {
-        url = new URL(raw);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: hint });
-        return z.NEVER;
-      }
-      if (url.protocol === 'file:') return { kind: 'file' as const, dir: decodeURIComponent(url.pathname) };
-      if (url.protocol !== 's3:' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(url.hostname) || url.search) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${hint}; a bucket name is 3-63 lower-case letters, digits, "." or "-"`,
-        });
-        return z.NEVER;
-      }
-      return {
-        kind: 's3' as const,
-        bucket: url.hostname,
-        prefix: decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, ''),
-      };
-    })
-    .optional(),
+/** Every process that reads or writes workflow payloads or batch files. */
+const payloads = {
+  PAYLOAD_ENCRYPTION_KEY: keyList('PAYLOAD_ENCRYPTION_KEY').optional(),
+  /** Where batch files' rows are kept, as a directory (the local stack's default). */
+  BATCH_STORE_DIR: z.string().min(1).optional(),
+  /**
+   * `s3://bucket/prefix` keeps batch pages, failures and row records in S3 or an S3-compatible server (every host
+   * shares it); `file:///path` is a directory. The AWS settings are the standard ones: AWS_ENDPOINT_URL_S3 (else
+   * AWS_ENDPOINT_URL) for an S3-compatible server, AWS_REGION, credentials from the keys below or the SDK's own
+   * chain. Path-style addressing whenever an endpoint is set (AWS_S3_FORCE_PATH_STYLE overrides it).
+   */
+  BATCH_STORE_URL: batchStoreUrl.optional(),
   AWS_REGION: z.string().min(1).optional(),
   AWS_ENDPOINT_URL: z.string().url("must be the S3-compatible server's URL, e.g. http://minio:9000").optional(),
   AWS_ENDPOINT_URL_S3: z.string().url("must be the S3-compatible server's URL, e.g. http://minio:9000").optional(),
   AWS_S3_FORCE_PATH_STYLE: flag.optional(),
-  // Read here (one place for the environment); unset: the SDK's chain finds them (profile, instance or pod role).
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   AWS_SESSION_TOKEN: z.string().min(1).optional(),
 };
 
-export interface BatchStoreS3Config {
-  bucket: string;
-  /** No leading or trailing "/"; empty: the bucket's root. */
-  prefix: string;
-  region?: string;
-  endpoint?: string;
-  forcePathStyle: boolean;
-  /** From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); unset: the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+/** The worker signs consent links; the gateway verifies them and serves them at PUBLIC_BASE_URL. */
+const links = {
+  LINK_SIGNING_KEY: keyList('LINK_SIGNING_KEY').optional(),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url('must be where browsers reach the gateway, e.g. https://provisioning.example.com')
+    .default('http://localhost:8080'),
+};
+
+/** The worker's Cyclr client. */
+const cyclr = {
+  CYCLR_API_URL: z.string().url('must be a URL such as https://api.cyclr.com').optional(),
+  CYCLR_SERVICE_DOMAIN: z.string().min(1, 'must be your Partner Service Domain, e.g. yourco-h.cyclr.com').optional(),
+  CYCLR_CLIENT_ID: z.string().min(1).optional(),
+  CYCLR_CLIENT_SECRET: z.string().min(1).optional(),
+  CYCLR_ACCESS_TOKEN: z.string().min(1).optional(),
+  CYCLR_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().positive().default(200),
+  /** Requests per second to Cyclr across every worker together (server-side task-queue rate); unset: no limit. */
+  CYCLR_MAX_REQUESTS_PER_SECOND: z.coerce
+    .number()
+    .positive('must be a positive number of requests per second')
+    .optional(),
+};
+
+/** The worker's own: events, metrics, tracing, the prebundled workflows. */
+const worker = {
+  NOTIFY_SIGNING_SECRET: webhookSecret.optional(),
+  /** Hosts events may be POSTed to ("hooks.example.com,*.example.org"); unset: any public host. */
+  NOTIFY_URL_ALLOWLIST: z.string().min(1).optional(),
+  /** Let notifyUrl reach loopback, private and link-local addresses (default: only outside production). */
+  NOTIFY_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
+  METRICS_PORT: port.optional(),
+  /** The metrics endpoint's bind address: all interfaces in a container, loopback when it says so. */
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** A prebundled workflow file (the image sets it); unset: bundle from source at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /** An OTLP/HTTP collector's base URL (/v1/traces is appended); unset: no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      if (!/^https?:\/\/[^/]/.test(v) || !URL.canParse(v))
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${v}" is not a URL; use the collector's OTLP/HTTP base, e.g. http://otel-collector:4318`,
+        });
+    })
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).optional(),
+};
+
+/** The gateway's own. */
+const gateway = {
+  GATEWAY_PORT: port.default(8080),
+  /** All interfaces (in a container it is reached from outside); a host name or address narrows it. */
+  GATEWAY_HOST: z.string().min(1).default('0.0.0.0'),
+  /** "off" silences request logs. */
+  GATEWAY_LOG: z.enum(['on', 'off'], { message: 'must be "on" or "off"' }).default('on'),
+  /** Bearer tokens for the gateway's management API: comma-separated, so tokens rotate by overlap. */
+  GATEWAY_API_TOKENS: tokenList().optional(),
+  GATEWAY_READ_TOKENS: tokenList().optional(),
+  /** Requests per minute per client address on the public routes (consent links, callback, health). */
+  GATEWAY_RATE_LIMIT: z.coerce.number().int().positive('must be a positive number of requests per minute').default(300),
+  /** Failed token checks per minute per client address; beyond it, the address is refused (429) until the minute ends. */
+  GATEWAY_AUTH_FAILURE_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive('must be a positive number of failed checks per minute')
+    .default(20),
+  /** Behind a proxy: "true", or the proxies' addresses/CIDRs (comma-separated), so limits count real clients. */
+  GATEWAY_TRUST_PROXY: z.string().min(1).optional(),
+  /** Signs the support console's session cookies; unset: a random key per process (sign-ins end on restart). */
+  CONSOLE_SESSION_KEY: z.string().min(32, 'must be at least 32 random characters').optional(),
+};
+
+/** The codec endpoint as browsers call it (the gateway's /codec and the standalone server). */
+const codecForBrowsers = {
+  /** The Temporal UI's origins (default the dev server's UI). `*` allows any. */
+  CODEC_CORS_ORIGINS: commaList.default('http://localhost:8233'),
+  /** "true": no token on the codec (the standalone server: a proxy in front authenticates; the gateway: development). */
+  CODEC_ALLOW_UNAUTHENTICATED: flag.default('false'),
+};
+
+/** The standalone codec server's own. */
+const codecServer = {
+  /** Accepted bearer tokens, comma-separated for rotation. */
+  CODEC_AUTH_TOKEN: tokenList().optional(),
+  CODEC_HOST: z.string().min(1).default('0.0.0.0'),
+  CODEC_PORT: port.default(8888),
+};
+
+const SHAPES = {
+  worker: { ...common, ...temporal, ...payloads, ...links, ...cyclr, ...worker },
+  gateway: { ...common, ...temporal, ...payloads, ...links, ...gateway, ...codecForBrowsers },
+  codec: { ...common, PAYLOAD_ENCRYPTION_KEY: payloads.PAYLOAD_ENCRYPTION_KEY, ...codecForBrowsers, ...codecServer },
+  client: { ...common, ...temporal, ...payloads },
+};
+
+export type ProcessKind = keyof typeof SHAPES;
+type Vars<S extends z.ZodRawShape> = z.output<z.ZodObject<S>>;
+/** Any kind's variables, as the rules see them. */
+type AnyVars = Partial<Vars<(typeof SHAPES)[ProcessKind]> & Vars<typeof SHAPES.worker & typeof SHAPES.gateway>> &
+  Partial<Vars<typeof codecServer>>;
+
+// --- Development keys ---
+
+/** They let `npm run stack` work from a fresh clone. Public: only NODE_ENV=development may use them. */
+const DEV_LINK_KEY: Key = { id: 'dev', secret: 'dev-link-signing-key-change-me' };
+const DEV_PAYLOAD_KEY: Key = { id: 'dev', secret: 'dev-payload-encryption-key-change-me' };
+/** Its own development secret: no secret stands in for another (whoever receives events must not mint links). */
+const DEV_NOTIFY_SECRET = `whsec_${Buffer.from('dev-notify-signing-secret-change-me').toString('base64')}`;
+
+/** The keys each kind needs, and what to set. */
+const NEEDED_KEYS: Record<ProcessKind, [keyof AnyVars, string][]> = {
+  worker: [
+    ['LINK_SIGNING_KEY', '"keyId:secret", 32+ random characters'],
+    ['PAYLOAD_ENCRYPTION_KEY', '"keyId:secret", 32+ random characters'],
+    ['NOTIFY_SIGNING_SECRET', '"whsec_" + base64 of 32 random bytes'],
+  ],
+  gateway: [
+    ['LINK_SIGNING_KEY', '"keyId:secret", 32+ random characters'],
+    ['PAYLOAD_ENCRYPTION_KEY', '"keyId:secret", 32+ random characters'],
+  ],
+  codec: [['PAYLOAD_ENCRYPTION_KEY', '"keyId:secret", 32+ random characters']],
+  client: [['PAYLOAD_ENCRYPTION_KEY', '"keyId:secret", 32+ random characters']],
+};
+
+// --- The rules between variables, in one place ---
+
+function rules(kind: ProcessKind) {
+  return (e: AnyVars, ctx: z.RefinementCtx) => {
+    const problem = (name: keyof AnyVars, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+    const production = e.NODE_ENV === 'production';
+    if (e.NODE_ENV !== 'development') {
+      for (const [name, what] of NEEDED_KEYS[kind]) {
+        if (e[name] === undefined)
+          problem(name, `is required (${what}); only NODE_ENV=development uses the development key in the source`);
+      }
+    }
+    if (kind === 'worker') cyclrRules(e, problem);
+    if (kind !== 'codec') batchStoreRules(e, problem);
+    if ((kind === 'worker' || kind === 'gateway') && production && !e.PUBLIC_BASE_URL?.startsWith('https:')) {
+      problem('PUBLIC_BASE_URL', 'must be an https:// URL in production (consent links carry bearer tokens)');
+    }
+    if (kind === 'gateway' && production && !e.GATEWAY_API_TOKENS) {
+      problem('GATEWAY_API_TOKENS', 'is required in production (comma-separated bearer tokens, 16+ characters each)');
+    }
+    if (kind === 'codec' && production && !e.CODEC_AUTH_TOKEN && !e.CODEC_ALLOW_UNAUTHENTICATED) {
+      problem(
+        'CODEC_AUTH_TOKEN',
+        'is required in production (anyone who reaches the endpoint can decrypt payloads); ' +
+          'set CODEC_ALLOW_UNAUTHENTICATED=true only if a proxy in front authenticates every request',
+      );
+    }
+  };
 }
 
-/** The directory or the bucket BATCH_STORE_URL and BATCH_STORE_DIR name (one of them), or a problem. */
-function batchStoreOf(
-  e: { BATCH_STORE_DIR?: string } & { [K in keyof typeof batchStoreEnv]?: z.infer<(typeof batchStoreEnv)[K]> },
-  problems: string[],
-): { batchStoreDir?: string; batchStoreS3?: BatchStoreS3Config } {
-  const url = e.BATCH_STORE_URL;
-  if (url && e.BATCH_STORE_DIR) {
-    problems.push('BATCH_STORE_URL: BATCH_STORE_DIR names another store; set one of them');
-    return {};
+function batchStoreRules(e: AnyVars, problem: (name: keyof AnyVars, message: string) => void): void {
+  if (e.BATCH_STORE_URL && e.BATCH_STORE_DIR) {
+    problem('BATCH_STORE_URL', 'BATCH_STORE_DIR names another store; set one of them');
   }
+  if (e.BATCH_STORE_URL?.kind === 's3' && !e.AWS_ACCESS_KEY_ID !== !e.AWS_SECRET_ACCESS_KEY) {
+    problem(
+      e.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID',
+      'is required with the other half of the S3 credentials',
+    );
+  }
+}
+
+function cyclrRules(e: AnyVars, problem: (name: keyof AnyVars, message: string) => void): void {
+  if (!e.CYCLR_API_URL) return problem('CYCLR_API_URL', 'is required, e.g. https://api.cyclr.com');
+  if (!e.CYCLR_SERVICE_DOMAIN)
+    problem('CYCLR_SERVICE_DOMAIN', 'is required: your Partner Service Domain, e.g. yourco-h.cyclr.com');
+  const hasClient = e.CYCLR_CLIENT_ID || e.CYCLR_CLIENT_SECRET;
+  if (!e.CYCLR_ACCESS_TOKEN && !hasClient) {
+    problem('CYCLR_CLIENT_ID', 'set CYCLR_CLIENT_ID and CYCLR_CLIENT_SECRET (or CYCLR_ACCESS_TOKEN)');
+  } else if (hasClient && !(e.CYCLR_CLIENT_ID && e.CYCLR_CLIENT_SECRET)) {
+    problem(
+      e.CYCLR_CLIENT_ID ? 'CYCLR_CLIENT_SECRET' : 'CYCLR_CLIENT_ID',
+      'is required with the other half of the client credentials',
+    );
+  }
+}
+
+/**
+ * Every secret any process reads, and how to split it into the values it holds. The same value in two roles gives
+ * whoever holds one role both powers (a session key equal to a read token forges write sessions), so it is refused
+ * wherever the two meet in one environment, whichever process reads them.
+ */
+const SECRETS: Record<string, z.ZodType<string | string[] | Key[]>> = {
+  LINK_SIGNING_KEY: links.LINK_SIGNING_KEY,
+  PAYLOAD_ENCRYPTION_KEY: payloads.PAYLOAD_ENCRYPTION_KEY,
+  NOTIFY_SIGNING_SECRET: worker.NOTIFY_SIGNING_SECRET,
+  GATEWAY_API_TOKENS: gateway.GATEWAY_API_TOKENS,
+  GATEWAY_READ_TOKENS: gateway.GATEWAY_READ_TOKENS,
+  CONSOLE_SESSION_KEY: gateway.CONSOLE_SESSION_KEY,
+  CODEC_AUTH_TOKEN: codecServer.CODEC_AUTH_TOKEN,
+  TEMPORAL_API_KEY: temporal.TEMPORAL_API_KEY,
+  CYCLR_CLIENT_SECRET: cyclr.CYCLR_CLIENT_SECRET,
+  CYCLR_ACCESS_TOKEN: cyclr.CYCLR_ACCESS_TOKEN,
+  AWS_SECRET_ACCESS_KEY: payloads.AWS_SECRET_ACCESS_KEY,
+} as Record<string, z.ZodType<string | string[] | Key[]>>;
+
+function reusedSecrets(env: Record<string, string>): string[] {
+  const owner = new Map<string, string>();
+  const problems: string[] = [];
+  for (const [name, schema] of Object.entries(SECRETS)) {
+    if (env[name] === undefined) continue;
+    // A malformed one is its own process's error; it cannot be compared here.
+    const parsed = schema.safeParse(env[name]);
+    if (!parsed.success) continue;
+    const values = typeof parsed.data === 'string' ? [parsed.data] : parsed.data;
+    for (const value of values) {
+      const secret = typeof value === 'string' ? value : value.secret;
+      const other = owner.get(secret);
+      if (other && other !== name) problems.push(`${name}: reuses a secret of ${other}; give each its own`);
+      else owner.set(secret, name);
+    }
+  }
+  return problems;
+}
+
+// --- From variables to each kind's configuration ---
+
+function toCommon(e: Vars<typeof common>) {
+  return {
+    production: e.NODE_ENV === 'production',
+    development: e.NODE_ENV === 'development',
+    /** For createLogger: `pretty` unset lets it decide (a terminal). */
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT },
+  };
+}
+
+function toTemporal(e: Vars<typeof temporal>) {
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS === 'true' || !!e.TEMPORAL_API_KEY || !!e.TEMPORAL_TLS_CERT_PATH,
+      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
+      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+    },
+  };
+}
+
+/** The rules have made sure a key is set unless NODE_ENV=development. */
+function toPayloads(e: Vars<typeof payloads>) {
+  return {
+    /** First key encrypts; all decrypt. */
+    payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
+    ...toBatchStore(e),
+  };
+}
+
+/** The directory or the bucket BATCH_STORE_URL or BATCH_STORE_DIR names (the rules allow one of them). */
+function toBatchStore(e: Vars<typeof payloads>): { batchStoreDir?: string; batchStoreS3?: BatchStoreS3Config } {
+  const url = e.BATCH_STORE_URL;
+  /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
   if (!url) return { batchStoreDir: e.BATCH_STORE_DIR };
   if (url.kind === 'file') return { batchStoreDir: url.dir };
-  if (!e.AWS_ACCESS_KEY_ID !== !e.AWS_SECRET_ACCESS_KEY) {
-    problems.push(
-      `${e.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}: is required with the other half of the S3 credentials`,
-    );
-    return {};
-  }
   const endpoint = e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL;
   return {
     batchStoreS3: {
@@ -178,156 +378,147 @@ function batchStoreOf(
     },
   };
 }
-// --- end store
 
-const envSchema = z
-  .object({
-    CYCLR_API_URL: z.string().url('must be a URL such as https://api.cyclr.com').optional(),
-    CYCLR_SERVICE_DOMAIN: z.string().min(1, 'must be your Partner Service Domain, e.g. yourco-h.cyclr.com').optional(),
-    CYCLR_CLIENT_ID: z.string().min(1).optional(),
-    CYCLR_CLIENT_SECRET: z.string().min(1).optional(),
-    CYCLR_ACCESS_TOKEN: z.string().min(1).optional(),
-    CYCLR_MAX_CONCURRENT_REQUESTS: z.coerce.number().int().positive().default(200),
-    /** Requests per second to Cyclr across every worker together (server-side task-queue rate); unset: no limit. */
-    CYCLR_MAX_REQUESTS_PER_SECOND: z.coerce
-      .number()
-      .positive('must be a positive number of requests per second')
-      .optional(),
-    /** Where batch files' rows are kept (a shared volume when workers run on several hosts). */
-    BATCH_STORE_DIR: z.string().min(1).optional(),
-    ...batchStoreEnv, // --- store
-    TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
-    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-    TEMPORAL_TASK_QUEUE: z.string().min(1).default('cyclr-provisioning'),
-    TEMPORAL_API_KEY: z.string().min(1).optional(),
-    TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
-    TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
-    TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
-    PUBLIC_BASE_URL: z
-      .string()
-      .url('must be where browsers reach the gateway, e.g. https://provisioning.example.com')
-      .default('http://localhost:8080'),
-    GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    LINK_SIGNING_KEY: keyList('LINK_SIGNING_KEY').optional(),
-    PAYLOAD_ENCRYPTION_KEY: keyList('PAYLOAD_ENCRYPTION_KEY').optional(),
-    NOTIFY_SIGNING_SECRET: webhookSecret.optional(),
-    /** Hosts events may be POSTed to ("hooks.example.com,*.example.org"); unset: any public host. */
-    NOTIFY_URL_ALLOWLIST: z.string().min(1).optional(),
-    /** Let notifyUrl reach loopback, private and link-local addresses (default: only outside production). */
-    NOTIFY_ALLOW_PRIVATE_ADDRESSES: flag.optional(),
-    /** Bearer tokens for the gateway's management API: comma-separated, so tokens rotate by overlap. */
-    GATEWAY_API_TOKENS: tokenList('GATEWAY_API_TOKENS').optional(),
-    GATEWAY_READ_TOKENS: tokenList('GATEWAY_READ_TOKENS').optional(),
-    /** Requests per minute per client address on the public routes (consent links, callback, health). */
-    GATEWAY_RATE_LIMIT: z.coerce
-      .number()
-      .int()
-      .positive('must be a positive number of requests per minute')
-      .default(300),
-    /** Failed token checks per minute per client address; beyond it, the address is refused (429) until the minute ends. */
-    GATEWAY_AUTH_FAILURE_LIMIT: z.coerce
-      .number()
-      .int()
-      .positive('must be a positive number of failed checks per minute')
-      .default(20),
-    /** Behind a proxy: "true", or the proxies' addresses/CIDRs (comma-separated), so limits count real clients. */
-    GATEWAY_TRUST_PROXY: z.string().min(1).optional(),
-    /** Signs the support console's session cookies; unset: a random key per process (sign-ins end on restart). */
-    CONSOLE_SESSION_KEY: z.string().min(32, 'must be at least 32 random characters').optional(),
-    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    NODE_ENV: z.string().optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.CYCLR_API_URL) return;
-    if (!env.CYCLR_SERVICE_DOMAIN) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['CYCLR_SERVICE_DOMAIN'],
-        message: 'is required: your Partner Service Domain, e.g. yourco-h.cyclr.com',
-      });
-    }
-    const hasClient = env.CYCLR_CLIENT_ID || env.CYCLR_CLIENT_SECRET;
-    if (!env.CYCLR_ACCESS_TOKEN && !hasClient) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['CYCLR_CLIENT_ID'],
-        message: 'set CYCLR_CLIENT_ID and CYCLR_CLIENT_SECRET (or CYCLR_ACCESS_TOKEN)',
-      });
-    } else if (hasClient && !(env.CYCLR_CLIENT_ID && env.CYCLR_CLIENT_SECRET)) {
-      const missing = env.CYCLR_CLIENT_ID ? 'CYCLR_CLIENT_SECRET' : 'CYCLR_CLIENT_ID';
-      ctx.addIssue({
-        code: 'custom',
-        path: [missing],
-        message: 'is required with the other half of the client credentials',
-      });
-    }
-  });
-
-export interface Key {
-  id: string;
-  secret: string;
+export interface BatchStoreS3Config {
+  bucket: string;
+  /** No leading or trailing "/"; empty: the bucket's root. */
+  prefix: string;
+  region?: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  /** From AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); unset: the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
-export interface GatewayTokens {
-  write: readonly string[];
-  read: readonly string[];
-}
-
-export interface GatewayRateLimits {
-  publicPerMinute: number;
-  authFailuresPerMinute: number;
-}
-
-export interface NotifyUrlPolicy {
-  /** Host patterns ("hooks.example.com", "*.example.org"); empty: any host. */
-  allowedHosts: readonly string[];
-  /** False: refuse hosts that resolve to loopback, private, link-local or other non-public addresses. */
-  allowPrivateAddresses: boolean;
-}
-
-export interface CyclrConfig {
-  apiUrl: string;
-  serviceDomain: string;
-  credentials: { clientId: string; clientSecret: string } | { accessToken: string };
-  maxConcurrentRequests: number;
-  maxRequestsPerSecond?: number;
-}
-
-export interface Config {
-  /** Only the worker talks to Cyclr; the client library, gateway and CLI run without these. */
-  cyclr?: CyclrConfig;
-  temporal: {
-    address: string;
-    namespace: string;
-    taskQueue: string;
-    apiKey?: string;
-    tls: boolean;
-    tlsCertPath?: string;
-    tlsKeyPath?: string;
+function toLinks(e: Vars<typeof links>) {
+  return {
+    /** First key signs; all verify. */
+    linkSigningKeys: e.LINK_SIGNING_KEY ?? [DEV_LINK_KEY],
+    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
   };
-  publicBaseUrl: string;
-  gatewayPort: number;
-  /** First key signs; all verify. */
-  linkSigningKeys: Key[];
-  /** First key encrypts; all decrypt. Empty: payloads are stored in plain text (development only). */
-  payloadKeys: Key[];
-  /** NOTIFY_SIGNING_SECRET: `whsec_<base64>` or a raw secret (see src/webhooks/signature.ts). Its only use is signing webhooks. */
-  notifySigningSecret: string;
-  /** Where events may go (NOTIFY_URL_ALLOWLIST, NOTIFY_ALLOW_PRIVATE_ADDRESSES); checked when each is delivered. */
-  notifyUrls: NotifyUrlPolicy;
-  /** Gateway bearer tokens: `write` (GATEWAY_API_TOKENS) grant everything, `read` (GATEWAY_READ_TOKENS) reads only. */
-  gatewayTokens: GatewayTokens;
-  gatewayRateLimits: GatewayRateLimits;
-  /** fastify's trustProxy (GATEWAY_TRUST_PROXY); unset: the socket's address is the client's. */
-  gatewayTrustProxy?: boolean | string;
-  /** The support console's own session-signing key (never another secret); unset: random per process. */
-  consoleSessionKey?: string;
-  metricsPort?: number;
-  /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
-  batchStoreDir?: string;
-  /** --- store: BATCH_STORE_URL=s3://...: the batch store in a bucket (then batchStoreDir is unset). */
-  batchStoreS3?: BatchStoreS3Config;
 }
+
+function toCyclr(e: Vars<typeof cyclr>) {
+  // The rules have made sure of the URL, the domain and one form of credentials.
+  const credentials: { clientId: string; clientSecret: string } | { accessToken: string } = e.CYCLR_ACCESS_TOKEN
+    ? { accessToken: e.CYCLR_ACCESS_TOKEN }
+    : { clientId: e.CYCLR_CLIENT_ID!, clientSecret: e.CYCLR_CLIENT_SECRET! };
+  return {
+    apiUrl: e.CYCLR_API_URL!.replace(/\/+$/, ''),
+    serviceDomain: e.CYCLR_SERVICE_DOMAIN!,
+    credentials,
+    maxConcurrentRequests: e.CYCLR_MAX_CONCURRENT_REQUESTS,
+    maxRequestsPerSecond: e.CYCLR_MAX_REQUESTS_PER_SECOND,
+  };
+}
+
+/** fastify's trustProxy (GATEWAY_TRUST_PROXY, the `gateway` branch's to change); unset: the socket's address. */
+function trustProxy(raw: string | undefined): boolean | string | undefined {
+  if (raw === undefined) return undefined;
+  return raw === 'true' || raw === 'false' ? raw === 'true' : raw;
+}
+
+const workerSchema = z
+  .object(SHAPES.worker)
+  .superRefine(rules('worker'))
+  .transform((e) => ({
+    ...toCommon(e),
+    ...toTemporal(e),
+    ...toPayloads(e),
+    ...toLinks(e),
+    cyclr: toCyclr(e),
+    /** `whsec_<base64>` or a raw secret (src/webhooks/signature.ts); its only use is signing webhooks. */
+    notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? DEV_NOTIFY_SECRET,
+    /** Where events may go; checked when each is delivered. */
+    notifyUrls: {
+      /** Host patterns ("hooks.example.com", "*.example.org"); empty: any host. */
+      allowedHosts: (e.NOTIFY_URL_ALLOWLIST ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean) as readonly string[],
+      /** False: refuse hosts that resolve to loopback, private, link-local or other non-public addresses. */
+      allowPrivateAddresses: e.NOTIFY_ALLOW_PRIVATE_ADDRESSES ?? e.NODE_ENV !== 'production',
+    },
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
+      : undefined,
+  }));
+
+const gatewaySchema = z
+  .object(SHAPES.gateway)
+  .superRefine(rules('gateway'))
+  .transform((e) => ({
+    ...toCommon(e),
+    ...toTemporal(e),
+    ...toPayloads(e),
+    ...toLinks(e),
+    gatewayPort: e.GATEWAY_PORT,
+    gatewayHost: e.GATEWAY_HOST,
+    gatewayLog: e.GATEWAY_LOG === 'on',
+    /** `write` (GATEWAY_API_TOKENS) grant everything, `read` (GATEWAY_READ_TOKENS) reads only. */
+    gatewayTokens: {
+      write: (e.GATEWAY_API_TOKENS ?? []) as readonly string[],
+      read: (e.GATEWAY_READ_TOKENS ?? []) as readonly string[],
+    },
+    gatewayRateLimits: { publicPerMinute: e.GATEWAY_RATE_LIMIT, authFailuresPerMinute: e.GATEWAY_AUTH_FAILURE_LIMIT },
+    gatewayTrustProxy: trustProxy(e.GATEWAY_TRUST_PROXY),
+    /** The support console's own session-signing key (never another secret); unset: random per process. */
+    consoleSessionKey: e.CONSOLE_SESSION_KEY,
+    /** The gateway's /codec: the gateway's tokens, these origins; without a token in development only. */
+    codec: {
+      corsOrigins: e.CODEC_CORS_ORIGINS.map((o) => o.replace(/\/+$/, '')),
+      allowUnauthenticated: e.CODEC_ALLOW_UNAUTHENTICATED,
+    },
+  }));
+
+const codecSchema = z
+  .object(SHAPES.codec)
+  .superRefine(rules('codec'))
+  .transform((e) => ({
+    ...toCommon(e),
+    payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
+    codec: {
+      authTokens: (e.CODEC_AUTH_TOKEN ?? []) as readonly string[],
+      corsOrigins: e.CODEC_CORS_ORIGINS.map((o) => o.replace(/\/+$/, '')),
+      allowUnauthenticated: e.CODEC_ALLOW_UNAUTHENTICATED,
+      host: e.CODEC_HOST,
+      port: e.CODEC_PORT,
+    },
+  }));
+
+const clientSchema = z
+  .object(SHAPES.client)
+  .superRefine(rules('client'))
+  .transform((e) => ({ ...toCommon(e), ...toTemporal(e), ...toPayloads(e) }));
+
+const SCHEMAS = { worker: workerSchema, gateway: gatewaySchema, codec: codecSchema, client: clientSchema };
+
+export type WorkerConfig = z.output<typeof workerSchema>;
+export type GatewayConfig = z.output<typeof gatewaySchema>;
+export type CodecConfig = z.output<typeof codecSchema>;
+/** The CLI and the client library. */
+export type ClientConfig = z.output<typeof clientSchema>;
+export type ConfigOf<K extends ProcessKind> = z.output<(typeof SCHEMAS)[K]>;
+/** Every field of every kind: for `Pick<Config, ...>` in code several processes share. */
+export type Config = WorkerConfig & GatewayConfig & CodecConfig & ClientConfig;
+export type CyclrConfig = WorkerConfig['cyclr'];
+export type NotifyUrlPolicy = WorkerConfig['notifyUrls'];
+export type GatewayTokens = GatewayConfig['gatewayTokens'];
+export type GatewayRateLimits = GatewayConfig['gatewayRateLimits'];
+
+// --- Loading ---
+
+/** Each variable and the kinds of process that read it (docs/operations.md lists the same). */
+export const CONFIG_VARIABLES: ReadonlyMap<string, readonly ProcessKind[]> = (() => {
+  const readers = new Map<string, ProcessKind[]>();
+  for (const [kind, shape] of Object.entries(SHAPES) as [ProcessKind, z.ZodRawShape][]) {
+    for (const name of Object.keys(shape)) readers.set(name, [...(readers.get(name) ?? []), kind]);
+  }
+  return readers;
+})();
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -335,117 +526,37 @@ export class ConfigError extends Error {
   }
 }
 
-/** Development keys let `npm run stack` work from a fresh clone; production must set its own. */
-const DEV_LINK_KEY: Key = { id: 'dev', secret: 'dev-link-signing-key-change-me' };
-const DEV_PAYLOAD_KEY: Key = { id: 'dev', secret: 'dev-payload-encryption-key-change-me' };
-/** Its own development secret: no secret stands in for another (whoever receives events must not mint links). */
-const DEV_NOTIFY_SECRET = `whsec_${Buffer.from('dev-notify-signing-secret-change-me').toString('base64')}`;
-
-export interface LoadOptions {
-  /** The worker: needs Cyclr's settings, and in production NOTIFY_SIGNING_SECRET. Other processes do not. */
-  cyclr?: boolean;
-  /** The gateway: in production it needs GATEWAY_API_TOKENS. */
-  gateway?: boolean;
-}
-
-function trustProxy(raw: string | undefined): boolean | string | undefined {
-  if (raw === undefined) return undefined;
-  return raw === 'true' || raw === 'false' ? raw === 'true' : raw;
-}
-
-/** The same secret in two roles gives whoever holds one role both powers. */
-function reusedSecrets(named: [string, readonly string[]][]): string[] {
-  const owner = new Map<string, string>();
-  const problems: string[] = [];
-  for (const [name, secrets] of named) {
-    for (const secret of secrets) {
-      const other = owner.get(secret);
-      if (other && other !== name) problems.push(`${name}: reuses a secret of ${other}; give each its own`);
-      else owner.set(secret, name);
-    }
-  }
-  return problems;
-}
-
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
-  // `FOO=` (as compose and .env files write an unset optional value) means unset, not an empty string.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
-  }
-  const e = parsed.data;
-  const production = e.NODE_ENV === 'production';
-  const problems: string[] = [];
-  if (options.cyclr && !e.CYCLR_API_URL) problems.push('CYCLR_API_URL: is required, e.g. https://api.cyclr.com');
-  if (production && !e.LINK_SIGNING_KEY) problems.push('LINK_SIGNING_KEY: is required in production ("keyId:secret")');
-  if (production && !e.PAYLOAD_ENCRYPTION_KEY)
-    problems.push('PAYLOAD_ENCRYPTION_KEY: is required in production ("keyId:secret")');
-  if (production && options.cyclr && !e.NOTIFY_SIGNING_SECRET)
-    problems.push('NOTIFY_SIGNING_SECRET: is required in production ("whsec_" + base64 of 32 random bytes)');
-  if (production && options.gateway && !e.GATEWAY_API_TOKENS)
-    problems.push('GATEWAY_API_TOKENS: is required in production (comma-separated bearer tokens, 16+ characters each)');
-  problems.push(
-    ...reusedSecrets([
-      ['LINK_SIGNING_KEY', (e.LINK_SIGNING_KEY ?? []).map((k) => k.secret)],
-      ['PAYLOAD_ENCRYPTION_KEY', (e.PAYLOAD_ENCRYPTION_KEY ?? []).map((k) => k.secret)],
-      ['NOTIFY_SIGNING_SECRET', e.NOTIFY_SIGNING_SECRET ? [e.NOTIFY_SIGNING_SECRET] : []],
-      ['GATEWAY_API_TOKENS', e.GATEWAY_API_TOKENS ?? []],
-      ['GATEWAY_READ_TOKENS', e.GATEWAY_READ_TOKENS ?? []],
-    ]),
+/** `FOO=` (as compose and .env files write an unset optional value) means unset, not an empty string. */
+function presentValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
   );
-  const batchStore = batchStoreOf(e, problems); // --- store
-  if (problems.length) throw new ConfigError(problems);
-  const linkKeys = e.LINK_SIGNING_KEY ?? [DEV_LINK_KEY];
-  return {
-    cyclr: e.CYCLR_API_URL
-      ? {
-          apiUrl: e.CYCLR_API_URL.replace(/\/+$/, ''),
-          serviceDomain: e.CYCLR_SERVICE_DOMAIN!,
-          credentials: e.CYCLR_ACCESS_TOKEN
-            ? { accessToken: e.CYCLR_ACCESS_TOKEN }
-            : { clientId: e.CYCLR_CLIENT_ID!, clientSecret: e.CYCLR_CLIENT_SECRET! },
-          maxConcurrentRequests: e.CYCLR_MAX_CONCURRENT_REQUESTS,
-          maxRequestsPerSecond: e.CYCLR_MAX_REQUESTS_PER_SECOND,
-        }
-      : undefined,
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-      apiKey: e.TEMPORAL_API_KEY,
-      tls: e.TEMPORAL_TLS === 'true' || !!e.TEMPORAL_API_KEY || !!e.TEMPORAL_TLS_CERT_PATH,
-      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
-      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
-    },
-    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
-    gatewayPort: e.GATEWAY_PORT,
-    linkSigningKeys: linkKeys,
-    payloadKeys: e.PAYLOAD_ENCRYPTION_KEY ?? [DEV_PAYLOAD_KEY],
-    notifySigningSecret: e.NOTIFY_SIGNING_SECRET ?? DEV_NOTIFY_SECRET,
-    notifyUrls: {
-      allowedHosts: (e.NOTIFY_URL_ALLOWLIST ?? '')
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-      allowPrivateAddresses: e.NOTIFY_ALLOW_PRIVATE_ADDRESSES ?? !production,
-    },
-    gatewayTokens: { write: e.GATEWAY_API_TOKENS ?? [], read: e.GATEWAY_READ_TOKENS ?? [] },
-    gatewayRateLimits: {
-      publicPerMinute: e.GATEWAY_RATE_LIMIT,
-      authFailuresPerMinute: e.GATEWAY_AUTH_FAILURE_LIMIT,
-    },
-    gatewayTrustProxy: trustProxy(e.GATEWAY_TRUST_PROXY),
-    consoleSessionKey: e.CONSOLE_SESSION_KEY,
-    metricsPort: e.METRICS_PORT,
-    ...batchStore, // --- store
-  };
 }
 
-/** For processes' entry points: print one line per problem and exit, instead of a stack trace. */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+/** The configuration of one kind of process; a ConfigError lists every problem, one line each. */
+export function loadConfig<K extends ProcessKind>(kind: K, env: NodeJS.ProcessEnv = process.env): ConfigOf<K> {
+  const present = presentValues(env);
+  const parsed = SCHEMAS[kind].safeParse(present);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+  problems.push(...reusedSecrets(present));
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
+  return parsed.data as ConfigOf<K>;
+}
+
+/** Variables with our prefixes that no process reads, each with the nearest one it does ("did you mean"). */
+export function configWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
+  return unknownVariableWarnings(presentValues(env), new Set([...CONFIG_VARIABLES.keys()]));
+}
+
+export { READ_ELSEWHERE };
+
+/** For processes' entry points: a warning line per unknown variable; a line per problem and exit, not a stack trace. */
+export function loadConfigOrExit<K extends ProcessKind>(kind: K, env: NodeJS.ProcessEnv = process.env): ConfigOf<K> {
+  for (const w of configWarnings(env)) console.error(`config warning: ${w}`);
   try {
-    return loadConfig(env, options);
+    return loadConfig(kind, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const p of err.problems) console.error(`config error: ${p}`);

@@ -13,15 +13,14 @@ import { createCyclrClient } from './activities/cyclr/cyclr-client.js';
 import { startRateLease } from './activities/cyclr/rate-lease.js';
 import { RequestRate } from './activities/cyclr/request-rate.js';
 import { createProvisioningActivities } from './activities/provisioning.js';
-import { loadConfigOrExit, type Config } from './config.js';
+import { loadConfigOrExit, type WorkerConfig } from './config.js';
 import { connectionOptions, dataConverter } from './temporal/connection.js';
 import { PRELOAD_MODULES, WORKFLOWS_PATH } from './workflow-bundle.js';
 import { createLogger, withCancelsAsInfo } from './observability/logger.js';
 import { lazyCyclrRequestMetrics, prometheusTelemetry } from './observability/metrics.js';
-import { tracingFromEnv } from './observability/tracing.js';
+import { startTracing } from './observability/tracing.js';
 
-export function createActivities(config: Config, rate = new RequestRate()) {
-  if (!config.cyclr) throw new Error('the worker needs CYCLR_API_URL');
+export function createActivities(config: WorkerConfig, rate = new RequestRate()) {
   const cyclr = createCyclrClient({
     rate,
     apiUrl: config.cyclr.apiUrl,
@@ -51,14 +50,14 @@ export interface ProvisionerWorker {
   run(): Promise<void>;
 }
 
-export async function createWorker(config: Config, overrides: Partial<WorkerOptions> = {}): Promise<ProvisionerWorker> {
+export async function createWorker(config: WorkerConfig, overrides: Partial<WorkerOptions> = {}): Promise<ProvisionerWorker> {
   const connection = await NativeConnection.connect(connectionOptions(config));
   // A prebundled file (production images, tests) starts in a second; otherwise bundle from source.
   // Plugins (tracing) add workflow interceptors, which must be bundled in: then bundle from source instead.
-  const bundlePath = overrides.plugins?.length ? undefined : process.env.WORKFLOW_BUNDLE_PATH;
+  const bundlePath = overrides.plugins?.length ? undefined : config.workflowBundlePath;
   const rate = new RequestRate();
   // Requests per second across every worker: each renews its share from the cluster-wide lease.
-  const limit = config.cyclr?.maxRequestsPerSecond;
+  const limit = config.cyclr.maxRequestsPerSecond;
   const lease = limit
     ? startRateLease({
         connection,
@@ -113,8 +112,8 @@ const HEAP_GROWING_PERCENT = 50;
 
 async function main(): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  const config = loadConfigOrExit(process.env, { cyclr: true });
-  const logger = createLogger({ service: 'worker', base: { taskQueue: config.temporal.taskQueue } });
+  const config = loadConfigOrExit('worker');
+  const logger = createLogger({ service: 'worker', base: { taskQueue: config.temporal.taskQueue }, ...config.log });
   // One runtime for the SDK's logs (workflow `log`, activity `Context.log`, core) and metrics (one /metrics port).
   Runtime.install({
     logger: withCancelsAsInfo(logger),
@@ -122,14 +121,14 @@ async function main(): Promise<void> {
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     telemetryOptions: {
       logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN' }) },
-      ...prometheusTelemetry(config.metricsPort),
+      ...prometheusTelemetry(config.metricsPort, config.metricsHost),
     },
   });
-  const tracing = await tracingFromEnv();
+  const tracing = await startTracing(config.tracing);
   const worker = await createWorker(config, tracing ? { plugins: [tracing.plugin] } : {});
   if (tracing) logger.info(`tracing on: spans to ${tracing.endpoint}`);
   logger.info(
-    `worker ready: task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}), Cyclr at ${config.cyclr!.apiUrl}`,
+    `worker ready: task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}), Cyclr at ${config.cyclr.apiUrl}`,
     config.metricsPort !== undefined ? { metricsPort: config.metricsPort } : {},
   );
   await worker.run();

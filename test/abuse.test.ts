@@ -31,6 +31,13 @@ const productionSecrets = {
   PAYLOAD_ENCRYPTION_KEY: 'p1:production-payload-key-0123456789',
   NOTIFY_SIGNING_SECRET: `whsec_${Buffer.from('production-notify-secret-0123456789').toString('base64')}`,
   GATEWAY_API_TOKENS: 'production-gateway-token-0123456789',
+  PUBLIC_BASE_URL: 'https://provisioning.example.test',
+};
+/** What a worker needs besides its keys. */
+const productionCyclr = {
+  CYCLR_API_URL: 'https://api.example.test',
+  CYCLR_SERVICE_DOMAIN: 'x.example.test',
+  CYCLR_ACCESS_TOKEN: 'production-cyclr-access-token',
 };
 
 let stack: GatewayStack;
@@ -86,7 +93,7 @@ async function awaitingConsent(): Promise<Waiting> {
 beforeAll(async () => {
   const probe = testEnv({ taskQueue: 'unused', simulatorUrl: 'http://127.0.0.1:9' });
   stack = await startGatewayStack('abuse', {}, { codec: codecOptionsFromEnv(probe) });
-  keys = loadConfig({ LINK_SIGNING_KEY: TEST_LINK_KEY }).linkSigningKeys;
+  keys = loadConfig('gateway', { NODE_ENV: 'development', LINK_SIGNING_KEY: TEST_LINK_KEY }).linkSigningKeys;
   [target, other, ended] = await Promise.all([awaitingConsent(), awaitingConsent(), awaitingConsent()]);
   // One that has ended, for replays after the end; cancelled (and its connector removed) before the baseline.
   await stack.call(`/provisionings/${encodeURIComponent(ended.workflowId)}/cancel`, { method: 'POST' });
@@ -578,7 +585,7 @@ describe('events never reach internal addresses in production', () => {
     timestamp: new Date().toISOString(),
     data: { workflowId: 'provision:a:b', accountId: 'a', connector: { name: 'HubSpot' } },
   });
-  const production = loadConfig({ NODE_ENV: 'production', ...productionSecrets }, { cyclr: false });
+  const production = loadConfig('worker', { NODE_ENV: 'production', ...productionSecrets, ...productionCyclr });
 
   test('loopback by address or by name, and hosts off the allow-list, are refused before anything is sent', async () => {
     const receiver = await startWebhookReceiver();
@@ -605,7 +612,11 @@ describe('events never reach internal addresses in production', () => {
       }
       const listed = createWebhookActivities({
         signingSecret: 'a-raw-notify-secret-0123',
-        notifyUrls: loadConfig({ NOTIFY_URL_ALLOWLIST: 'hooks.example.com,*.example.org' }).notifyUrls,
+        notifyUrls: loadConfig('worker', {
+          NODE_ENV: 'development',
+          ...productionCyclr,
+          NOTIFY_URL_ALLOWLIST: 'hooks.example.com,*.example.org',
+        }).notifyUrls,
       });
       await expect(
         listed.sendEvent({ notifyUrl: `http://127.0.0.1:${port}/events`, event: event(2) }),
@@ -615,7 +626,7 @@ describe('events never reach internal addresses in production', () => {
       // The same receiver, allowed (development's default): delivered, so the refusals above were the policy's.
       const dev = createWebhookActivities({
         signingSecret: 'a-raw-notify-secret-0123',
-        notifyUrls: loadConfig({}).notifyUrls,
+        notifyUrls: loadConfig('worker', { NODE_ENV: 'development', ...productionCyclr }).notifyUrls,
       });
       await dev.sendEvent({ notifyUrl: receiver.eventsUrl, event: event(3) });
       expect(receiver.received.map((r) => r.event.id)).toEqual(['evt_abuse_3']);
@@ -627,50 +638,42 @@ describe('events never reach internal addresses in production', () => {
 
 describe('start-up refuses an unlocked door', () => {
   test('in production a missing secret is one line naming it, for the gateway and for the worker', () => {
-    const problems = (env: NodeJS.ProcessEnv, options: Parameters<typeof loadConfig>[1]) => {
+    const problems = (kind: Parameters<typeof loadConfig>[0], env: NodeJS.ProcessEnv) => {
       try {
-        loadConfig({ NODE_ENV: 'production', ...env }, options);
+        loadConfig(kind, { NODE_ENV: 'production', ...env });
         return [];
       } catch (err) {
         return (err as ConfigError).problems;
       }
     };
-    expect(problems({}, { gateway: true })).toEqual([
-      expect.stringMatching(/^LINK_SIGNING_KEY: is required in production/),
-      expect.stringMatching(/^PAYLOAD_ENCRYPTION_KEY: is required in production/),
+    expect(problems('gateway', { PUBLIC_BASE_URL: 'https://provisioning.example.test' })).toEqual([
+      expect.stringMatching(/^LINK_SIGNING_KEY: is required/),
+      expect.stringMatching(/^PAYLOAD_ENCRYPTION_KEY: is required/),
       expect.stringMatching(/^GATEWAY_API_TOKENS: is required in production/),
     ]);
     const { NOTIFY_SIGNING_SECRET: _unused, ...withoutNotify } = productionSecrets;
-    expect(
-      problems(
-        {
-          ...withoutNotify,
-          CYCLR_API_URL: 'https://api.example.test',
-          CYCLR_SERVICE_DOMAIN: 'x.example.test',
-          CYCLR_ACCESS_TOKEN: 'tok',
-        },
-        { cyclr: true },
-      ),
-    ).toEqual([expect.stringMatching(/^NOTIFY_SIGNING_SECRET: is required in production/)]);
+    expect(problems('worker', { ...withoutNotify, ...productionCyclr })).toEqual([
+      expect.stringMatching(/^NOTIFY_SIGNING_SECRET: is required/),
+    ]);
     // One secret, one purpose: the same value in two roles is refused, naming both.
     expect(
-      problems(
-        { ...productionSecrets, GATEWAY_API_TOKENS: productionSecrets.NOTIFY_SIGNING_SECRET },
-        { gateway: true },
-      ),
+      problems('gateway', { ...productionSecrets, GATEWAY_API_TOKENS: productionSecrets.NOTIFY_SIGNING_SECRET }),
     ).toEqual(['GATEWAY_API_TOKENS: reuses a secret of NOTIFY_SIGNING_SECRET; give each its own']);
   });
 
   test('outside production no secret stands in for another, and a bare LINK_SIGNING_KEY gets a key id', () => {
-    const dev = loadConfig({});
+    const dev = loadConfig('worker', { NODE_ENV: 'development', ...productionCyclr });
     expect(dev.notifySigningSecret).not.toContain(dev.linkSigningKeys[0]!.secret);
     expect(dev.notifySigningSecret).toMatch(/^whsec_/);
-    const bare = loadConfig({ LINK_SIGNING_KEY: 'a-bare-link-signing-secret-of-32-chars!' });
+    const bare = loadConfig('gateway', {
+      NODE_ENV: 'development',
+      LINK_SIGNING_KEY: 'a-bare-link-signing-secret-of-32-chars!',
+    });
     expect(bare.linkSigningKeys).toEqual([{ id: 'default', secret: 'a-bare-link-signing-secret-of-32-chars!' }]);
-    expect(() => loadConfig({ LINK_SIGNING_KEY: 'short-bare-secret' })).toThrow(
+    expect(() => loadConfig('gateway', { LINK_SIGNING_KEY: 'short-bare-secret' })).toThrow(
       /LINK_SIGNING_KEY must be "keyId:secret\[,keyId:secret...\]", or one secret of at least 32 characters/,
     );
-    expect(() => loadConfig({ NOTIFY_SIGNING_SECRET: 'whsec_not base64!!' })).toThrow(
+    expect(() => loadConfig('worker', { NOTIFY_SIGNING_SECRET: 'whsec_not base64!!' })).toThrow(
       /NOTIFY_SIGNING_SECRET: after "whsec_"/,
     );
   });

@@ -29,7 +29,7 @@ beforeAll(async () => {
   minio = await startMinio();
   await minio.createBucket(BUCKET);
   stack = await startTestStack('batch-s3', { env: minio.env(BUCKET, 'deploy') });
-  store = BatchStore.fromConfig(loadConfig(testEnv(stack.options)));
+  store = BatchStore.fromConfig(loadConfig('client', testEnv(stack.options)));
 });
 
 afterAll(async () => {
@@ -72,7 +72,7 @@ test('a batch runs from the bucket; its rows answer status from the bucket', asy
 test('a page no worker can open fails the batch, and batch-status and --follow say why', async () => {
   const { temporal, taskQueue } = stack.client;
   // Stored by a process whose key the workers do not hold (a rotation that dropped it, another deployment's key).
-  const config = loadConfig(testEnv(stack.options));
+  const config = loadConfig('client', testEnv(stack.options));
   const foreign = BatchStore.fromConfig({
     ...config,
     payloadKeys: [{ id: 'dev', secret: 'a-key-the-workers-do-not-hold-0123456789' }],

@@ -10,10 +10,13 @@ import { DirectoryObjectStore } from '../src/batch/directory-store.js';
 import { BatchStoreUnavailableError, type ObjectStore } from '../src/batch/object-store.js';
 import { S3ObjectStore } from '../src/batch/s3-store.js';
 import { BatchConflictError, BatchNotFoundError, BatchPageUnreadableError, BatchStore } from '../src/batch/store.js';
-import { loadConfig, type Key } from '../src/config.js';
+import { loadConfig as loadAnyConfig, type Key } from '../src/config.js';
 import type { BatchRow } from '../src/contract/batch-messages.js';
 import { initialStatus } from '../src/contract/messages.js';
 import { startMinio, type Minio } from './support/minio.js';
+
+/** A CLI's configuration (it opens the batch store too), in development so the payload key may default. */
+const loadConfig = (env: NodeJS.ProcessEnv) => loadAnyConfig('client', { NODE_ENV: 'development', ...env });
 
 const KEY_NEW: Key = { id: 'new', secret: 'new-batch-store-key-0123456789abcdef' };
 const KEY_OLD: Key = { id: 'old', secret: 'old-batch-store-key-0123456789abcdef' };

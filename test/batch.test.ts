@@ -35,7 +35,7 @@ beforeAll(async () => {
     env: { BATCH_STORE_DIR: join(dir, 'store'), CYCLR_MAX_CONCURRENT_REQUESTS: '100' },
   });
   ({ simulator, client } = stack);
-  store = BatchStore.fromConfig({ ...loadConfig(testEnv(stack.options)), batchStoreDir: join(dir, 'store') });
+  store = BatchStore.fromConfig({ ...loadConfig('client', testEnv(stack.options)), batchStoreDir: join(dir, 'store') });
 });
 
 afterAll(() => stack?.stop());

@@ -12,7 +12,7 @@ import { TEST_PAYLOAD_KEY } from './support/harness.js';
 
 const TOKEN = 'codec-test-token-0123456789';
 const UI = 'http://localhost:8233';
-const keys = loadConfig({ PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY }).payloadKeys;
+const keys = loadConfig('codec', { PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY }).payloadKeys;
 let app: FastifyInstance;
 let base: string;
 
@@ -128,7 +128,10 @@ test('refuses without the token, answers the preflight, and explains bad bodies 
   expect(bad.statusCode).toBe(400);
   expect(bad.json()).toMatchObject({ message: expect.stringContaining('payloads.0.data: must be base64') });
 
-  const otherKey = loadConfig({ PAYLOAD_ENCRYPTION_KEY: 'old:some-other-secret-0123456789' }).payloadKeys;
+  const otherKey = loadConfig('codec', {
+    NODE_ENV: 'development',
+    PAYLOAD_ENCRYPTION_KEY: 'old:some-other-secret-0123456789',
+  }).payloadKeys;
   const [foreign] = await new EncryptionCodec(otherKey).encode([converter.toPayload('x')]);
   const unknownKey = await call({
     method: 'POST',
@@ -156,7 +159,9 @@ test('production refuses to serve without a token; a short token is refused', ()
       PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY,
     }),
   ).toThrow(/CODEC_AUTH_TOKEN: is required in production/);
-  expect(() => codecOptionsFromEnv({ CODEC_AUTH_TOKEN: 'short' })).toThrow(/at least 16 characters/);
+  expect(() => codecOptionsFromEnv({ NODE_ENV: 'development', CODEC_AUTH_TOKEN: 'short' })).toThrow(
+    /at least 16 characters/,
+  );
 });
 
 test('npm run codec-server serves the same endpoint standalone', async () => {

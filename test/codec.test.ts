@@ -51,7 +51,7 @@ test('after rotation ("k2,k1") old payloads still decrypt and new ones are writt
 
 test('rotation through the environment: PAYLOAD_ENCRYPTION_KEY="k2:...,k1:..." encrypts with k2 and reads k1', async () => {
   const env = { PAYLOAD_ENCRYPTION_KEY: `k2:${k2.secret},k1:${k1.secret}` };
-  const codec = dataConverter(loadConfig(env)).payloadCodecs![0]!;
+  const codec = dataConverter(loadConfig('client', env)).payloadCodecs![0]!;
   const [old] = await new EncryptionCodec([k1]).encode([payloadOf(42)]);
   expect(defaultPayloadConverter.fromPayload((await codec.decode([old!]))[0]!)).toBe(42);
   const [fresh] = await codec.encode([payloadOf(43)]);

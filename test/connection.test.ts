@@ -10,7 +10,9 @@ import { connectionOptions } from '../src/temporal/connection.js';
 const cloud = { TEMPORAL_ADDRESS: 'acme-prod.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'acme-prod.a1b2c' };
 
 test('an API key turns on TLS and sends the key and the namespace header', () => {
-  const options = connectionOptions(loadConfig({ ...cloud, TEMPORAL_API_KEY: 'cloud-api-key-value' }));
+  const options = connectionOptions(
+    loadConfig('client', { NODE_ENV: 'development', ...cloud, TEMPORAL_API_KEY: 'cloud-api-key-value' }),
+  );
   expect(options).toEqual({
     address: 'acme-prod.a1b2c.tmprl.cloud:7233',
     tls: true,
@@ -24,7 +26,8 @@ test('a client certificate and key give mutual TLS with the files read at start'
   writeFileSync(join(dir, 'client.pem'), '-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n');
   writeFileSync(join(dir, 'client.key'), '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n');
   const options = connectionOptions(
-    loadConfig({
+    loadConfig('client', {
+      NODE_ENV: 'development',
       ...cloud,
       TEMPORAL_TLS_CERT_PATH: join(dir, 'client.pem'),
       TEMPORAL_TLS_KEY_PATH: join(dir, 'client.key'),
@@ -38,7 +41,7 @@ test('a client certificate and key give mutual TLS with the files read at start'
 });
 
 test('a local server needs neither: plain connection', () => {
-  expect(connectionOptions(loadConfig({}))).toEqual({
+  expect(connectionOptions(loadConfig('client', { NODE_ENV: 'development' }))).toEqual({
     address: 'localhost:7233',
     tls: undefined,
     apiKey: undefined,

@@ -57,7 +57,7 @@ async function startPopupStack(): Promise<PopupStack> {
   const simulator = await startTestSimulator();
   const base = { taskQueue: uniqueId('consent-popup-browser'), simulatorUrl: simulator.url };
   const client = await provisioningClient(base);
-  const config = loadConfig(gatewayEnv(testEnv(base)));
+  const config = loadConfig('gateway', gatewayEnv(testEnv(base)));
   const gateway = await buildApp({ client, config });
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
@@ -414,7 +414,7 @@ test('a blocked popup falls back to a full-page redirect that returns to the app
 describe('the link-scoped status route', () => {
   let started: Started;
   let token: string;
-  const keys = () => loadConfig(testEnv(stack.options)).linkSigningKeys;
+  const keys = () => loadConfig('gateway', testEnv(stack.options)).linkSigningKeys;
 
   beforeAll(async () => {
     started = await startProvisioning();

@@ -58,7 +58,7 @@ afterAll(async () => {
 });
 
 function activities() {
-  const { linkSigningKeys } = loadConfig(testEnv({ taskQueue: 'q', simulatorUrl: sim.url }));
+  const { linkSigningKeys } = loadConfig('gateway', testEnv({ taskQueue: 'q', simulatorUrl: sim.url }));
   return createProvisioningActivities({ cyclr, publicBaseUrl: GATEWAY, linkSigningKeys });
 }
 

@@ -51,7 +51,10 @@ beforeAll(async () => {
   simulator = await startTestSimulator();
   const base = { taskQueue: uniqueId('console'), simulatorUrl: simulator.url };
   client = await provisioningClient(base);
-  const config = { ...loadConfig(testEnv(base)), gatewayTokens: { write: [WRITE_TOKEN], read: [READ_TOKEN] } };
+  const config = {
+    ...loadConfig('gateway', testEnv(base)),
+    gatewayTokens: { write: [WRITE_TOKEN], read: [READ_TOKEN] },
+  };
   batchStore = BatchStore.fromConfig(config);
   gateway = await buildApp({ client, config, batchStore });
   await gateway.listen({ host: '127.0.0.1', port: 0 });

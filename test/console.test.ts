@@ -23,7 +23,7 @@ afterAll(async () => {
 
 async function consoleApp(env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const config = {
-    ...loadConfig({ CONSOLE_SESSION_KEY: SESSION_KEY, ...env }),
+    ...loadConfig('gateway', { NODE_ENV: 'development', CONSOLE_SESSION_KEY: SESSION_KEY, ...env }),
     gatewayTokens: { write: [WRITE], read: [READ] },
   };
   const client = new ProvisioningClient(new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }), 'q');
@@ -116,7 +116,7 @@ test('an empty or unknown token gets the sign-in page again with a message that 
 
 test('with no gateway tokens configured, sign-in says which variables to set', async () => {
   const client = new ProvisioningClient(new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }), 'q');
-  const app = await listening(await buildApp({ client, config: loadConfig({}) }));
+  const app = await listening(await buildApp({ client, config: loadConfig('gateway', { NODE_ENV: 'development' }) }));
   const { body } = await signIn(app, WRITE);
   expect(body).toContain('No gateway tokens are configured: set GATEWAY_API_TOKENS');
 });

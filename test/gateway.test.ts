@@ -18,7 +18,7 @@ let keys: Key[];
 
 beforeAll(async () => {
   stack = await startGatewayStack('gateway');
-  keys = loadConfig(testEnv(stack.options)).linkSigningKeys;
+  keys = loadConfig('gateway', testEnv(stack.options)).linkSigningKeys;
 });
 
 afterAll(async () => {

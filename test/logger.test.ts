@@ -4,13 +4,8 @@
  */
 import Fastify from 'fastify';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  createLogger,
-  parseLogLevel,
-  pinoLineStream,
-  prettyFromEnv,
-  withCancelsAsInfo,
-} from '../src/observability/logger.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger, parseLogLevel, pinoLineStream, withCancelsAsInfo } from '../src/observability/logger.js';
 import { redactString } from '../src/observability/redact.js';
 
 function capture(level = 'DEBUG') {
@@ -163,10 +158,16 @@ test('pretty lines (a terminal, or LOG_FORMAT=pretty) are readable text with the
   expect(text).toMatch(/WARN.*consent link https:\/\/gw\.example\/connect\/\[redacted\]/);
   expect(text).not.toMatch(/eyJ3Ijoi|k-9/);
   expect(() => JSON.parse(text)).toThrow();
-  expect(prettyFromEnv('pretty')).toBe(true);
-  expect(prettyFromEnv('json')).toBe(false);
-  expect(prettyFromEnv(undefined)).toBeUndefined();
-  expect(() => prettyFromEnv('colour')).toThrow('LOG_FORMAT: "colour" is not a format; use json or pretty');
+  // Each process's configuration reads LOG_FORMAT (and LOG_LEVEL) and passes them to createLogger.
+  const log = (env: NodeJS.ProcessEnv) => loadConfig('codec', { NODE_ENV: 'development', ...env }).log;
+  expect(log({ LOG_FORMAT: 'pretty' }).pretty).toBe(true);
+  expect(log({ LOG_FORMAT: 'json' }).pretty).toBe(false);
+  expect(log({}).pretty).toBeUndefined();
+  expect(() => log({ LOG_FORMAT: 'colour' })).toThrow('LOG_FORMAT: "colour" is not a format; use json or pretty');
+  expect(log({ LOG_LEVEL: 'debug' }).level).toBe('DEBUG');
+  expect(() => log({ LOG_LEVEL: 'verbose' })).toThrow(
+    'LOG_LEVEL: "verbose" is not a level; use one of TRACE, DEBUG, INFO, WARN, ERROR',
+  );
 });
 
 test("fastify's request logs, through pinoLineStream, come out in our format with the same masking", async () => {

@@ -37,7 +37,7 @@ beforeAll(async () => {
   const env = { BATCH_STORE_DIR: join(dir, 'store'), CYCLR_MAX_REQUESTS_PER_SECOND: String(LIMIT) };
   stack = await startTestStack('rate-share', { env });
   extraWorkers.push(...(await Promise.all([startWorkerProcess(stack.options), startWorkerProcess(stack.options)])));
-  store = new BatchStore(join(dir, 'store'), loadConfig(testEnv(stack.options)).payloadKeys);
+  store = BatchStore.fromConfig(loadConfig('client', testEnv(stack.options)));
 });
 
 afterAll(async () => {

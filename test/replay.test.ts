@@ -58,7 +58,7 @@ test('every recorded history replays deterministically against the current workf
     {
       workflowBundle: { codePath: bundlePath },
       // The fixtures' payloads are encrypted with the test key, as the recording worker wrote them.
-      dataConverter: dataConverter(loadConfig({ PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY })),
+      dataConverter: dataConverter(loadConfig('client', { PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY })),
       replayName: 'fixtures',
     },
     fixtures.map((f) => ({ workflowId: f.workflowId, history: f.history })),

@@ -57,7 +57,11 @@ test('npm run stack prints the secret its events are signed with, and keeps it a
   expect(readFileSync(join(stateDir, 'notify-signing-secret'), 'utf8').trim()).toBe(first.secret);
 
   // A provisioning with a notifyUrl: its event verifies with the printed secret, as the README's receiver does it.
-  const config = loadConfig({ TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_TASK_QUEUE: taskQueue });
+  const config = loadConfig('client', {
+    NODE_ENV: 'development',
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+  });
   const client = await ProvisioningClient.connect(config);
   try {
     const { workflowId } = await client.start({

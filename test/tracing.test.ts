@@ -5,7 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { ProvisioningClient } from '../src/client.js';
 import type { ServiceProcess } from '../dev/local-stack/processes.js';
-import { tracingFromEnv } from '../src/observability/tracing.js';
+import { loadConfig } from '../src/config.js';
+import { startTracing } from '../src/observability/tracing.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import type { Simulator } from '../dev/simulator/server.js';
 import { eventually, provisioningClient, startTestSimulator, startWorkerProcess, uniqueId } from './support/harness.js';
@@ -49,8 +50,17 @@ afterAll(async () => {
 });
 
 test('off by default; a bad endpoint is a clear error', async () => {
-  await expect(tracingFromEnv({})).resolves.toBeUndefined();
-  await expect(tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).rejects.toThrow(
+  const worker = (env: NodeJS.ProcessEnv) =>
+    loadConfig('worker', {
+      NODE_ENV: 'development',
+      CYCLR_API_URL: 'http://127.0.0.1:9',
+      CYCLR_SERVICE_DOMAIN: 'x',
+      CYCLR_ACCESS_TOKEN: 't',
+      ...env,
+    });
+  expect(worker({}).tracing).toBeUndefined();
+  await expect(startTracing(worker({}).tracing)).resolves.toBeUndefined();
+  expect(() => worker({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
     /OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" is not a URL/,
   );
 });

@@ -32,7 +32,7 @@ test('a worker that shuts down releases its request-rate share at once and close
   });
   // createWorker loads the prebundled workflows named by WORKFLOW_BUNDLE_PATH, as a deployed worker does.
   process.env.WORKFLOW_BUNDLE_PATH = env.WORKFLOW_BUNDLE_PATH;
-  const config = loadConfig(env, { cyclr: true });
+  const config = loadConfig('worker', env);
   const client = new Client({ connection, dataConverter: dataConverter(config) });
 
   // The other worker on the queue: it keeps answering the lease workflow after the first has gone.

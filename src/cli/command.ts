@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ProvisioningClient } from '../client.js';
-import { loadConfig } from '../config.js';
+import { configWarnings, loadConfig, type ClientConfig } from '../config.js';
 
 export interface CliCommand {
   name: string;
@@ -80,9 +80,19 @@ export function output(json: boolean | undefined, human: string, data: unknown):
   console.log(json ? JSON.stringify(data, null, 2) : human);
 }
 
+let loaded: ClientConfig | undefined;
+/** The CLI's configuration (kind `client`), read once; a variable nothing reads is a warning line first. */
+export function cliConfig(): ClientConfig {
+  if (!loaded) {
+    for (const w of configWarnings()) console.error(`config warning: ${w}`);
+    loaded = loadConfig('client');
+  }
+  return loaded;
+}
+
 /** Connects from the environment and always closes the connection, so the process can exit. */
 export async function withClient<T>(fn: (client: ProvisioningClient) => Promise<T>): Promise<T> {
-  const client = await ProvisioningClient.connect(loadConfig());
+  const client = await ProvisioningClient.connect(cliConfig());
   try {
     return await fn(client);
   } finally {

@@ -15,7 +15,7 @@ import type { Payload } from '@temporalio/common';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ConfigError, loadConfig, type Key } from '../config.js';
+import { loadConfig, loadConfigOrExit, type CodecConfig, type Key } from '../config.js';
 import { createLogger, type JsonLogger } from '../observability/logger.js';
 import { EncryptionCodec } from './encryption-codec.js';
 
@@ -119,61 +119,27 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
   }
 }
 
-/** CODEC_CORS_ORIGINS: the Temporal UI's origins (default the dev server's UI). */
-export function corsOriginsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env.CODEC_CORS_ORIGINS ?? 'http://localhost:8233')
-    .split(',')
-    .map((o) => o.trim().replace(/\/+$/, ''))
-    .filter(Boolean);
+/** The standalone codec server's options from its configuration: PAYLOAD_ENCRYPTION_KEY, CODEC_AUTH_TOKEN,
+ * CODEC_CORS_ORIGINS. (The gateway's /codec takes the gateway's tokens instead: one secret, one purpose.) */
+export function codecOptions(config: Pick<CodecConfig, 'payloadKeys' | 'codec'>): CodecServerOptions {
+  return { keys: config.payloadKeys, authTokens: config.codec.authTokens, corsOrigins: config.codec.corsOrigins };
 }
 
-/** The standalone codec server's options from the environment: PAYLOAD_ENCRYPTION_KEY, CODEC_AUTH_TOKEN,
- * CODEC_CORS_ORIGINS. (The gateway's /codec takes the gateway's tokens instead: one secret, one purpose.) */
-export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CodecServerOptions {
-  const config = loadConfig(env);
-  const authTokens = (env.CODEC_AUTH_TOKEN ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-  const problems: string[] = [];
-  if (authTokens.some((t) => t.length < 16)) problems.push('CODEC_AUTH_TOKEN: each token needs at least 16 characters');
-  if (env.NODE_ENV === 'production' && authTokens.length === 0 && env.CODEC_ALLOW_UNAUTHENTICATED !== 'true') {
-    problems.push(
-      'CODEC_AUTH_TOKEN: is required in production (anyone who reaches the endpoint can decrypt payloads); ' +
-        'set CODEC_ALLOW_UNAUTHENTICATED=true only if a proxy in front authenticates every request',
-    );
-  }
-  if (problems.length) throw new ConfigError(problems);
-  return {
-    keys: config.payloadKeys,
-    authTokens,
-    corsOrigins: corsOriginsFromEnv(env),
-  };
+/** The same, from an environment (tests, and checks of a deployment's environment). */
+export function codecOptionsFromEnv(env: NodeJS.ProcessEnv): CodecServerOptions {
+  return codecOptions(loadConfig('codec', env));
 }
 
 async function main(): Promise<void> {
-  const logger = createLogger({ service: 'codec-server' });
-  let options: CodecServerOptions;
-  try {
-    options = { ...codecOptionsFromEnv(), logger };
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) console.error(`config error: ${p}`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit('codec');
+  const logger = createLogger({ service: 'codec-server', ...config.log });
+  const options: CodecServerOptions = { ...codecOptions(config), logger };
   const app = Fastify({ logger: false });
   await app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX });
-  const host = process.env.CODEC_HOST ?? '0.0.0.0';
-  const wanted = Number(process.env.CODEC_PORT ?? 8888);
-  if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) {
-    console.error(`config error: CODEC_PORT: "${process.env.CODEC_PORT}" must be a port number (0-65535)`);
-    process.exit(2);
-  }
-  await app.listen({ host, port: wanted });
+  const { host } = config.codec;
+  await app.listen({ host, port: config.codec.port });
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : process.env.CODEC_PORT;
+  const port = typeof address === 'object' && address ? address.port : config.codec.port;
   logger.info(`codec server listening on http://${host === '0.0.0.0' ? 'localhost' : host}:${port}${CODEC_PREFIX}`, {
     authenticated: options.authTokens.length > 0,
     corsOrigins: options.corsOrigins,

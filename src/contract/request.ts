@@ -23,14 +23,19 @@ function durationMs(value: string): number | undefined {
   }
 }
 
+/** The longest a consent link may live: a link that never expires could never be taken back. */
+export const MAX_CONSENT = '90d';
+
 /** A Temporal duration string such as "14d", "2h", "10m", "30s". */
-const duration = (field: string, min: string) =>
+const duration = (field: string, min: string, max?: string) =>
   z.string().superRefine((value, ctx) => {
     const ms = durationMs(value);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write e.g. "14d", "2h", "10m" or "30s"` });
     } else if (ms < msToNumber(min as Parameters<typeof msToNumber>[0])) {
       ctx.addIssue({ code: 'custom', message: `${field} must be at least ${min}` });
+    } else if (max && ms > msToNumber(max as Parameters<typeof msToNumber>[0])) {
+      ctx.addIssue({ code: 'custom', message: `${field} must be at most ${max}; send a new link later instead` });
     }
   });
 
@@ -69,6 +74,43 @@ const connectorRef = z
     }
   });
 
+function timeouts(consent: z.ZodType<string>) {
+  return z
+    .object({
+      consent: consent.optional().describe(`How long to wait for consent (default 14d, at most ${MAX_CONSENT}).`),
+      reminderEvery: duration('reminderEvery', '1s').optional().describe('How often to remind (default 2d).'),
+      checkEvery: duration('checkEvery', '1s')
+        .optional()
+        .describe('The first gap between checks with Cyclr while awaiting consent (default 10m).'),
+      checkEveryMax: duration('checkEveryMax', '1s')
+        .optional()
+        .describe(
+          'Idle checks back off, doubling, up to this gap (default 6h, or checkEvery if longer); at least checkEvery.',
+        ),
+    })
+    .strict()
+    .superRefine((t, ctx) => {
+      if (t.checkEveryMax === undefined) return;
+      const every = t.checkEvery ?? DEFAULT_TIMEOUTS.checkEvery;
+      const max = durationMs(t.checkEveryMax);
+      if (max !== undefined && max < (durationMs(every) ?? 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checkEveryMax'],
+          message: `must be at least checkEvery (${every}); raise checkEveryMax or lower checkEvery`,
+        });
+      }
+    })
+    .optional()
+    .describe(
+      `Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s; consent at most ${MAX_CONSENT}). ` +
+        'Checks with Cyclr start checkEvery apart and back off, doubling, to checkEveryMax while nobody acts; a ' +
+        'reminder sent resets the gap to checkEvery; a click on the consent link or a consentCompleted signal makes ' +
+        'checks brisk.',
+    );
+}
+
+/** What every entry point accepts (gateway, client library, CLI, batch files, and workflows begun since v3). */
 export const provisioningRequestSchema = z
   .object({
     accountId: z
@@ -131,44 +173,16 @@ export const provisioningRequestSchema = z
       .optional()
       .describe("Required when the connector needs a user's consent. returnUrl is where the browser lands when done."),
     notifyUrl: httpUrl.optional().describe('Where lifecycle events are POSTed, signed like Standard Webhooks.'),
-    timeouts: z
-      .object({
-        consent: duration('consent', '1s').optional().describe('How long to wait for consent (default 14d).'),
-        reminderEvery: duration('reminderEvery', '1s').optional().describe('How often to remind (default 2d).'),
-        checkEvery: duration('checkEvery', '1s')
-          .optional()
-          .describe('The first gap between checks with Cyclr while awaiting consent (default 10m).'),
-        checkEveryMax: duration('checkEveryMax', '1s')
-          .optional()
-          .describe(
-            'Idle checks back off, doubling, up to this gap (default 6h, or checkEvery if longer); at least checkEvery.',
-          ),
-      })
-      .strict()
-      .superRefine((t, ctx) => {
-        if (t.checkEveryMax === undefined) return;
-        const every = t.checkEvery ?? DEFAULT_TIMEOUTS.checkEvery;
-        const max = durationMs(t.checkEveryMax);
-        if (max !== undefined && max < (durationMs(every) ?? 0)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['checkEveryMax'],
-            message: `must be at least checkEvery (${every}); raise checkEveryMax or lower checkEvery`,
-          });
-        }
-      })
-      .optional()
-      .describe(
-        'Temporal duration strings such as "14d", "2h", "10m", "30s" (each at least 1s). Checks with Cyclr start ' +
-          'checkEvery apart and back off, doubling, to checkEveryMax while nobody acts; a reminder sent resets the ' +
-          'gap to checkEvery; a click on the consent link or a consentCompleted signal makes checks brisk.',
-      ),
+    timeouts: timeouts(duration('consent', '1s', MAX_CONSENT)),
     /** Leave the account connector in place when the provisioning is cancelled or expires. */
     keepOnCancel: z.boolean().optional(),
     /** Set by provisionBatch so staff can list a batch's children. */
     batchId: z.string().optional(),
   })
   .strict();
+
+/** Runs begun before the consent cap (a running provisioning keeps the request it was started with). */
+const uncappedRequestSchema = provisioningRequestSchema.extend({ timeouts: timeouts(duration('consent', '1s')) });
 
 export type ProvisioningRequest = z.infer<typeof provisioningRequestSchema>;
 export type ConnectorRef = z.infer<typeof connectorRef>;
@@ -181,11 +195,11 @@ export interface InvalidField {
 export type ParseResult = { ok: true; request: ProvisioningRequest } | { ok: false; errors: InvalidField[] };
 
 /** Validates without throwing; `errors` name each bad field by its JSON path. */
-export function parseProvisioningRequest(input: unknown): ParseResult {
+export function parseProvisioningRequest(input: unknown, { consentCap = true } = {}): ParseResult {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { ok: false, errors: [{ path: '(request)', message: 'must be a JSON object' }] };
   }
-  const parsed = provisioningRequestSchema.safeParse(input);
+  const parsed = (consentCap ? provisioningRequestSchema : uncappedRequestSchema).safeParse(input);
   if (parsed.success) return { ok: true, request: parsed.data };
   return { ok: false, errors: describeIssues(parsed.error.issues) };
 }

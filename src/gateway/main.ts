@@ -1,26 +1,24 @@
 /**
- * `npm run gateway`: the HTTP gateway. Configuration from the environment (GATEWAY_PORT, PUBLIC_BASE_URL,
- * GATEWAY_API_TOKENS, GATEWAY_READ_TOKENS, LINK_SIGNING_KEY, TEMPORAL_*, BATCH_STORE_DIR, and for the codec at /codec:
- * PAYLOAD_ENCRYPTION_KEY, CODEC_CORS_ORIGINS). The first line printed is `gateway listening on http://...`.
+ * `npm run gateway`: the HTTP gateway. Configuration from the environment (src/config.ts, kind `gateway`). The first
+ * line printed is `gateway listening on http://...`.
  */
 import { ProvisioningClient } from '../client.js';
-import { corsOriginsFromEnv } from '../codec/server.js';
 import { loadConfigOrExit } from '../config.js';
 import { createLogger, pinoLineStream } from '../observability/logger.js';
 import { buildApp } from './app.js';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(process.env, { gateway: true });
-  const production = process.env.NODE_ENV === 'production';
-  const allowOpenCodec = process.env.CODEC_ALLOW_UNAUTHENTICATED === 'true';
+  const config = loadConfigOrExit('gateway');
+  const { production } = config;
+  const allowOpenCodec = config.codec.allowUnauthenticated;
   const codec = {
     keys: config.payloadKeys,
     authTokens: [],
-    corsOrigins: corsOriginsFromEnv(process.env),
-    logger: createLogger({ service: 'gateway' }),
+    corsOrigins: config.codec.corsOrigins,
+    logger: createLogger({ service: 'gateway', ...config.log }),
   };
   const client = await ProvisioningClient.connect(config);
-  const logging = process.env.GATEWAY_LOG !== 'off';
+  const logging = config.gatewayLog;
   // Quiet until listening, so the "gateway listening" line comes first (fastify logs its own at info).
   const app = await buildApp({
     client,
@@ -28,10 +26,10 @@ async function main(): Promise<void> {
     codec,
     // The gateway is public (browsers reach it): an open /codec there is for a laptop's Web UI only.
     codecUnauthenticated: allowOpenCodec && !production,
-    logger: logging ? { level: 'warn', stream: pinoLineStream({ service: 'gateway' }) } : false,
+    logger: logging ? { level: 'warn', stream: pinoLineStream({ service: 'gateway', ...config.log }) } : false,
   });
   // All interfaces: in a container the gateway is reached from outside; GATEWAY_HOST narrows it.
-  const host = process.env.GATEWAY_HOST ?? '0.0.0.0';
+  const host = config.gatewayHost;
   await app.listen({ host, port: config.gatewayPort });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.gatewayPort;

@@ -21,14 +21,14 @@ const DROPPED = new Set(['taskToken', 'sdkComponent']);
 export interface JsonLoggerOptions {
   /** `worker`, `gateway`, `cli`: which process wrote the line. */
   service: string;
-  /** From LOG_LEVEL (TRACE, DEBUG, INFO, WARN, ERROR); INFO by default. */
+  /** TRACE, DEBUG, INFO, WARN, ERROR (a process passes its config's LOG_LEVEL); INFO by default. */
   level?: LogLevel | string;
   /** Where lines go (one JSON object, no newline); stdout by default (containers collect it). */
   write?: (line: string) => void;
   /** Fields on every line, e.g. { taskQueue }. */
   base?: Record<string, unknown>;
   now?: () => Date;
-  /** Pretty lines instead of JSON. Default: LOG_FORMAT (`json` or `pretty`), else pretty when stdout is a terminal. */
+  /** Pretty lines instead of JSON (a process passes its config's LOG_FORMAT). Default: when stdout is a terminal. */
   pretty?: boolean;
 }
 
@@ -64,7 +64,7 @@ function clean(fields: Record<string, unknown>): Record<string, unknown> {
 function pinoOptions(options: Pick<JsonLoggerOptions, 'service' | 'level' | 'base' | 'now'>): LoggerOptions {
   const now = options.now ?? (() => new Date());
   return {
-    level: parseLogLevel(options.level ?? process.env.LOG_LEVEL).toLowerCase(),
+    level: parseLogLevel(options.level).toLowerCase(),
     // Replaces pino's pid/hostname: containers and the local stack already say where a line came from. Other fixed
     // fields are merged into each line by `adapt`, not given to pino, which would write a key twice.
     base: { service: options.service },
@@ -85,17 +85,10 @@ function pinoOptions(options: Pick<JsonLoggerOptions, 'service' | 'level' | 'bas
   };
 }
 
-/** LOG_FORMAT lets a parent that pipes our stdout (the local stack) still ask for pretty lines. */
-export function prettyFromEnv(raw: string | undefined): boolean | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (raw === 'json' || raw === 'pretty') return raw === 'pretty';
-  throw new Error(`LOG_FORMAT: "${raw}" is not a format; use json or pretty`);
-}
-
 function destination(options: JsonLoggerOptions): DestinationStream {
   const { write } = options;
   const sink = write ? { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) } : undefined;
-  if (options.pretty ?? prettyFromEnv(process.env.LOG_FORMAT) ?? (!write && process.stdout.isTTY)) {
+  if (options.pretty ?? (!write && process.stdout.isTTY)) {
     return pretty({
       sync: true,
       messageKey: 'msg',

@@ -31,18 +31,14 @@ const CONSENT_WAIT_BUCKETS_MS = [
   30 * 1440 * MINUTE,
 ];
 
-/** Where the runtime's exporter listens: all interfaces in a container, loopback when METRICS_HOST says so. */
-export function metricsBindAddress(port: number, host = process.env.METRICS_HOST ?? '0.0.0.0'): string {
-  return `${host}:${port}`;
-}
-
-/** The runtime telemetry options for a Prometheus endpoint on `port` (none when the port is unset). */
-export function prometheusTelemetry(port: number | undefined) {
+/** The runtime telemetry options for a Prometheus endpoint on `host:port` (METRICS_HOST, METRICS_PORT; none when the
+ * port is unset). */
+export function prometheusTelemetry(port: number | undefined, host: string) {
   if (port === undefined) return undefined;
   return {
     metrics: {
       prometheus: {
-        bindAddress: metricsBindAddress(port),
+        bindAddress: `${host}:${port}`,
         countersTotalSuffix: true,
         unitSuffix: true,
         useSecondsForDurations: false,

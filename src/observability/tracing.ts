@@ -1,6 +1,6 @@
 /**
- * Optional OpenTelemetry tracing through the Temporal SDK's interceptors: off unless OTEL_EXPORTER_OTLP_ENDPOINT is
- * set. Spans for starting workflows (client), running workflows and their activity calls (workflow interceptors,
+ * Optional OpenTelemetry tracing through the Temporal SDK's interceptors: off unless the worker's configuration has
+ * an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT). Spans for starting workflows (client), running workflows and their activity calls (workflow interceptors,
  * exported through a sink) and running activities (activity interceptors), sent over OTLP/HTTP to a collector.
  */
 import type { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
@@ -14,26 +14,16 @@ export interface Tracing {
 }
 
 /**
- * The standard OTel variables: OTEL_EXPORTER_OTLP_ENDPOINT (base URL; /v1/traces is appended), OTEL_SERVICE_NAME.
- * The OpenTelemetry modules load only when tracing is on: they are a sixth of an idle worker's memory.
+ * The standard OTel variables, as the worker's configuration read them: OTEL_EXPORTER_OTLP_ENDPOINT (base URL;
+ * /v1/traces is appended), OTEL_SERVICE_NAME. The OpenTelemetry modules load only when tracing is on: they are a
+ * sixth of an idle worker's memory.
  */
-export async function tracingFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
+export async function startTracing(
+  settings: { endpoint: string; serviceName?: string } | undefined,
   defaultService = 'cyclr-provisioner-worker',
 ): Promise<Tracing | undefined> {
-  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (!endpoint) return undefined;
-  let base: URL | undefined;
-  try {
-    base = new URL(endpoint);
-  } catch {
-    base = undefined;
-  }
-  if (!base || !/^https?:$/.test(base.protocol)) {
-    throw new Error(
-      `OTEL_EXPORTER_OTLP_ENDPOINT: "${endpoint}" is not a URL; use the collector's OTLP/HTTP base, e.g. http://otel-collector:4318`,
-    );
-  }
+  if (!settings) return undefined;
+  const base = new URL(settings.endpoint);
   const url = `${base.toString().replace(/\/+$/, '')}/v1/traces`;
   const [{ OTLPTraceExporter }, { Resource }, { BasicTracerProvider, BatchSpanProcessor }, { OpenTelemetryPlugin }] =
     await Promise.all([
@@ -43,7 +33,7 @@ export async function tracingFromEnv(
       import('@temporalio/interceptors-opentelemetry'),
     ]);
   const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter({ url }));
-  const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || defaultService });
+  const resource = new Resource({ 'service.name': settings.serviceName ?? defaultService });
   // Workflow spans reach the processor through the plugin's sink; client and activity spans through this tracer
   // (passed explicitly, so no global provider or context manager is needed).
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });

@@ -56,7 +56,9 @@ export function verifyToken(
     typeof claims !== 'object' ||
     claims === null ||
     typeof claims.wf !== 'string' ||
-    typeof claims.exp !== 'number'
+    typeof claims.exp !== 'number' ||
+    // A connect token names its link, so a newer link revokes it; one without (never minted by us) is refused.
+    (claims.p === 'connect' && (typeof claims.lid !== 'string' || claims.lid === ''))
   ) {
     return { ok: false, reason: 'malformed' };
   }

@@ -83,7 +83,8 @@ export class Provisioning {
       this.enter('resolving-connector');
     }
     // Checked as every entry point checks it; a bad one fails the provisioning with the same words (`refusal`).
-    const parsed = parseProvisioningRequest(rawRequest);
+    // The consent cap holds from v3, for a run's first request only: a continued run keeps the deadline it had.
+    const parsed = parseProvisioningRequest(rawRequest, { consentCap: version >= 3 && !resume });
     const valid = parsed.ok ? parsed.request : undefined;
     if (parsed.ok) {
       this.checked = { request: parsed.request };

@@ -15,6 +15,7 @@ export const PROVISIONING_VERSIONS = [
   { version: 2, patch: 'local-activities-2026-12' },
   // Idle consent checks back off from timeouts.checkEvery to timeouts.checkEveryMax; status echoes the schedule.
   // Reconnect and remove: a run after the first, under the same id (options.lifecycle).
+  // timeouts.consent is capped (MAX_CONSENT) for runs begun at this version; older runs keep what they began with.
   { version: 3, patch: 'provision-v3-2026-12' },
 ] as const satisfies VersionPatches;
 

@@ -62,7 +62,7 @@ export async function startGateway(
   logger?: GatewayLogOptions,
   extras: GatewayExtras = {},
 ): Promise<{ app: FastifyInstance; url: string }> {
-  const config = loadConfig(gatewayEnv(env), { gateway: true });
+  const config = loadConfig('gateway', gatewayEnv(env));
   const app = await buildApp({ client, config, logger, ...extras });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };

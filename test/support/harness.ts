@@ -65,7 +65,7 @@ export async function startWorkerProcess(options: TestStackOptions): Promise<Ser
 }
 
 export async function provisioningClient(options: TestStackOptions): Promise<ProvisioningClient> {
-  const config = loadConfig(testEnv(options));
+  const config = loadConfig('client', testEnv(options));
   const connection = await Connection.connect({ address: config.temporal.address });
   return new ProvisioningClient(
     new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) }),

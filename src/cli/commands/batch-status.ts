@@ -1,8 +1,7 @@
 import { batchProgress, cancelBatch } from '../../batch/batch-client.js';
 import { BatchStore } from '../../batch/store.js';
-import { loadConfig } from '../../config.js';
 import { follow, printBatchReport } from '../batch-view.js';
-import { UsageError, commonOptions, parse, withClient, type CliCommand } from '../command.js';
+import { UsageError, commonOptions, parse, withClient, cliConfig, type CliCommand } from '../command.js';
 
 function requireBatchId(command: string, positionals: string[]): string {
   const [id, extra] = positionals;
@@ -23,7 +22,7 @@ export const batchStatusCommand: CliCommand = {
       failures: { type: 'string' },
     });
     const batchId = requireBatchId('batch-status', positionals);
-    const config = loadConfig();
+    const config = cliConfig();
     const store = BatchStore.fromConfig(config);
     return withClient(async (client) => {
       const snap =

@@ -1,8 +1,7 @@
 import { submitBatch } from '../../batch/batch-client.js';
 import { BatchStore } from '../../batch/store.js';
-import { loadConfig } from '../../config.js';
 import { follow, printBatchReport } from '../batch-view.js';
-import { UsageError, commonOptions, parse, withClient, type CliCommand } from '../command.js';
+import { UsageError, commonOptions, parse, withClient, cliConfig, type CliCommand } from '../command.js';
 
 const options = {
   ...commonOptions,
@@ -29,7 +28,7 @@ export const batchCommand: CliCommand = {
     const [file, extra] = positionals;
     if (!file) throw new UsageError('batch needs a file: provisioner batch accounts.csv');
     if (extra) throw new UsageError(`batch takes one file; got an extra argument "${extra}"`);
-    const config = loadConfig();
+    const config = cliConfig();
     const store = BatchStore.fromConfig(config);
     return withClient(async (client) => {
       const submitted = await submitBatch(client.temporal, client.taskQueue, store, {

@@ -1,6 +1,5 @@
-import { commonOptions, output, parse, UsageError, withClient, type CliCommand } from '../command.js';
+import { commonOptions, output, parse, UsageError, withClient, cliConfig, type CliCommand } from '../command.js';
 import { BatchStore } from '../../batch/store.js';
-import { loadConfig } from '../../config.js';
 import { listBatchRows } from '../../operations/filters.js';
 import { buildQuery, filterOptions, listProvisionings, parseLimit } from '../filter-flags.js';
 import { formatList } from '../format.js';
@@ -19,7 +18,7 @@ export const listCommand: CliCommand = {
     // A batch's rows that completed at install ran without a workflow: their outcomes are in the batch store.
     const batch = values.batch;
     if (batch !== undefined && found.length < limit) {
-      const store = BatchStore.fromConfig(loadConfig());
+      const store = BatchStore.fromConfig(cliConfig());
       const listed = new Set(found.map((f) => f.workflowId));
       found.push(...(await listBatchRows(store, { ...values, batch }, limit - found.length, listed)));
     }
