@@ -50,7 +50,10 @@ export interface ProvisionerWorker {
   run(): Promise<void>;
 }
 
-export async function createWorker(config: WorkerConfig, overrides: Partial<WorkerOptions> = {}): Promise<ProvisionerWorker> {
+export async function createWorker(
+  config: WorkerConfig,
+  overrides: Partial<WorkerOptions> = {},
+): Promise<ProvisionerWorker> {
   const connection = await NativeConnection.connect(connectionOptions(config));
   // A prebundled file (production images, tests) starts in a second; otherwise bundle from source.
   // Plugins (tracing) add workflow interceptors, which must be bundled in: then bundle from source instead.
