@@ -2,6 +2,8 @@
  * Configuration from the environment, validated once at start. A bad or missing value is one clear line that names
  * the variable and what to do.
  */
+import { msToNumber } from '@temporalio/common';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /** A key list entry without a key id (a bare secret) gets this id; a later "newId:secret,default:..." rotates it. */
@@ -81,8 +83,74 @@ const tokenList = (name: string) =>
       return tokens;
     });
 
+// --- gateway: GATEWAY_TRUST_PROXY names the proxies (never "true"), and GATEWAY_CONSENT_CLICK_LIMIT (issue 19.2-19.3)
+/** proxy-addr's names for whole ranges (fastify's trustProxy accepts them beside addresses and CIDRs). */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** "10.0.0.5,10.1.0.0/16,loopback": the proxies whose X-Forwarded-For is believed, and no one else's. */
+const trustedProxyList = z.string().transform((raw, ctx) => {
+  const entries = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (entries.length === 1 && entries[0] === 'false') return [];
+  if (entries.some((p) => p === 'true' || /^\d+$/.test(p))) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must name your proxies, not "true" or a hop count: trusting every hop lets any client write its own ' +
+        "X-Forwarded-For and pick the address the rate limits count; list the proxies' addresses or CIDRs, e.g. " +
+        '"10.0.0.0/8" or "127.0.0.1,::1"',
+    });
+    return z.NEVER;
+  }
+  const bad = entries.filter((p) => !PROXY_RANGE_NAMES.has(p) && !ipaddr.isValidCIDR(p) && !ipaddr.isValid(p));
+  if (bad.length) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${bad.join('", "')}" is not an IP address or CIDR; list the proxies' addresses or CIDRs, e.g. "10.0.0.0/8"`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+/** "10/10m": at most 10 sign-in tokens minted for one provisioning in any 10 minutes (Temporal duration units). */
+const clickLimit = z.string().transform((raw, ctx) => {
+  const match = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(raw);
+  let windowMs: number | undefined;
+  try {
+    windowMs = match ? msToNumber(match[2] as Parameters<typeof msToNumber>[0]) : undefined;
+  } catch {
+    windowMs = undefined;
+  }
+  const max = Number(match?.[1]);
+  if (!match || !(max >= 1) || windowMs === undefined || !(windowMs >= 1000)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be "<clicks>/<duration>", e.g. "10/10m" (at least 1 click, in at least 1s)',
+    });
+    return z.NEVER;
+  }
+  return { max, windowMs };
+});
+
+const gatewayAbuseEnv = {
+  /** Behind a proxy: the proxies' addresses/CIDRs (comma-separated), so limits count real clients. */
+  GATEWAY_TRUST_PROXY: trustedProxyList.optional(),
+  /** Consent-link clicks that mint a Cyclr sign-in token, per provisioning: "<clicks>/<duration>". */
+  GATEWAY_CONSENT_CLICK_LIMIT: clickLimit.default('10/10m'),
+};
+
+export interface ConsentClickLimit {
+  max: number;
+  windowMs: number;
+}
+// --- end gateway
+
 const envSchema = z
   .object({
+    ...gatewayAbuseEnv,
     CYCLR_API_URL: z.string().url('must be a URL such as https://api.cyclr.com').optional(),
     CYCLR_SERVICE_DOMAIN: z.string().min(1, 'must be your Partner Service Domain, e.g. yourco-h.cyclr.com').optional(),
     CYCLR_CLIENT_ID: z.string().min(1).optional(),
@@ -130,8 +198,6 @@ const envSchema = z
       .int()
       .positive('must be a positive number of failed checks per minute')
       .default(20),
-    /** Behind a proxy: "true", or the proxies' addresses/CIDRs (comma-separated), so limits count real clients. */
-    GATEWAY_TRUST_PROXY: z.string().min(1).optional(),
     /** Signs the support console's session cookies; unset: a random key per process (sign-ins end on restart). */
     CONSOLE_SESSION_KEY: z.string().min(32, 'must be at least 32 random characters').optional(),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -218,8 +284,10 @@ export interface Config {
   /** Gateway bearer tokens: `write` (GATEWAY_API_TOKENS) grant everything, `read` (GATEWAY_READ_TOKENS) reads only. */
   gatewayTokens: GatewayTokens;
   gatewayRateLimits: GatewayRateLimits;
-  /** fastify's trustProxy (GATEWAY_TRUST_PROXY); unset: the socket's address is the client's. */
-  gatewayTrustProxy?: boolean | string;
+  /** fastify's trustProxy (GATEWAY_TRUST_PROXY): the proxies named; unset or empty: the socket's address is the client's. */
+  gatewayTrustProxy?: readonly string[];
+  /** GATEWAY_CONSENT_CLICK_LIMIT: sign-in tokens minted per provisioning per window. */
+  consentClickLimit: ConsentClickLimit;
   /** The support console's own session-signing key (never another secret); unset: random per process. */
   consoleSessionKey?: string;
   metricsPort?: number;
@@ -244,11 +312,6 @@ export interface LoadOptions {
   cyclr?: boolean;
   /** The gateway: in production it needs GATEWAY_API_TOKENS. */
   gateway?: boolean;
-}
-
-function trustProxy(raw: string | undefined): boolean | string | undefined {
-  if (raw === undefined) return undefined;
-  return raw === 'true' || raw === 'false' ? raw === 'true' : raw;
 }
 
 /** The same secret in two roles gives whoever holds one role both powers. */
@@ -332,7 +395,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       publicPerMinute: e.GATEWAY_RATE_LIMIT,
       authFailuresPerMinute: e.GATEWAY_AUTH_FAILURE_LIMIT,
     },
-    gatewayTrustProxy: trustProxy(e.GATEWAY_TRUST_PROXY),
+    gatewayTrustProxy: e.GATEWAY_TRUST_PROXY,
+    consentClickLimit: e.GATEWAY_CONSENT_CLICK_LIMIT,
     consoleSessionKey: e.CONSOLE_SESSION_KEY,
     metricsPort: e.METRICS_PORT,
     batchStoreDir: e.BATCH_STORE_DIR,

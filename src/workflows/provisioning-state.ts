@@ -301,6 +301,7 @@ export class Provisioning {
       callbackMessage: oauth?.callbackMessage,
       targetOrigin: oauth?.targetOrigin,
       returnUrl: oauth?.returnUrl,
+      linkId: this.linkId,
     });
   }
 

@@ -21,6 +21,15 @@ export function registerSessionRoutes(app: FastifyInstance, { deps: { config }, 
         writeSession(reply, newSession(scope), secure);
         return reply.redirect('/console', 303);
       }
+      if (token) {
+        // A wrong token counts toward the same per-client limit as the API's bearer check.
+        const lockedFor = await app.authFailures.count(request);
+        if (lockedFor) {
+          reply.header('Retry-After', String(lockedFor));
+          const problem = `Too many failed sign-ins from your address; try again in ${lockedFor} seconds.`;
+          return page(request, reply, 429, (ctx) => signInPage(ctx, problem));
+        }
+      }
       problem = token ? 'That token is not a gateway token; check it and try again.' : 'Token: enter a gateway token.';
     }
     return page(request, reply, 401, (ctx) => signInPage(ctx, problem));

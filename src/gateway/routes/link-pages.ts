@@ -67,6 +67,18 @@ export function revokedLink(reply: FastifyReply): FastifyReply {
   });
 }
 
+/** Too many sign-ins started from one link in a short while: nothing minted; when the window ends, it works again. */
+export function tooManyClicks(reply: FastifyReply, retryAfterSeconds: number, now = Date.now()): FastifyReply {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  const at = new Date(now + retryAfterSeconds * 1000).toISOString().slice(11, 16);
+  return sendPage(reply, 429, {
+    title: 'Please wait a few minutes',
+    message:
+      `Sign-in was started from this link too many times in a short while, so it is paused. ` +
+      `Try the same link again in ${minutes} minute${minutes === 1 ? '' : 's'} (after ${at} UTC).`,
+  }).header('Retry-After', String(retryAfterSeconds));
+}
+
 export function unknownProvisioning(reply: FastifyReply): FastifyReply {
   return sendPage(reply, 404, {
     title: 'Link no longer in use',
