@@ -34,13 +34,23 @@ export const assetRoutes: GatewayRoutes = {
 
     // Browsers ask for these with every page. No content (no icon of our own), cached for a day so they ask rarely.
     for (const url of BROWSER_ICONS) {
-      app.get(url, { schema: { hide: true } }, async (_request, reply) =>
-        reply.code(204).header('Cache-Control', 'public, max-age=86400').send(),
-      );
+      app.get(url, async (_request, reply) => reply.code(204).header('Cache-Control', 'public, max-age=86400').send());
     }
   },
 
   paths: {
+    ...Object.fromEntries(
+      BROWSER_ICONS.map((url) => [
+        url,
+        {
+          get: {
+            operationId: `browserIcon${url.replace(/\W+(\w)/g, (_m, c: string) => c.toUpperCase())}`,
+            summary: 'Asked for by browsers with every page: 204, no token needed (never a failed token check)',
+            responses: { '204': { description: 'No icon (cached for a day)' } },
+          },
+        },
+      ]),
+    ),
     '/assets/consent.js': {
       get: {
         operationId: 'consentHelperScript',
