@@ -11,12 +11,15 @@ import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
 import { launchChromium } from './support/browser.js';
+import { eventually } from './support/harness.js';
 
 const WRITE = 'favicon-write-token-0123456789';
 
 let app: FastifyInstance;
 let url: string;
 let browser: Browser;
+/** The gateway's answers to the browser's own /favicon.ico requests (Playwright does not report those). */
+const icons: number[] = [];
 
 beforeAll(async () => {
   // The shipped default limit of failed token checks (20 a minute), so 30 pages would pass it if icons counted.
@@ -24,6 +27,9 @@ beforeAll(async () => {
   expect(config.gatewayRateLimits.authFailuresPerMinute).toBe(20);
   const client = new ProvisioningClient(new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }), 'q');
   app = await buildApp({ client, config });
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.url === '/favicon.ico') icons.push(reply.statusCode);
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   browser = await launchChromium();
@@ -36,20 +42,18 @@ afterAll(async () => {
 
 test('30 page views in Chromium (each asking for the favicon), then the API with the valid token: 200', async () => {
   const pages = ['/console', '/connect/not-a-real-link', '/oauth/callback'];
-  const icons: number[] = [];
+  // One visitor's browser, as the newcomer's was: a page, then the icon it asks for by itself, 30 times over.
+  const context = await browser.newContext();
+  const page = await context.newPage();
   for (let i = 0; i < 30; i++) {
-    // A fresh context per view, as a new visitor: no cached icon, so the browser asks for it every time.
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const iconAnswered = page.waitForResponse((r) => new URL(r.url()).pathname === '/favicon.ico', {
-      timeout: 10_000,
-    });
     await page.goto(`${url}${pages[i % pages.length]}`);
-    icons.push((await iconAnswered).status());
-    await context.close();
+    if (i === 0) await eventually(async () => (icons.length > 0 ? true : undefined), 10_000, 'the favicon request');
+    else await new Promise((r) => setTimeout(r, 100));
   }
-  // The browser did ask each time, and was answered without a token check.
-  expect(icons).toEqual(Array(30).fill(204));
+  await context.close();
+  // The browser asked, and was answered without a token check (a 401 is asked again on every page; 204 is cached).
+  expect(icons.length).toBeGreaterThan(0);
+  expect(new Set(icons)).toEqual(new Set([204]));
 
   const api = await fetch(`${url}/openapi.json`, { headers: { authorization: `Bearer ${WRITE}` } });
   expect(api.status).toBe(200);
