@@ -473,7 +473,7 @@ describe('OAuth callback', () => {
     const state = signToken('callback', { wf: workflowId, lid: linkIdOf(link), exp: Date.now() + 60_000 }, keys);
     const callback = () => api('GET', `/oauth/callback?state=${encodeURIComponent(state)}`);
     const first = await callback();
-    expect([first.status, first.text.slice(0, 400), first.headers.get("location")]).toEqual([302, "", RETURN_URL]);
+    expect([first.status, first.text.slice(0, 400), first.headers.get('location')]).toEqual([302, '', RETURN_URL]);
     await stack.client.result(workflowId);
     const late = await callback();
     expect(late.status).toBe(302);
