@@ -73,7 +73,8 @@ export const callbackRoutes: GatewayRoutes = {
           }
         }
 
-        const status = await statusWithin(client, workflowId);
+        // The stage and returnUrl read before signalling answer for the page (a signal does not change them).
+        const status = before ?? (await statusWithin(client, workflowId));
         if (status && ENDED.includes(status.stage)) {
           return sendPage(reply, 410, {
             title: 'This request has ended',
