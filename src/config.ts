@@ -18,6 +18,8 @@ import {
   logLevel,
   port,
   tokenList,
+  trustedProxyList,
+  clickLimit,
   webhookSecret,
   type Key,
 } from './config/values.js';
@@ -164,8 +166,10 @@ const gateway = {
     .int()
     .positive('must be a positive number of failed checks per minute')
     .default(20),
-  /** Behind a proxy: "true", or the proxies' addresses/CIDRs (comma-separated), so limits count real clients. */
-  GATEWAY_TRUST_PROXY: z.string().min(1).optional(),
+  /** Behind a proxy: the proxies' addresses/CIDRs (comma-separated; never "true"), so limits count real clients. */
+  GATEWAY_TRUST_PROXY: trustedProxyList.optional(),
+  /** Consent-link clicks that mint a Cyclr sign-in token, per link: "<clicks>/<duration>". */
+  GATEWAY_CONSENT_CLICK_LIMIT: clickLimit.default('10/10m'),
   /** Signs the support console's session cookies; unset: a random key per process (sign-ins end on restart). */
   CONSOLE_SESSION_KEY: z.string().min(32, 'must be at least 32 random characters').optional(),
 };
@@ -412,12 +416,6 @@ function toCyclr(e: Vars<typeof cyclr>) {
   };
 }
 
-/** fastify's trustProxy (GATEWAY_TRUST_PROXY, the `gateway` branch's to change); unset: the socket's address. */
-function trustProxy(raw: string | undefined): boolean | string | undefined {
-  if (raw === undefined) return undefined;
-  return raw === 'true' || raw === 'false' ? raw === 'true' : raw;
-}
-
 const workerSchema = z
   .object(SHAPES.worker)
   .superRefine(rules('worker'))
@@ -464,7 +462,10 @@ const gatewaySchema = z
       read: (e.GATEWAY_READ_TOKENS ?? []) as readonly string[],
     },
     gatewayRateLimits: { publicPerMinute: e.GATEWAY_RATE_LIMIT, authFailuresPerMinute: e.GATEWAY_AUTH_FAILURE_LIMIT },
-    gatewayTrustProxy: trustProxy(e.GATEWAY_TRUST_PROXY),
+    /** fastify's trustProxy: the proxies named; unset or empty: the socket's address is the client's. */
+    gatewayTrustProxy: e.GATEWAY_TRUST_PROXY,
+    /** Sign-in tokens minted per consent link per window. */
+    consentClickLimit: e.GATEWAY_CONSENT_CLICK_LIMIT,
     /** The support console's own session-signing key (never another secret); unset: random per process. */
     consoleSessionKey: e.CONSOLE_SESSION_KEY,
     /** The gateway's /codec: the gateway's tokens, these origins; without a token in development only. */
@@ -565,3 +566,5 @@ export function loadConfigOrExit<K extends ProcessKind>(kind: K, env: NodeJS.Pro
     throw err;
   }
 }
+
+export type ConsentClickLimit = GatewayConfig['consentClickLimit'];

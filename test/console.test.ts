@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
-import { sessionKeys } from '../src/gateway/console/session.js';
+import { sessionKeys, tokenFingerprint } from '../src/gateway/console/session.js';
 import { shown } from '../src/gateway/console/views/components.js';
 
 const WRITE = 'unit-write-token-0123456789';
@@ -25,6 +25,15 @@ async function consoleApp(env: NodeJS.ProcessEnv = {}): Promise<Served> {
   const config = {
     ...loadConfig('gateway', { NODE_ENV: 'development', CONSOLE_SESSION_KEY: SESSION_KEY, ...env }),
     gatewayTokens: { write: [WRITE], read: [READ] },
+  };
+  const client = new ProvisioningClient(new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }), 'q');
+  return listening(await buildApp({ client, config }));
+}
+
+async function consoleAppWith(gatewayTokens: { write: string[]; read: string[] }): Promise<Served> {
+  const config = {
+    ...loadConfig('gateway', { NODE_ENV: 'development', CONSOLE_SESSION_KEY: SESSION_KEY }),
+    gatewayTokens,
   };
   const client = new ProvisioningClient(new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }), 'q');
   return listening(await buildApp({ client, config }));
@@ -131,13 +140,44 @@ test('an expired or forged session cookie is no session: the sign-in page is sho
   const again = await app.get('/console', `console_session=${encodeURIComponent(forged)}`);
   expect(await again.text()).toContain('<label for="token">Gateway token</label>');
   // A valid one, signed with the same key, is a session: the same check tells them apart.
-  const valid = sign(`read.${Date.now() + 60_000}.abc`, secret);
+  const fingerprint = tokenFingerprint(sessionKeys(SESSION_KEY).fingerprint, READ);
+  const valid = sign(`read.${Date.now() + 60_000}.abc.${fingerprint}`, secret);
   expect(await (await app.get('/console/nowhere', `console_session=${encodeURIComponent(valid)}`)).text()).toContain(
     'Signed in: read only',
   );
   // Pages other than the list send a signed-out browser to sign in.
   const batches = await app.get('/console/batches');
   expect(batches.status).toBe(303);
+});
+
+test('a session dies with its token: once the token that opened it is removed, its cookie is no session', async () => {
+  const app = await consoleApp();
+  const { res } = await signIn(app, WRITE);
+  expect(res.status).toBe(303);
+  const cookie = cookiesOf(res);
+  const key = sessionKeys(SESSION_KEY).fingerprint;
+  const name = `write token ${Buffer.from(tokenFingerprint(key, WRITE), 'base64url').subarray(0, 4).toString('hex')}`;
+  // The console says which token is acting (its name, never the token).
+  const signedIn = await (await app.get('/console/nowhere', cookie)).text();
+  expect(signedIn).toContain(`(${name})`);
+  expect(signedIn).not.toContain(WRITE);
+
+  // The same session key, the write token rotated out: the cookie (signed, unexpired) no longer opens anything.
+  const rotated = await consoleAppWith({ write: ['a-new-write-token-0123456789'], read: [READ] });
+  const after = await rotated.get('/console/nowhere', cookie);
+  expect(await after.text()).not.toContain('Signed in');
+  expect((await rotated.get('/console/batches', cookie)).status).toBe(303);
+  // The token demoted to read only: a write session it opened is refused too (no scope is kept beyond the token's).
+  const demoted = await consoleAppWith({ write: [], read: [WRITE] });
+  expect(await (await demoted.get('/console/nowhere', cookie)).text()).not.toContain('Signed in');
+  // The token still configured: the same cookie is a session (proof the refusals above were about the token).
+  const same = await consoleAppWith({ write: [WRITE], read: [READ] });
+  expect(await (await same.get('/console/nowhere', cookie)).text()).toContain('Signed in: read and write');
+  // A cookie in the old form (no fingerprint), even correctly signed, is no session.
+  const old = sign(`write.${Date.now() + 60_000}.abc`, sessionKeys(SESSION_KEY).cookie);
+  expect(await (await same.get('/console/nowhere', `console_session=${encodeURIComponent(old)}`)).text()).not.toContain(
+    'Signed in',
+  );
 });
 
 test('console pages carry a strict CSP, no-store, nosniff and no-referrer; assets come from this origin', async () => {

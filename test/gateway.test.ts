@@ -80,6 +80,10 @@ async function awaitingConsent(
   return { workflowId, link: status.consentLink!, status };
 }
 
+/** The link id a consent link's token names (a callback state names the same one). */
+const linkIdOf = (link: string) =>
+  (JSON.parse(Buffer.from(link.split('/').pop()!.split('.')[0]!, 'base64url').toString()) as { lid: string }).lid;
+
 const signInTokensMinted = async () => requestTotal(await simulatorStats(stack.simulator.url), /signintoken/);
 const pathOf = (url: string) => new URL(url).pathname + new URL(url).search;
 
@@ -412,19 +416,22 @@ describe('OAuth callback', () => {
   const history = (s: ProvisioningStatus) => s.history.map((h) => h.stage);
 
   test('forged states are refused and signal nothing', async () => {
-    const { workflowId } = await awaitingConsent();
-    const goodState = signToken('callback', { wf: workflowId, exp: Date.now() + 60_000 }, keys);
+    const { workflowId, link } = await awaitingConsent();
+    const lid = linkIdOf(link);
+    const goodState = signToken('callback', { wf: workflowId, lid, exp: Date.now() + 60_000 }, keys);
     const [body] = goodState.split('.');
     const forged = [
       {
-        state: signToken('callback', { wf: workflowId, exp: Date.now() + 60_000 }, [
+        state: signToken('callback', { wf: workflowId, lid, exp: Date.now() + 60_000 }, [
           { id: 'k1', secret: 'not-our-signing-key-at-all' },
         ]),
         code: 403,
       },
       { state: signToken('connect', { wf: workflowId, lid: 'x', exp: Date.now() + 60_000 }, keys), code: 403 },
       { state: `${body}.${'A'.repeat(43)}`, code: 403 },
-      { state: signToken('callback', { wf: workflowId, exp: Date.now() - 1 }, keys), code: 403 },
+      { state: signToken('callback', { wf: workflowId, lid, exp: Date.now() - 1 }, keys), code: 403 },
+      // A state that names no consent link (as states did before links were named) is not honoured.
+      { state: signToken('callback', { wf: workflowId, exp: Date.now() + 60_000 }, keys), code: 403 },
       { state: 'garbage', code: 400 },
     ];
     for (const { state, code } of forged) {
@@ -445,8 +452,8 @@ describe('OAuth callback', () => {
   });
 
   test('a valid callback before approval signals, redirects to returnUrl, and the workflow keeps waiting', async () => {
-    const { workflowId } = await awaitingConsent();
-    const state = signToken('callback', { wf: workflowId, exp: Date.now() + 60_000 }, keys);
+    const { workflowId, link } = await awaitingConsent();
+    const state = signToken('callback', { wf: workflowId, lid: linkIdOf(link), exp: Date.now() + 60_000 }, keys);
     const res = await api('GET', `/oauth/callback?state=${encodeURIComponent(state)}`);
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(RETURN_URL);
@@ -461,11 +468,12 @@ describe('OAuth callback', () => {
   });
 
   test('after consent completed, the callback still sends the browser to returnUrl', async () => {
-    const { workflowId, status } = await awaitingConsent();
+    const { workflowId, status, link } = await awaitingConsent();
     await approveSilently(stack.simulator.url, status.accountConnectorId!);
-    const state = signToken('callback', { wf: workflowId, exp: Date.now() + 60_000 }, keys);
+    const state = signToken('callback', { wf: workflowId, lid: linkIdOf(link), exp: Date.now() + 60_000 }, keys);
     const callback = () => api('GET', `/oauth/callback?state=${encodeURIComponent(state)}`);
-    expect((await callback()).headers.get('location')).toBe(RETURN_URL);
+    const first = await callback();
+    expect([first.status, first.text.slice(0, 400), first.headers.get('location')]).toEqual([302, '', RETURN_URL]);
     await stack.client.result(workflowId);
     const late = await callback();
     expect(late.status).toBe(302);
@@ -483,7 +491,7 @@ test('request logs never carry consent tokens or callback states', async () => {
   });
   const logged = await startGateway(stack.client, testEnv(stack.options), { stream: sink });
   const token = signToken('connect', { wf: 'provision:a:b', lid: 'l', exp: Date.now() - 1 }, keys);
-  const state = signToken('callback', { wf: 'provision:a:b', exp: Date.now() + 60_000 }, keys);
+  const state = signToken('callback', { wf: 'provision:a:b', lid: 'l', exp: Date.now() + 60_000 }, keys);
   try {
     await fetch(`${logged.url}/connect/${token}`);
     await fetch(`${logged.url}/connect/${token}/extra`);

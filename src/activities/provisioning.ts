@@ -138,6 +138,8 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
       targetOrigin?: string;
       /** The request's oauth.returnUrl: its origin is the default targetOrigin with callbackMessage. */
       returnUrl?: string;
+      /** The consent link clicked: the callback state names it, and dies with it. */
+      linkId?: string;
     }): Promise<AuthUrl> {
       const { token, expiresAt } = await cyclr.createSignInToken(input.accountId, input.username);
       const url = cyclr.connectorAuthUrl({
@@ -148,7 +150,7 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
         // returnUrl were passed in send neither, and keep the gateway's origin they were started with.
         targetOrigin: input.callbackMessage
           ? (input.targetOrigin ?? (input.returnUrl ? new URL(input.returnUrl).origin : new URL(publicBaseUrl).origin))
-          : oauthCallbackUrl(publicBaseUrl, input.workflowId, linkSigningKeys),
+          : oauthCallbackUrl(publicBaseUrl, input.workflowId, input.linkId, linkSigningKeys),
         callbackMessage: input.callbackMessage,
       });
       return { url, expiresAt };

@@ -2,6 +2,8 @@
  * How each kind of value in the environment is read: key lists, tokens, webhook secrets, flags, ports, URLs. Each
  * bad value is an issue naming what to write instead; the variable's name is added by the loader.
  */
+import { msToNumber } from '@temporalio/common';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /** A key list entry without a key id (a bare secret) gets this id; a later "newId:secret,default:..." rotates it. */
@@ -114,4 +116,55 @@ export const logFormat = z.string().transform((raw, ctx) => {
   if (raw === 'json' || raw === 'pretty') return raw === 'pretty';
   ctx.addIssue({ code: 'custom', message: `"${raw}" is not a format; use json or pretty` });
   return z.NEVER;
+});
+
+/** proxy-addr's names for whole ranges (fastify's trustProxy accepts them beside addresses and CIDRs). */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** "10.0.0.5,10.1.0.0/16,loopback": the proxies whose X-Forwarded-For is believed, and no one else's. */
+export const trustedProxyList = z.string().transform((raw, ctx): readonly string[] => {
+  const entries = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (entries.length === 1 && entries[0] === 'false') return [];
+  if (entries.some((p) => p === 'true' || /^\d+$/.test(p))) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must name your proxies, not "true" or a hop count: trusting every hop lets any client write its own ' +
+        "X-Forwarded-For and pick the address the rate limits count; list the proxies' addresses or CIDRs, e.g. " +
+        '"10.0.0.0/8" or "127.0.0.1,::1"',
+    });
+    return z.NEVER;
+  }
+  const bad = entries.filter((p) => !PROXY_RANGE_NAMES.has(p) && !ipaddr.isValidCIDR(p) && !ipaddr.isValid(p));
+  if (bad.length) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${bad.join('", "')}" is not an IP address or CIDR; list the proxies' addresses or CIDRs, e.g. "10.0.0.0/8"`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+/** "10/10m": at most 10 sign-in tokens minted for one consent link in any 10 minutes (Temporal duration units). */
+export const clickLimit = z.string().transform((raw, ctx) => {
+  const match = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(raw);
+  let windowMs: number | undefined;
+  try {
+    windowMs = match ? msToNumber(match[2] as Parameters<typeof msToNumber>[0]) : undefined;
+  } catch {
+    windowMs = undefined;
+  }
+  const max = Number(match?.[1]);
+  if (!match || !(max >= 1) || windowMs === undefined || !(windowMs >= 1000)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be "<clicks>/<duration>", e.g. "10/10m" (at least 1 click, in at least 1s)',
+    });
+    return z.NEVER;
+  }
+  return { max, windowMs };
 });

@@ -85,8 +85,9 @@ export async function buildApp({
   const routes = codec ? [...baseRoutes, codecGatewayRoutes({ ...codec, authTokens: [] })] : baseRoutes;
   const app = Fastify({
     logger: loggerOptions(logger),
-    // Behind a proxy, rate limits must count the real client, not the proxy (GATEWAY_TRUST_PROXY).
-    ...(config.gatewayTrustProxy !== undefined ? { trustProxy: config.gatewayTrustProxy } : {}),
+    // Behind a proxy, rate limits must count the real client, not the proxy: only the proxies named in
+    // GATEWAY_TRUST_PROXY are believed about who that is (config.ts refuses "true").
+    ...(config.gatewayTrustProxy?.length ? { trustProxy: [...config.gatewayTrustProxy] } : {}),
     // Consent links are longer than fastify's default 100-character limit for a path parameter.
     routerOptions: { maxParamLength: 4096 },
     bodyLimit: 256 * 1024,

@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayRateLimits, GatewayTokens } from '../config.js';
 
 export type Scope = 'write' | 'read';
@@ -31,8 +31,14 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Routes anyone may call: the browser's consent link and callback, and the health probes. */
-const PUBLIC_EXACT = new Set(['/healthz', '/readyz', '/oauth/callback', '/console']);
+/**
+ * Icons browsers ask for on their own with every page (no token, no way to send one): answered without a check, so
+ * that viewing pages never counts as failed token checks.
+ */
+export const BROWSER_ICONS = ['/favicon.ico', '/apple-touch-icon.png', '/apple-touch-icon-precomposed.png'];
+
+/** Routes anyone may call: the browser's consent link and callback, its icons, and the health probes. */
+const PUBLIC_EXACT = new Set(['/healthz', '/readyz', '/oauth/callback', '/console', ...BROWSER_ICONS]);
 /** Areas that do their own checks (the console's sign-in and session) or hold no data (static browser files). */
 const PUBLIC_PREFIXES = ['/connect/', '/console/', '/assets/'];
 
@@ -72,12 +78,28 @@ export interface GatewayAuthOptions {
   codecUnauthenticated?: boolean;
 }
 
+/** Failed credential checks per client (the API's bearer check and the console's sign-in share one count). */
+export interface AuthFailures {
+  /** Counts a presented-but-wrong credential; answers the seconds left when the client is now over its limit. */
+  count(request: FastifyRequest): Promise<number | undefined>;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The scope of the request's valid bearer token; unset on public routes. */
     gatewayScope?: Scope;
   }
+  interface FastifyInstance {
+    authFailures: AuthFailures;
+  }
 }
+
+/**
+ * Rate limits count clients, not connections: IPv4 by address, IPv6 by its /64 (one subscriber's network, which can
+ * hand out addresses without end), and an IPv4-mapped IPv6 address as the IPv4 one. Behind proxies named in
+ * GATEWAY_TRUST_PROXY, request.ip is the client that the nearest untrusted hop says it is.
+ */
+export const IPV6_CLIENT_PREFIX = 64;
 
 function refuse(reply: FastifyReply, status: 400 | 401 | 403, error: string, message: string, challenge?: string) {
   if (status === 401) reply.header('www-authenticate', challenge ?? 'Bearer realm="gateway"');
@@ -93,13 +115,22 @@ function tooMany(reply: FastifyReply, ttlSeconds: number, message: string) {
 
 /**
  * The gateway's front door, as one onRequest hook on the root instance (so it runs before any route, body parsing
- * included): public routes are rate limited per client address; every other route needs a bearer token of the
- * right scope, and an address that keeps presenting bad tokens is refused for the rest of the minute.
+ * included): public routes are rate limited per client; every other route needs a bearer token of the right scope.
+ * A valid token is always served: only presented-but-wrong credentials count as failures, and a client past its
+ * limit of failures has its wrong credentials answered 429 for the rest of the minute. A request with no credential
+ * at all gets its 401 and counts for nothing (browsers ask for pages' icons and such without one).
  */
 export async function registerGatewayAuth(app: FastifyInstance, options: GatewayAuthOptions): Promise<void> {
   await app.register(rateLimit, { global: false });
-  const publicLimit = app.createRateLimit({ max: options.rateLimits.publicPerMinute, timeWindow: 60_000 });
-  const failedChecks = app.createRateLimit({ max: options.rateLimits.authFailuresPerMinute, timeWindow: 60_000 });
+  const perClient = { ipv6Subnet: IPV6_CLIENT_PREFIX, timeWindow: 60_000 };
+  const publicLimit = app.createRateLimit({ ...perClient, max: options.rateLimits.publicPerMinute });
+  const failedChecks = app.createRateLimit({ ...perClient, max: options.rateLimits.authFailuresPerMinute });
+  app.decorate('authFailures', {
+    async count(request: FastifyRequest) {
+      const r = await failedChecks(request);
+      return !r.isAllowed && r.isExceeded ? Math.max(1, r.ttlInSeconds) : undefined;
+    },
+  } satisfies AuthFailures);
   const { tokens } = options;
   const tokenSources = 'a token from GATEWAY_API_TOKENS (or GATEWAY_READ_TOKENS for reads)';
 
@@ -116,26 +147,24 @@ export async function registerGatewayAuth(app: FastifyInstance, options: Gateway
       return;
     }
 
-    // A peek, not a count: the address has used up its failures once the count reaches the limit.
-    const blocked = await failedChecks(request, { increment: false });
-    if (!blocked.isAllowed && blocked.remaining === 0) {
-      return tooMany(reply, blocked.ttlInSeconds, 'too many failed token checks from your address');
-    }
-    // Every refusal below counts against the address.
-    const fail = async () => void (await failedChecks(request));
+    /** A wrong credential counts against the client; past the limit it is answered 429 instead of `refusal`. */
+    const failed = async (refusal: () => FastifyReply) => {
+      const lockedFor = await app.authFailures.count(request);
+      return lockedFor ? tooMany(reply, lockedFor, 'too many failed token checks from your address') : refusal();
+    };
 
     if (tokenInQuery(request.query, tokens)) {
-      await fail();
-      return refuse(
-        reply,
-        400,
-        'TokenInUrl',
-        'a token in the URL is refused (URLs end up in logs and browser history); send it as "Authorization: Bearer <token>" and replace the exposed token',
+      return failed(() =>
+        refuse(
+          reply,
+          400,
+          'TokenInUrl',
+          'a token in the URL is refused (URLs end up in logs and browser history); send it as "Authorization: Bearer <token>" and replace the exposed token',
+        ),
       );
     }
     const header = request.headers.authorization;
     if (!header) {
-      await fail();
       return refuse(
         reply,
         401,
@@ -145,24 +174,26 @@ export async function registerGatewayAuth(app: FastifyInstance, options: Gateway
     }
     const presented = bearerToken(header);
     if (!presented) {
-      await fail();
-      return refuse(
-        reply,
-        401,
-        'Unauthorized',
-        `the Authorization header must be "Bearer <token>" (one token, Bearer scheme) with ${tokenSources}`,
-        'Bearer realm="gateway", error="invalid_request"',
+      return failed(() =>
+        refuse(
+          reply,
+          401,
+          'Unauthorized',
+          `the Authorization header must be "Bearer <token>" (one token, Bearer scheme) with ${tokenSources}`,
+          'Bearer realm="gateway", error="invalid_request"',
+        ),
       );
     }
     const scope = scopeOf(presented, tokens);
     if (!scope) {
-      await fail();
-      return refuse(
-        reply,
-        401,
-        'Unauthorized',
-        `the bearer token is not one this gateway accepts; use ${tokenSources}`,
-        'Bearer realm="gateway", error="invalid_token"',
+      return failed(() =>
+        refuse(
+          reply,
+          401,
+          'Unauthorized',
+          `the bearer token is not one this gateway accepts; use ${tokenSources}`,
+          'Bearer realm="gateway", error="invalid_token"',
+        ),
       );
     }
     if (scope === 'read' && requiredScope(request.method) === 'write') {

@@ -7,7 +7,10 @@ import type { OpenApiPaths } from './openapi.js';
 
 export interface GatewayDeps {
   client: ProvisioningClient;
-  config: Pick<Config, 'linkSigningKeys' | 'publicBaseUrl' | 'gatewayTokens' | 'consoleSessionKey'>;
+  config: Pick<
+    Config,
+    'linkSigningKeys' | 'publicBaseUrl' | 'gatewayTokens' | 'consoleSessionKey' | 'consentClickLimit'
+  >;
   /** Where submitted batches' rows are stored; the workers read the same store. */
   batchStore: BatchStore;
 }

@@ -380,6 +380,7 @@ export class Provisioning {
       callbackMessage: oauth?.callbackMessage,
       targetOrigin: oauth?.targetOrigin,
       returnUrl: oauth?.returnUrl,
+      linkId: this.linkId,
     });
   }
 

@@ -21,7 +21,8 @@ import { confirmPage, outcomePage } from './views/provisioning.js';
 
 export function registerActionRoutes(app: FastifyInstance, { deps: { client }, csrf }: ConsoleContext): void {
   app.post('/provisionings/:id/:action', csrf, async (request, reply) => {
-    if (!guard(request, reply, 'write')) return reply;
+    const session = guard(request, reply, 'write');
+    if (!session) return reply;
     const { id, action } = request.params as { id: string; action: string };
     if (!isBulkActionName(action)) return message(request, reply, 404, 'Not found', `No action "${action}".`);
     const body = (request.body ?? {}) as Body;
@@ -29,6 +30,8 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     if (one(body.confirmed) !== 'yes') {
       return page(request, reply, 200, (ctx) => confirmPage(ctx, action, id, reason ? { reason } : {}));
     }
+    // Who did it: the token's name (never the token), so support can answer "who cancelled this?" from the log.
+    request.log.info({ action, workflowId: id, token: session.tokenName }, 'console action');
     const [outcome] = await actOnAll(client, [id], BULK_ACTIONS[action] as BulkAction<unknown>, {
       source: 'console',
       reason,
@@ -62,7 +65,8 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
   });
 
   app.post('/bulk', csrf, async (request, reply) => {
-    if (!guard(request, reply, 'write')) return reply;
+    const session = guard(request, reply, 'write');
+    if (!session) return reply;
     const body = (request.body ?? {}) as Body;
     const action = one(body.action);
     const filter = filterOf(body);
@@ -80,6 +84,7 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     // the dry run is skipped, not acted on by surprise.
     const { targets } = await findBulkTargets(client, filter, BULK_DEFAULT_LIMIT);
     const ids = targets.map((t) => t.workflowId).filter((id) => chosen.has(id));
+    request.log.info({ action, workflowIds: ids, token: session.tokenName }, 'console bulk action');
     const outcomes = await actOnAll(client, ids, BULK_ACTIONS[action] as BulkAction<unknown>, {
       source: 'console',
       reason: one(body.reason),

@@ -8,7 +8,6 @@ import type { ConsoleContext } from './context.js';
 import { one, type Body } from './form.js';
 import { PAGE_SIZE, pagedList, StalePage } from './paging.js';
 import { guard, message, page } from './replies.js';
-import { readSession } from './session.js';
 import { batchesPage, batchPage } from './views/batches.js';
 import { Failure } from '../../contract/failures.js';
 
@@ -78,7 +77,7 @@ export function registerBatchRoutes(app: FastifyInstance, { deps, keys }: Consol
 
   /** Sampled by the batch page every few seconds while it is open: counts only, no failures' text. */
   app.get('/batches/:id/progress.json', async (request, reply) => {
-    if (!readSession(request)) return reply.code(401).send({ error: 'SignedOut', message: 'sign in again' });
+    if (!request.consoleSession) return reply.code(401).send({ error: 'SignedOut', message: 'sign in again' });
     const found = await batchOf(client, request, reply);
     if (!found) return reply;
     const { failures: _failures, ...counts } = found.snapshot.progress;

@@ -1,7 +1,8 @@
 /**
  * The support console at /console: server-rendered pages over the same client, visibility queries and batch
  * functions as the API and the CLI. It protects itself (the API's bearer check skips /console): sign-in with a
- * gateway token, then a signed, expiring, httpOnly, SameSite=Strict session cookie; a CSRF token on every form that
+ * gateway token, then a signed, expiring, httpOnly, SameSite=Strict session cookie that dies with its token (it
+ * carries the token's fingerprint); a CSRF token on every form that
  * writes; a read-only sign-in sees no actions and its writes are refused here too. Pages carry a strict CSP (no
  * inline code; scripts and styles come from /console/assets).
  */
@@ -16,12 +17,17 @@ import { registerPageRoutes } from './page-routes.js';
 import { registerErrorPages } from './replies.js';
 import { registerProtection } from './security.js';
 import { registerSessionRoutes } from './session-routes.js';
-import { sessionKeys } from './session.js';
+import { knownTokens, readSession, sessionKeys } from './session.js';
 
 async function consolePlugin(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const keys = sessionKeys(deps.config.consoleSessionKey);
   const secure = deps.config.publicBaseUrl.startsWith('https:');
   await registerProtection(app, keys, secure);
+  // Read once per request, after the cookie plugin: every page, guard and CSRF check sees the same session.
+  const known = knownTokens(keys.fingerprint, deps.config.gatewayTokens);
+  app.addHook('onRequest', async (request) => {
+    request.consoleSession = readSession(request, known);
+  });
   registerErrorPages(app);
   const ctx: ConsoleContext = { deps, keys, secure, csrf: { preHandler: app.csrfProtection } };
   registerAssetRoute(app);

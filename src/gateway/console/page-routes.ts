@@ -8,7 +8,6 @@ import type { ConsoleContext } from './context.js';
 import { filterOf, filterProblem, one, type Body } from './form.js';
 import { PAGE_SIZE, pagedList, StalePage } from './paging.js';
 import { guard, message, page } from './replies.js';
-import { readSession } from './session.js';
 import { listPage, type ListRow, type ListView } from './views/list.js';
 import { detailPage } from './views/provisioning.js';
 import { signInPage } from './views/sign-in.js';
@@ -55,7 +54,7 @@ async function statusOrMessage(
 
 export function registerPageRoutes(app: FastifyInstance, { deps: { client }, keys }: ConsoleContext): void {
   app.get('/', async (request, reply) => {
-    const session = readSession(request);
+    const session = request.consoleSession;
     if (!session) return page(request, reply, 200, (ctx) => signInPage(ctx));
     const query = request.query as Body;
     const filter = filterOf(query);

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Scope } from '../auth.js';
-import { csrfUserInfo, readSession, type ConsoleSession } from './session.js';
+import { csrfUserInfo, type ConsoleSession } from './session.js';
 import { messagePage, type PageContext } from './views/layout.js';
 
 export function page(
@@ -13,8 +13,12 @@ export function page(
   status: number,
   render: (ctx: PageContext) => string,
 ): FastifyReply {
-  const session = readSession(request);
-  const ctx = { scope: session?.scope, csrf: reply.generateCsrf({ userInfo: csrfUserInfo(session) }) };
+  const session = request.consoleSession;
+  const ctx = {
+    scope: session?.scope,
+    tokenName: session?.tokenName,
+    csrf: reply.generateCsrf({ userInfo: csrfUserInfo(session) }),
+  };
   return reply.code(status).type('text/html; charset=utf-8').send(render(ctx));
 }
 
@@ -32,7 +36,7 @@ export function message(
 
 /** The session, or a reply already sent (sign-in needed, or a read-only session asking to write). */
 export function guard(request: FastifyRequest, reply: FastifyReply, need: Scope): ConsoleSession | undefined {
-  const session = readSession(request);
+  const session = request.consoleSession;
   if (!session) {
     if (request.method === 'GET') void reply.redirect('/console', 303);
     else void message(request, reply, 401, 'Signed out', 'Your session has ended; sign in again.');

@@ -7,7 +7,7 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { cookieOptions, CSRF_COOKIE, csrfUserInfo, readSession, type SessionKeys } from './session.js';
+import { cookieOptions, CSRF_COOKIE, csrfUserInfo, type SessionKeys } from './session.js';
 
 export async function registerProtection(app: FastifyInstance, keys: SessionKeys, secure: boolean): Promise<void> {
   await app.register(fastifyCookie, { secret: keys.cookie });
@@ -34,7 +34,7 @@ export async function registerProtection(app: FastifyInstance, keys: SessionKeys
     cookieKey: CSRF_COOKIE,
     cookieOpts: cookieOptions(secure),
     // Bound to the session id, so a token from one sign-in (or from before it) is refused in another.
-    getUserInfo: (request: FastifyRequest) => csrfUserInfo(readSession(request)),
+    getUserInfo: (request: FastifyRequest) => csrfUserInfo(request.consoleSession),
     csrfOpts: { hmacKey: keys.csrf },
   });
 

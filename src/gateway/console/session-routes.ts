@@ -4,10 +4,13 @@ import { scopeOf } from '../auth.js';
 import type { ConsoleContext } from './context.js';
 import { one, type Body } from './form.js';
 import { page } from './replies.js';
-import { clearSession, newSession, writeSession } from './session.js';
+import { clearSession, knownTokens, newSession, tokenFingerprint, writeSession } from './session.js';
 import { signInPage } from './views/sign-in.js';
 
-export function registerSessionRoutes(app: FastifyInstance, { deps: { config }, secure, csrf }: ConsoleContext): void {
+export function registerSessionRoutes(
+  app: FastifyInstance,
+  { deps: { config }, keys, secure, csrf }: ConsoleContext,
+): void {
   app.post('/sign-in', csrf, async (request, reply) => {
     const token = one((request.body as Body | undefined)?.token);
     const { write, read } = config.gatewayTokens;
@@ -18,8 +21,20 @@ export function registerSessionRoutes(app: FastifyInstance, { deps: { config }, 
     } else {
       const scope = scopeOf(token, config.gatewayTokens);
       if (scope) {
-        writeSession(reply, newSession(scope), secure);
+        const fingerprint = tokenFingerprint(keys.fingerprint, token!);
+        const name = knownTokens(keys.fingerprint, config.gatewayTokens).get(fingerprint)!.name;
+        writeSession(reply, newSession(scope, { fingerprint, name }), secure);
+        request.log.info({ token: name, scope }, 'console sign-in');
         return reply.redirect('/console', 303);
+      }
+      if (token) {
+        // A wrong token counts toward the same per-client limit as the API's bearer check.
+        const lockedFor = await app.authFailures.count(request);
+        if (lockedFor) {
+          reply.header('Retry-After', String(lockedFor));
+          const problem = `Too many failed sign-ins from your address; try again in ${lockedFor} seconds.`;
+          return page(request, reply, 429, (ctx) => signInPage(ctx, problem));
+        }
       }
       problem = token ? 'That token is not a gateway token; check it and try again.' : 'Token: enter a gateway token.';
     }

@@ -1,9 +1,11 @@
 /**
  * GET /assets/*: the browser helper for consent inside the customer's app (consent.js, its types, and the Callback
- * Error HTML snippet for Cyclr), served from our own files: no CDN, no build step. Public, like /connect.
+ * Error HTML snippet for Cyclr), served from our own files: no CDN, no build step. Public, like /connect. And the
+ * icons browsers fetch by themselves (/favicon.ico): an empty answer, never a token check.
  */
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { BROWSER_ICONS } from '../auth.js';
 import type { GatewayRoutes } from '../deps.js';
 
 export const ASSETS_DIR = fileURLToPath(new URL('../assets/', import.meta.url));
@@ -29,9 +31,26 @@ export const assetRoutes: GatewayRoutes = {
         res.setHeader('Content-Type', `${path.endsWith('.js') ? 'text/javascript' : 'text/plain'}; charset=utf-8`);
       },
     });
+
+    // Browsers ask for these with every page. No content (no icon of our own), cached for a day so they ask rarely.
+    for (const url of BROWSER_ICONS) {
+      app.get(url, async (_request, reply) => reply.code(204).header('Cache-Control', 'public, max-age=86400').send());
+    }
   },
 
   paths: {
+    ...Object.fromEntries(
+      BROWSER_ICONS.map((url) => [
+        url,
+        {
+          get: {
+            operationId: `browserIcon${url.replace(/\W+(\w)/g, (_m, c: string) => c.toUpperCase())}`,
+            summary: 'Asked for by browsers with every page: 204, no token needed (never a failed token check)',
+            responses: { '204': { description: 'No icon (cached for a day)' } },
+          },
+        },
+      ]),
+    ),
     '/assets/consent.js': {
       get: {
         operationId: 'consentHelperScript',

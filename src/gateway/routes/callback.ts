@@ -3,6 +3,7 @@
  * tells the workflow consent happened (a hint; the workflow checks with Cyclr) and sends the browser on to the
  * request's returnUrl. Anything else is refused and signals nothing.
  */
+import type { FastifyReply } from 'fastify';
 import { ProvisioningError } from '../../client.js';
 import { verifyToken } from '../../signing/signed-token.js';
 import type { GatewayRoutes } from '../deps.js';
@@ -13,6 +14,13 @@ import { statusWithin, unavailable, unknownProvisioning } from './link-pages.js'
 import { Failure } from '../../contract/failures.js';
 
 const ENDED = ['cancelled', 'expired', 'failed'];
+
+function invalidState(reply: FastifyReply, status: 400 | 403 = 403): FastifyReply {
+  return sendPage(reply, status, {
+    title: 'This sign-in response is not valid',
+    message: 'We could not confirm this response came from your sign-in. Open the link you were sent again to finish.',
+  });
+}
 
 export const callbackRoutes: GatewayRoutes = {
   register(app, { client, config }) {
@@ -31,16 +39,28 @@ export const callbackRoutes: GatewayRoutes = {
         }
         const verified = verifyToken('callback', state, config.linkSigningKeys);
         if (!verified.ok) {
-          const expired = verified.reason === 'expired';
-          return sendPage(reply, verified.reason === 'malformed' ? 400 : 403, {
-            title: expired ? 'This sign-in response has expired' : 'This sign-in response is not valid',
-            message: expired
-              ? 'Too much time passed since sign-in started. Open the link you were sent again to finish.'
-              : 'We could not confirm this response came from your sign-in. Open the link you were sent again to finish.',
+          if (verified.reason !== 'expired') return invalidState(reply, verified.reason === 'malformed' ? 400 : 403);
+          return sendPage(reply, 403, {
+            title: 'This sign-in response has expired',
+            message: 'Too much time passed since sign-in started. Open the link you were sent again to finish.',
           });
         }
 
-        const workflowId = verified.claims.wf;
+        // A state names the consent link its sign-in started from: without one it is not ours to honour, and once
+        // that link is replaced (re-issued, or the provisioning ended) the state dies with it and signals nothing.
+        const { wf: workflowId, lid } = verified.claims;
+        if (lid === undefined) return invalidState(reply);
+        const before = await statusWithin(client, workflowId);
+        const current = before?.consentLink
+          ? verifyToken('connect', before.consentLink.split('/').pop() ?? '', config.linkSigningKeys)
+          : undefined;
+        if (current?.ok && current.claims.lid !== lid) {
+          return sendPage(reply, 410, {
+            title: 'This sign-in was started from an old link',
+            message:
+              'The link this sign-in started from was replaced by a newer one. Use the link from the most recent email you received.',
+          });
+        }
         try {
           await client.completeConsent(workflowId, 'callback');
         } catch (err) {
@@ -53,7 +73,8 @@ export const callbackRoutes: GatewayRoutes = {
           }
         }
 
-        const status = await statusWithin(client, workflowId);
+        // The stage and returnUrl read before signalling answer for the page (a signal does not change them).
+        const status = before ?? (await statusWithin(client, workflowId));
         if (status && ENDED.includes(status.stage)) {
           return sendPage(reply, 410, {
             title: 'This request has ended',
@@ -79,9 +100,13 @@ export const callbackRoutes: GatewayRoutes = {
           '302': { description: "Redirect to the request's oauth.returnUrl" },
           '200': htmlPage('Done, but no returnUrl is known (or the status could not be read in time)'),
           '400': htmlPage('Missing or malformed state; nothing signalled'),
-          '403': htmlPage('State with a bad signature, for another purpose, or expired; nothing signalled'),
+          '403': htmlPage(
+            'State with a bad signature, for another purpose, naming no consent link, or expired; nothing signalled',
+          ),
           '404': htmlPage('The provisioning does not exist'),
-          '410': htmlPage('The provisioning was cancelled, expired or failed'),
+          '410': htmlPage(
+            'The consent link the state names was replaced (nothing signalled), or the provisioning was cancelled, expired or failed',
+          ),
           '503': htmlPage('Temporarily unavailable'),
         },
       },

@@ -21,6 +21,7 @@ import {
   refusedLink,
   revokedLink,
   statusWithin,
+  tooManyClicks,
   unavailable,
   unknownProvisioning,
   within,
@@ -56,6 +57,19 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
 
 export const connectRoutes: GatewayRoutes = {
   register(app, { client, config }) {
+    // Every click mints a Cyclr sign-in token and spends the Cyclr request rate every provisioning shares, so clicks
+    // are counted per link, whoever sends them (a link passed around, or clicked from many addresses, has one
+    // budget). Only a provisioning's current link can mint, so this is its budget; a re-issued link starts afresh.
+    // Fixed window: refused clicks do not extend it.
+    const clicks = app.createRateLimit({
+      max: config.consentClickLimit.max,
+      timeWindow: config.consentClickLimit.windowMs,
+      keyGenerator: (request) => {
+        const verified = verifyToken('connect', (request.params as { token: string }).token, config.linkSigningKeys);
+        return verified.ok ? `consent-link:${verified.claims.wf}:${verified.claims.lid}` : 'consent-link:invalid';
+      },
+    });
+
     app.route<{ Params: { token: string }; Querystring: { flow?: string } }>({
       method: ['GET', 'HEAD'],
       url: '/connect/:token',
@@ -64,6 +78,8 @@ export const connectRoutes: GatewayRoutes = {
         const verified = verifyToken('connect', token, config.linkSigningKeys);
         reply.header('Vary', 'Purpose, Sec-Purpose');
         if (!verified.ok) return refusedLink(reply, verified.reason);
+        // Links name their link id (so a newer link revokes them); one without is not ours to honour.
+        if (verified.claims.lid === undefined) return refusedLink(reply, 'bad-signature');
         const href = `/connect/${token}`;
 
         if (request.method === 'HEAD' || isPrefetch(request.headers)) {
@@ -75,11 +91,13 @@ export const connectRoutes: GatewayRoutes = {
         }
 
         const { wf, lid } = verified.claims;
+        const counted = await clicks(request);
+        if (!counted.isAllowed && counted.isExceeded) return tooManyClicks(reply, Math.max(1, counted.ttlInSeconds));
         try {
           const auth = await within(AUTH_URL_TIMEOUT_MS, client.issueAuthUrl(wf, lid));
           const url =
             request.query.flow === 'redirect'
-              ? asRedirectFlow(auth.url, oauthCallbackUrl(config.publicBaseUrl, wf, config.linkSigningKeys))
+              ? asRedirectFlow(auth.url, oauthCallbackUrl(config.publicBaseUrl, wf, lid, config.linkSigningKeys))
               : auth.url;
           return noStore(reply).redirect(url, 302);
         } catch (err) {
@@ -107,8 +125,8 @@ export const connectRoutes: GatewayRoutes = {
       async (request, reply) => {
         reply.header('Access-Control-Allow-Origin', '*');
         const verified = verifyToken('connect', request.params.token, config.linkSigningKeys);
-        if (!verified.ok) {
-          const refusal = linkRefusalBody(verified.reason);
+        if (!verified.ok || verified.claims.lid === undefined) {
+          const refusal = linkRefusalBody(verified.ok ? 'bad-signature' : verified.reason);
           return sendJson(reply, refusal.status, refusal.body);
         }
         const { wf, lid } = verified.claims;
@@ -127,7 +145,7 @@ export const connectRoutes: GatewayRoutes = {
           }).header('Retry-After', '5');
         }
         // A newer link revokes this one, as /connect would say (the workflow's current link names its id).
-        if (lid !== undefined && status.consentLink) {
+        if (status.consentLink) {
           const current = verifyToken('connect', status.consentLink.split('/').pop() ?? '', config.linkSigningKeys);
           if (current.ok && current.claims.lid !== lid) {
             const refusal = linkRefusalBody('revoked');
@@ -192,6 +210,9 @@ export const connectRoutes: GatewayRoutes = {
           '404': htmlPage('Malformed link, or the provisioning does not exist'),
           '409': htmlPage('Already connected, or being checked right now'),
           '410': htmlPage('Expired, replaced by a newer link, or the provisioning was cancelled'),
+          '429': htmlPage(
+            'This link started sign-in too often (GATEWAY_CONSENT_CLICK_LIMIT, default 10 in 10 minutes): nothing minted; the page says when to try again (Retry-After)',
+          ),
           '503': htmlPage('Temporarily unavailable'),
         },
       },

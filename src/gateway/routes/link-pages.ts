@@ -67,6 +67,19 @@ export function revokedLink(reply: FastifyReply): FastifyReply {
   });
 }
 
+/** Too many sign-ins started from one link in a short while: nothing minted; when the window ends, it works again. */
+export function tooManyClicks(reply: FastifyReply, retryAfterSeconds: number, now = Date.now()): FastifyReply {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  const at = new Date(now + retryAfterSeconds * 1000).toISOString().slice(11, 16);
+  reply.header('Retry-After', String(retryAfterSeconds));
+  return sendPage(reply, 429, {
+    title: 'Please wait a few minutes',
+    message:
+      `Sign-in was started from this link too many times in a short while, so it is paused. ` +
+      `Try the same link again in ${minutes} minute${minutes === 1 ? '' : 's'} (after ${at} UTC).`,
+  });
+}
+
 export function unknownProvisioning(reply: FastifyReply): FastifyReply {
   return sendPage(reply, 404, {
     title: 'Link no longer in use',
@@ -75,10 +88,12 @@ export function unknownProvisioning(reply: FastifyReply): FastifyReply {
 }
 
 export function unavailable(reply: FastifyReply): FastifyReply {
+  // Before the page: a header set after send is never sent.
+  reply.header('Retry-After', '30');
   return sendPage(reply, 503, {
     title: 'Please try again in a moment',
     message: 'We could not process this link just now. Nothing was lost: try the same link again in a few minutes.',
-  }).header('Retry-After', '30');
+  });
 }
 
 /** Rejects with a TimeoutError after `ms`: a browser is waiting, and without a worker Temporal would not answer. */

@@ -6,6 +6,8 @@ import { csrfField } from './components.js';
 export interface PageContext {
   /** Absent on the sign-in page. */
   scope?: Scope;
+  /** Which configured token the session was opened with, e.g. "write token 3f9a2c1b". */
+  tokenName?: string;
   csrf: string;
 }
 
@@ -15,6 +17,8 @@ const NAV = [
 ];
 
 export function layout(ctx: PageContext, title: string, body: Html, scripts: string[] = []): string {
+  const scopeText = ctx.scope === 'write' ? 'read and write' : 'read only';
+  const tokenName = ctx.tokenName ? html` <span id="token-name">(${ctx.tokenName})</span>` : '';
   const nav = ctx.scope
     ? html`<header>
         <nav aria-label="Console">
@@ -23,7 +27,7 @@ export function layout(ctx: PageContext, title: string, body: Html, scripts: str
           ${ctx.scope === 'write' ? html`<a href="/console/bulk">Bulk actions</a>` : ''}
         </nav>
         <form method="post" action="/console/sign-out" class="signout">
-          <span id="scope">Signed in: ${ctx.scope === 'write' ? 'read and write' : 'read only'}</span>
+          <span id="scope">Signed in: ${scopeText}${tokenName}</span>
           ${csrfField(ctx)}
           <button type="submit">Sign out</button>
         </form>
