@@ -2,6 +2,9 @@
  * Configuration from the environment, validated once at start. A bad or missing value is one clear line that names
  * the variable and what to do.
  */
+import { existsSync } from 'node:fs';
+import type { TLSConfig } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 
 /** A key list entry without a key id (a bare secret) gets this id; a later "newId:secret,default:..." rotates it. */
@@ -96,13 +99,20 @@ const envSchema = z
       .optional(),
     /** Where batch files' rows are kept (a shared volume when workers run on several hosts). */
     BATCH_STORE_DIR: z.string().min(1).optional(),
-    TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
-    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    // --- cluster: Temporal's own connection settings (the names the temporal CLI and @temporalio/envconfig read;
+    // a TEMPORAL_CONFIG_FILE profile fills what these leave unset). Resolved by temporalConnection() below.
+    TEMPORAL_ADDRESS: z.string().min(1).optional(),
+    TEMPORAL_NAMESPACE: z.string().min(1).optional(),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('cyclr-provisioning'),
     TEMPORAL_API_KEY: z.string().min(1).optional(),
-    TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
-    TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
-    TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS: flag.optional(),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    TEMPORAL_PROFILE: z.string().min(1).optional(),
+    TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
+    // --- end cluster
     PUBLIC_BASE_URL: z
       .string()
       .url('must be where browsers reach the gateway, e.g. https://provisioning.example.com')
@@ -196,15 +206,7 @@ export interface CyclrConfig {
 export interface Config {
   /** Only the worker talks to Cyclr; the client library, gateway and CLI run without these. */
   cyclr?: CyclrConfig;
-  temporal: {
-    address: string;
-    namespace: string;
-    taskQueue: string;
-    apiKey?: string;
-    tls: boolean;
-    tlsCertPath?: string;
-    tlsKeyPath?: string;
-  };
+  temporal: TemporalConfig;
   publicBaseUrl: string;
   gatewayPort: number;
   /** First key signs; all verify. */
@@ -226,6 +228,83 @@ export interface Config {
   /** Default: .tmp/batches under the project root (see src/batch/store.ts). */
   batchStoreDir?: string;
 }
+
+// --- cluster: Temporal connection settings, resolved the way the temporal CLI and every SDK resolve them.
+/** Where and how to reach Temporal: address, namespace, TLS (server CA, server name, client certificate), API key. */
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  apiKey?: string;
+  /** Undefined or false: plaintext. True: TLS with the system's roots. Files named by the settings are read at start. */
+  tls?: TLSConfig | boolean;
+  /** gRPC metadata: TEMPORAL_GRPC_META_* (and the namespace header an API key needs). */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * `@temporalio/envconfig` reads the settings (env over a TEMPORAL_CONFIG_FILE profile) from the environment given,
+ * never from another; we add the defaults product.md promises and turn its errors into one line per setting.
+ */
+function temporalConnection(
+  env: Record<string, string>,
+  taskQueue: string,
+  problems: string[],
+): TemporalConfig | undefined {
+  for (const [old, now] of [
+    ['TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH'],
+    ['TEMPORAL_TLS_KEY_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH'],
+  ]) {
+    if (env[old]) problems.push(`${old}: renamed: set ${now} (Temporal's own name)`);
+  }
+  if (!env.TEMPORAL_TLS_CLIENT_CERT_PATH !== !env.TEMPORAL_TLS_CLIENT_KEY_PATH) {
+    const missing = env.TEMPORAL_TLS_CLIENT_CERT_PATH
+      ? 'TEMPORAL_TLS_CLIENT_KEY_PATH'
+      : 'TEMPORAL_TLS_CLIENT_CERT_PATH';
+    problems.push(`${missing}: is required with the other half of the client certificate pair`);
+    return undefined;
+  }
+  for (const name of [
+    'TEMPORAL_TLS_CLIENT_CERT_PATH',
+    'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    'TEMPORAL_CONFIG_FILE',
+  ]) {
+    const path = env[name];
+    if (path && !existsSync(path)) problems.push(`${name}: no file at ${path}`);
+  }
+  if (problems.length) return undefined;
+  try {
+    const { connectionOptions: c, namespace } = loadClientConnectConfig({ overrideEnvVars: env });
+    const resolvedNamespace = namespace ?? 'default';
+    return {
+      address: c.address ?? 'localhost:7233',
+      namespace: resolvedNamespace,
+      taskQueue,
+      apiKey: c.apiKey,
+      tls: asBuffers(c.tls),
+      metadata:
+        c.apiKey || c.metadata
+          ? { ...c.metadata, ...(c.apiKey ? { 'temporal-namespace': resolvedNamespace } : {}) }
+          : undefined,
+    };
+  } catch (err) {
+    problems.push(`TEMPORAL_CONFIG_FILE/TEMPORAL_PROFILE: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** envconfig reads files into Uint8Arrays; the SDK's TLS options are typed (and documented) as Buffers. */
+function asBuffers(tls: TLSConfig | boolean | null | undefined): TLSConfig | boolean | undefined {
+  if (typeof tls !== 'object' || tls === null) return tls ?? undefined;
+  const buf = (data: Uint8Array | undefined) => (data ? Buffer.from(data) : undefined);
+  return {
+    ...tls,
+    serverRootCACertificate: buf(tls.serverRootCACertificate),
+    clientCertPair: tls.clientCertPair && { crt: buf(tls.clientCertPair.crt)!, key: buf(tls.clientCertPair.key)! },
+  };
+}
+// --- end cluster
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -292,6 +371,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       ['GATEWAY_READ_TOKENS', e.GATEWAY_READ_TOKENS ?? []],
     ]),
   );
+  const temporal = temporalConnection(present as Record<string, string>, e.TEMPORAL_TASK_QUEUE, problems);
   if (problems.length) throw new ConfigError(problems);
   const linkKeys = e.LINK_SIGNING_KEY ?? [DEV_LINK_KEY];
   return {
@@ -306,15 +386,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
           maxRequestsPerSecond: e.CYCLR_MAX_REQUESTS_PER_SECOND,
         }
       : undefined,
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-      apiKey: e.TEMPORAL_API_KEY,
-      tls: e.TEMPORAL_TLS === 'true' || !!e.TEMPORAL_API_KEY || !!e.TEMPORAL_TLS_CERT_PATH,
-      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
-      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
-    },
+    temporal: temporal!,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
     gatewayPort: e.GATEWAY_PORT,
     linkSigningKeys: linkKeys,
