@@ -126,7 +126,7 @@ function layerBoundaries() {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.tmp', 'test-results', 'coverage'] },
+  { ignores: ['node_modules', '.tmp', 'test-results', 'coverage', 'dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
