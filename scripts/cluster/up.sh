@@ -120,10 +120,14 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 if ! [ -f "$PG_DATA/PG_VERSION" ]; then
-  [ -f "$PG_PASSWORD_FILE" ] || openssl rand -hex 16 >"$PG_PASSWORD_FILE"
+  [ -f "$PG_PASSWORD_FILE" ] || (umask 077 && openssl rand -hex 16 >"$PG_PASSWORD_FILE")
   mkdir -p "$PG_DATA"
   cp "$PG_PASSWORD_FILE" "$PG_DATA.pwfile"
-  if [ "$(id -u)" = 0 ]; then chown postgres: "$PG_DATA" "$PG_DATA.pwfile"; fi
+  if [ "$(id -u)" = 0 ]; then
+    # The postgres user must reach its data directory (a mktemp directory is 0700): traverse only, no listing.
+    chmod o+x "$CLUSTER_DIR"
+    chown postgres: "$PG_DATA" "$PG_DATA.pwfile"
+  fi
   as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U temporal --pwfile="$PG_DATA.pwfile" --auth=scram-sha-256 \
     --encoding=UTF8 --locale=C.UTF-8 >"$CLUSTER_DIR/initdb.log" 2>&1 || die "initdb failed: see $CLUSTER_DIR/initdb.log"
   rm -f "$PG_DATA.pwfile"
