@@ -15,12 +15,12 @@ FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.ts ./scripts/
 COPY src ./src
-# Workers load dist/workflow-bundle.js instead of bundling the workflow code at every start (WORKFLOW_BUNDLE_PATH).
+# Workers load dist/workflows-bundle.js instead of bundling the workflow code at every start (WORKFLOW_BUNDLE_PATH).
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
+    WORKFLOW_BUNDLE_PATH=/app/dist/workflows-bundle.js \
     METRICS_PORT=9464 \
     GATEWAY_PORT=8080
 WORKDIR /app

@@ -1,7 +1,7 @@
 /**
  * `npm run build`: what production runs, with no TypeScript at run time. tsc compiles src/ to dist/; the files the
  * gateway serves (every `assets/` folder: browser scripts, their types, HTML) are copied beside the compiled code;
- * the workflow code is bundled once, from dist/, to dist/workflow-bundle.js (WORKFLOW_BUNDLE_PATH for workers).
+ * the workflow code is bundled once, from dist/, to dist/workflows-bundle.js (WORKFLOW_BUNDLE_PATH for workers).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
@@ -28,5 +28,5 @@ const started = Date.now();
 rmSync(dist, { recursive: true, force: true });
 run(createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json');
 for (const dir of assetDirs(src)) cpSync(dir, join(dist, relative(src, dir)), { recursive: true });
-run(join(dist, 'workflow-bundle.js'), join(dist, 'workflow-bundle.js'));
+run(join(dist, 'workflow-bundle.js'), join(dist, 'workflows-bundle.js'));
 console.log(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

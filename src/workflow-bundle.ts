@@ -30,9 +30,9 @@ export async function writeWorkflowBundle(outFile: string): Promise<string> {
 const noop = () => undefined;
 const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error };
 
-// `node dist/workflow-bundle.js [out.js]` (npm run build) prebundles for production images; tsx on src/ works too.
+// `node dist/workflow-bundle.js [out.js]` (npm run build) writes dist/workflows-bundle.js for production images.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const out = process.argv[2] ?? 'dist/workflow-bundle.js';
+  const out = process.argv[2] ?? 'dist/workflows-bundle.js';
   writeWorkflowBundle(out).then(
     (path) => console.log(`workflow bundle written to ${path}`),
     (err: unknown) => {

@@ -172,7 +172,7 @@ test('images are pinned to tags (listed here; their existence on Docker Hub was 
 test('the Dockerfile builds in one stage and runs the compiled code, no TypeScript, as a non-root user', () => {
   expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
   expect(dockerfile).toMatch(/^RUN npm run build$/m);
-  expect(dockerfile).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js/);
+  expect(dockerfile).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflows-bundle\.js/);
   expect(dockerfile).toMatch(/^USER (?!root)\w+$/m);
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
   expect(runtime).toContain('--omit=dev');

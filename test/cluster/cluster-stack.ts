@@ -56,7 +56,7 @@ function processEnv(o: ClusterStackOptions, extra: NodeJS.ProcessEnv = {}): Node
     NOTIFY_SIGNING_SECRET: TEST_NOTIFY_SECRET,
     NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'true',
     PUBLIC_BASE_URL: o.publicBaseUrl,
-    WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js',
+    WORKFLOW_BUNDLE_PATH: 'dist/workflows-bundle.js',
     ...extra,
   };
 }

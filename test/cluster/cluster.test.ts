@@ -18,8 +18,10 @@ const RETURN_URL = 'https://app.example.test/connected';
 
 let simulator: Simulator;
 let options: ClusterStackOptions;
-let workers: ServiceProcess[] = [];
 let gateways: { process: ServiceProcess; url: string }[] = [];
+/** Every process started, as it starts: stopped after the suite even when another one failed to start. */
+const started: Promise<ServiceProcess>[] = [];
+const track = (p: Promise<ServiceProcess>) => (started.push(p), p);
 const suiteStarted = Date.now();
 
 beforeAll(async () => {
@@ -28,18 +30,25 @@ beforeAll(async () => {
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);
   // Links and Cyclr's redirects go to the first gateway's address, as to a load balancer's; any gateway answers.
   options = { taskQueue: uniqueId('cluster'), simulatorUrl: simulator.url, publicBaseUrl: urls[0]! };
-  const started = Date.now();
+  const startedAt = Date.now();
+  let workers: ServiceProcess[] = [];
   [workers, gateways] = await Promise.all([
-    Promise.all(Array.from({ length: WORKERS }, (_, i) => startWorker(options, `worker-${i + 1}`))),
+    Promise.all(Array.from({ length: WORKERS }, (_, i) => track(startWorker(options, `worker-${i + 1}`)))),
     Promise.all(
-      ports.map(async (port, i) => ({ process: await startGateway(options, `gateway-${i + 1}`, port), url: urls[i]! })),
+      ports.map(async (port, i) => ({
+        process: await track(startGateway(options, `gateway-${i + 1}`, port)),
+        url: urls[i]!,
+      })),
     ),
   ]);
-  console.log(`${WORKERS} workers and ${gateways.length} gateways (node dist/...) ready in ${Date.now() - started} ms`);
+  console.log(
+    `${workers.length} workers and ${gateways.length} gateways (node dist/...) ready in ${Date.now() - startedAt} ms`,
+  );
 });
 
 afterAll(async () => {
-  await Promise.all([...workers, ...gateways.map((g) => g.process)].map((p) => p.kill()));
+  const running = await Promise.allSettled(started);
+  await Promise.all(running.map((r) => (r.status === 'fulfilled' ? r.value.kill() : undefined)));
   await simulator?.close();
   console.log(
     `cluster suite: ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s of tests after a ${process.env.TEST_CLUSTER_UP_SECONDS} s bring-up`,
