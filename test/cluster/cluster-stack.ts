@@ -14,6 +14,9 @@ import {
 } from '../support/harness.js';
 import { TEST_GATEWAY_TOKEN, TEST_READ_TOKEN } from '../support/gateway-stack.js';
 
+/** TEST_CLUSTER_ECHO=true: every process's output, prefixed with its name (to see why a test waited in vain). */
+const echo = process.env.TEST_CLUSTER_ECHO === 'true';
+
 /** TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TEMPORAL_TLS_* paths of the suite's cluster. */
 export function clusterEnv(): Record<string, string> {
   const file = process.env.TEST_CLUSTER_ENV;
@@ -62,7 +65,7 @@ function processEnv(o: ClusterStackOptions, extra: NodeJS.ProcessEnv = {}): Node
 }
 
 export async function startWorker(o: ClusterStackOptions, name: string): Promise<ServiceProcess> {
-  const worker = startService({ name, script: 'dist/worker.js', env: processEnv(o) });
+  const worker = startService({ name, script: 'dist/worker.js', env: processEnv(o), echo });
   await worker.waitFor(/worker ready/, 90_000);
   return worker;
 }
@@ -70,6 +73,7 @@ export async function startWorker(o: ClusterStackOptions, name: string): Promise
 export async function startGateway(o: ClusterStackOptions, name: string, port: number): Promise<ServiceProcess> {
   const gateway = startService({
     name,
+    echo,
     script: 'dist/gateway/main.js',
     env: processEnv(o, {
       GATEWAY_PORT: String(port),
