@@ -82,8 +82,8 @@ async function stageAt(gateway: string, workflowId: string, stage: string, timeo
   return eventually(
     async () => {
       const res = await api(gateway, 'GET', statusPath(workflowId));
-      const status = res.json as unknown as ProvisioningStatus;
-      return status.stage === stage ? status : undefined;
+      const status = res.json.status as ProvisioningStatus | undefined;
+      return status?.stage === stage ? status : undefined;
     },
     timeoutMs,
     `${workflowId} at ${stage}`,
