@@ -2,7 +2,9 @@
  * On a real Temporal cluster (PostgreSQL, the Temporal server, frontend TLS from a private CA that requires client
  * certificates), several workers and gateways from the compiled build share one task queue, as in production.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { URL, fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import type { ServiceProcess } from '../../dev/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../../dev/simulator/catalog.js';
@@ -18,32 +20,41 @@ const RETURN_URL = 'https://app.example.test/connected';
 
 let simulator: Simulator;
 let options: ClusterStackOptions;
+let workers: ServiceProcess[] = [];
 let gateways: { process: ServiceProcess; url: string }[] = [];
+let ports: number[] = [];
 /** Every process started, as it starts: stopped after the suite even when another one failed to start. */
 const started: Promise<ServiceProcess>[] = [];
 const track = (p: Promise<ServiceProcess>) => (started.push(p), p);
 const suiteStarted = Date.now();
 
-beforeAll(async () => {
-  simulator = await startTestSimulator();
-  const ports = [await freePort(), await freePort()];
-  const urls = ports.map((port) => `http://127.0.0.1:${port}`);
-  // Links and Cyclr's redirects go to the first gateway's address, as to a load balancer's; any gateway answers.
-  options = { taskQueue: uniqueId('cluster'), simulatorUrl: simulator.url, publicBaseUrl: urls[0]! };
+/** The workers and gateways, on the same gateway ports each time (the links already handed out point at them). */
+async function startProcesses(): Promise<void> {
   const startedAt = Date.now();
-  let workers: ServiceProcess[] = [];
   [workers, gateways] = await Promise.all([
     Promise.all(Array.from({ length: WORKERS }, (_, i) => track(startWorker(options, `worker-${i + 1}`)))),
     Promise.all(
       ports.map(async (port, i) => ({
         process: await track(startGateway(options, `gateway-${i + 1}`, port)),
-        url: urls[i]!,
+        url: `http://127.0.0.1:${port}`,
       })),
     ),
   ]);
   console.log(
     `${workers.length} workers and ${gateways.length} gateways (node dist/...) ready in ${Date.now() - startedAt} ms`,
   );
+}
+
+beforeAll(async () => {
+  simulator = await startTestSimulator();
+  ports = [await freePort(), await freePort()];
+  // Links and Cyclr's redirects go to the first gateway's address, as to a load balancer's; any gateway answers.
+  options = {
+    taskQueue: uniqueId('cluster'),
+    simulatorUrl: simulator.url,
+    publicBaseUrl: `http://127.0.0.1:${ports[0]}`,
+  };
+  await startProcesses();
 });
 
 afterAll(async () => {
@@ -154,4 +165,33 @@ test('an ApiKey provisioning completes on the cluster', async () => {
   });
   expect([200, 202]).toContain(started.status);
   await stageAt(gateways[0]!.url, started.json.workflowId as string, 'completed', 30_000);
+});
+
+test('a provisioning waiting for consent survives a stop of everything (server, database, workers, gateways)', async () => {
+  const started = await api(gateways[0]!.url, 'POST', '/provisionings?wait=20s', {
+    accountId: await newAccount(),
+    connector: { name: FIXTURE_CONNECTORS.oauth.name },
+    oauth: { username: 'sam@example.test', returnUrl: RETURN_URL },
+    timeouts: { checkEvery: '1h' },
+  });
+  const workflowId = started.json.workflowId as string;
+  const waiting = await stageAt(gateways[0]!.url, workflowId, 'awaiting-consent');
+
+  const stoppedAt = Date.now();
+  await Promise.all([...workers, ...gateways.map((g) => g.process)].map((p) => p.kill()));
+  const script = (name: string) => fileURLToPath(new URL(`../../scripts/cluster/${name}`, import.meta.url));
+  execFileSync(script('down.sh'), { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(script('up.sh'), { stdio: ['ignore', 'ignore', 'inherit'] });
+  await startProcesses();
+  console.log(`everything stopped and back in ${Date.now() - stoppedAt} ms`);
+
+  // The link handed out before the stop still works; the callback lands on the other gateway.
+  const click = await fetch(waiting.consentLink!, { redirect: 'manual' });
+  expect(click.status).toBe(302);
+  const consent = await answerConsentPage(click.headers.get('location')!);
+  const callback = new URL(consent.location!);
+  const landed = await fetch(`${gateways[1]!.url}${callback.pathname}${callback.search}`, { redirect: 'manual' });
+  expect(landed.status).toBe(302);
+  const done = await stageAt(gateways[0]!.url, workflowId, 'completed', 60_000);
+  expect(done.accountConnectorId).toBe(waiting.accountConnectorId);
 });
