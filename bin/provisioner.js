@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx provisioner ...` works in a checkout without a build step.
-import { register } from 'tsx/esm/api';
+// The compiled CLI when `npm run build` has made dist/ (production, the image); otherwise the TypeScript sources
+// through tsx, so `npx provisioner ...` works in a fresh checkout without a build step.
+import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
-register();
-await import('../src/cli/main.ts');
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -7,6 +7,9 @@
  * Adding a variable: put it in the group it belongs to (or a new group used by the kinds that read it), map it in
  * that group's `to...` function (or the kind's transform), and list it in docs/operations.md (a test checks the list).
  */
+import { existsSync } from 'node:fs';
+import type { TLSConfig } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { READ_ELSEWHERE, unknownVariableWarnings } from './config/unknown-variables.js';
 import {
@@ -17,6 +20,7 @@ import {
   logFormat,
   logLevel,
   port,
+  renamed,
   tokenList,
   trustedProxyList,
   clickLimit,
@@ -67,13 +71,22 @@ const common = {
 
 /** Where Temporal is and how to reach it (the names are the `cluster` branch's to change). */
 const temporal = {
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // Temporal's own names (the temporal CLI and @temporalio/envconfig read them; a TEMPORAL_CONFIG_FILE profile fills
+  // what these leave unset); resolved by toTemporal().
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('cyclr-provisioning'),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
-  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS: flag.optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  TEMPORAL_PROFILE: z.string().min(1).optional(),
+  TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
+  /** Earlier names, refused with the new one (a silent fallback would connect without the certificate). */
+  TEMPORAL_TLS_CERT_PATH: renamed('TEMPORAL_TLS_CLIENT_CERT_PATH'),
+  TEMPORAL_TLS_KEY_PATH: renamed('TEMPORAL_TLS_CLIENT_KEY_PATH'),
 };
 
 /** Every process that reads or writes workflow payloads or batch files. */
@@ -240,6 +253,7 @@ function rules(kind: ProcessKind) {
     }
     if (kind === 'worker') cyclrRules(e, problem);
     if (kind !== 'codec') batchStoreRules(e, problem);
+    if (kind !== 'codec') temporalRules(e, problem);
     if ((kind === 'worker' || kind === 'gateway') && production && !e.PUBLIC_BASE_URL?.startsWith('https:')) {
       problem('PUBLIC_BASE_URL', 'must be an https:// URL in production (consent links carry bearer tokens)');
     }
@@ -254,6 +268,24 @@ function rules(kind: ProcessKind) {
       );
     }
   };
+}
+
+function temporalRules(e: AnyVars, problem: (name: keyof AnyVars, message: string) => void): void {
+  if (!e.TEMPORAL_TLS_CLIENT_CERT_PATH !== !e.TEMPORAL_TLS_CLIENT_KEY_PATH) {
+    problem(
+      e.TEMPORAL_TLS_CLIENT_CERT_PATH ? 'TEMPORAL_TLS_CLIENT_KEY_PATH' : 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      'is required with the other half of the client certificate pair',
+    );
+  }
+  for (const name of [
+    'TEMPORAL_TLS_CLIENT_CERT_PATH',
+    'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    'TEMPORAL_CONFIG_FILE',
+  ] as const) {
+    const path = e[name];
+    if (path && !existsSync(path)) problem(name, `no file at ${path}`);
+  }
 }
 
 function batchStoreRules(e: AnyVars, problem: (name: keyof AnyVars, message: string) => void): void {
@@ -332,17 +364,47 @@ function toCommon(e: Vars<typeof common>) {
   };
 }
 
+/**
+ * `@temporalio/envconfig` resolves the settings the way the temporal CLI and every SDK do (env over a
+ * TEMPORAL_CONFIG_FILE profile), from these values only; we add the defaults product.md promises.
+ */
 function toTemporal(e: Vars<typeof temporal>) {
+  const env: Record<string, string> = {};
+  for (const name of Object.keys(temporal) as (keyof typeof temporal)[]) {
+    if (e[name] !== undefined) env[name] = String(e[name]);
+  }
+  let resolved: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    resolved = loadClientConnectConfig({ overrideEnvVars: env });
+  } catch (err) {
+    throw new ConfigError([`TEMPORAL_CONFIG_FILE/TEMPORAL_PROFILE: ${(err as Error).message}`]);
+  }
+  const { connectionOptions: c, namespace = 'default' } = resolved;
   return {
     temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
+      address: c.address ?? 'localhost:7233',
+      namespace,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
-      apiKey: e.TEMPORAL_API_KEY,
-      tls: e.TEMPORAL_TLS === 'true' || !!e.TEMPORAL_API_KEY || !!e.TEMPORAL_TLS_CERT_PATH,
-      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
-      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+      apiKey: c.apiKey,
+      /** Undefined or false: plaintext. True: TLS with the system's roots. */
+      tls: asBuffers(c.tls),
+      /** gRPC metadata: TEMPORAL_GRPC_META_* (and the namespace header an API key needs). */
+      metadata:
+        c.apiKey || c.metadata
+          ? { ...c.metadata, ...(c.apiKey ? { 'temporal-namespace': namespace } : {}) }
+          : undefined,
     },
+  };
+}
+
+/** envconfig reads files into Uint8Arrays; the SDK's TLS options are typed (and documented) as Buffers. */
+function asBuffers(tls: TLSConfig | boolean | null | undefined): TLSConfig | boolean | undefined {
+  if (typeof tls !== 'object' || tls === null) return tls ?? undefined;
+  const buf = (data: Uint8Array | undefined) => (data ? Buffer.from(data) : undefined);
+  return {
+    ...tls,
+    serverRootCACertificate: buf(tls.serverRootCACertificate),
+    clientCertPair: tls.clientCertPair && { crt: buf(tls.clientCertPair.crt)!, key: buf(tls.clientCertPair.key)! },
   };
 }
 

@@ -4,7 +4,10 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/** The workflows' entry beside this file: TypeScript from src/ (tests, tsx), JavaScript from dist/ (npm run build). */
+export const WORKFLOWS_PATH = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './workflows/index.ts' : './workflows/index.js', import.meta.url),
+);
 
 /**
  * Evaluated once per worker thread rather than once per workflow: a reusable V8 context runs every other module's
@@ -27,9 +30,9 @@ export async function writeWorkflowBundle(outFile: string): Promise<string> {
 const noop = () => undefined;
 const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error };
 
-// `tsx src/workflow-bundle.ts out.js` prebundles for production images.
+// `node dist/workflow-bundle.js [out.js]` (npm run build) writes dist/workflows-bundle.js for production images.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const out = process.argv[2] ?? 'dist/workflow-bundle.js';
+  const out = process.argv[2] ?? 'dist/workflows-bundle.js';
   writeWorkflowBundle(out).then(
     (path) => console.log(`workflow bundle written to ${path}`),
     (err: unknown) => {

@@ -180,15 +180,22 @@ test('CI installs the Node line that engines names when the system node is older
   expect(ci).toContain(`npm install --prefix "$NODE${major}_PREFIX" --no-audit --no-fund node@${major}`);
 });
 
-test('the Dockerfile is multi-stage, prebundles the workflows, and runs as a non-root user', () => {
+test('the Dockerfile builds in one stage and runs the compiled code, no TypeScript, as a non-root user', () => {
   expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
-  expect(dockerfile).toMatch(/RUN npx tsx src\/workflow-bundle\.ts dist\/workflow-bundle\.js/);
-  expect(dockerfile).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js/);
+  expect(dockerfile).toMatch(/^RUN npm run build$/m);
+  expect(dockerfile).toMatch(/WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflows-bundle\.js/);
   expect(dockerfile).toMatch(/^USER (?!root)\w+$/m);
-  expect(existsSync(join(PROJECT_ROOT, 'src/workflow-bundle.ts'))).toBe(true);
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  expect(runtime).toContain('--omit=dev');
+  expect(runtime).not.toMatch(/tsx|COPY[^\n]* src /);
+  expect(runtime).toMatch(/^CMD \["node", "dist\/worker\.js"\]$/m);
+  const packageJson = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+  expect(packageJson.dependencies.tsx).toBeUndefined();
   for (const [name, s] of Object.entries(services).filter(([, s]) => s.build)) {
-    const entry = s.command?.find((part) => part.endsWith('.ts'));
-    expect([name, entry && existsSync(join(PROJECT_ROOT, entry))]).toEqual([name, true]);
+    // node dist/<path>.js: compiled from src/<path>.ts by npm run build
+    const entry = s.command?.find((part) => part.startsWith('dist/') && part.endsWith('.js'));
+    const source = entry?.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
+    expect([name, source && existsSync(join(PROJECT_ROOT, source))]).toEqual([name, true]);
   }
 });
 

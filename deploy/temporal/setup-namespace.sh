@@ -17,6 +17,12 @@ if ! temporal operator namespace describe --address "$TEMPORAL_ADDRESS" --namesp
   temporal operator namespace create --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" --retention "$RETENTION"
 fi
 
+# A new namespace reaches the frontend's namespace cache a few seconds after it is created; until then search
+# attribute calls answer "Namespace ... is not found".
+until temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" >/dev/null 2>&1; do
+  sleep 1
+done
+
 # The names and types in src/contract/search-attributes.ts.
 for name in ProvisioningStage CyclrAccountId ConnectorName BatchId; do
   if ! temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" | grep -q "^ *$name "; then

@@ -16,7 +16,7 @@ export interface ServiceProcess {
 
 export interface StartServiceOptions {
   name: string;
-  /** A TypeScript entry point relative to the project root, run with tsx. */
+  /** An entry point relative to the project root: TypeScript (src/...ts) runs with tsx, JavaScript (dist/) plain. */
   script: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -25,7 +25,8 @@ export interface StartServiceOptions {
 }
 
 export function startService({ name, script, args = [], env, echo }: StartServiceOptions): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const entry = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

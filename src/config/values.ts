@@ -168,3 +168,7 @@ export const clickLimit = z.string().transform((raw, ctx) => {
   }
   return { max, windowMs };
 });
+
+/** A variable we no longer read: refused with its new name. */
+export const renamed = (now: string) =>
+  z.never({ errorMap: () => ({ message: `renamed: set ${now} (Temporal's own name)` }) }).optional();

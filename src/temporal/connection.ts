@@ -1,5 +1,4 @@
 /** One place that turns configuration into Temporal connections and the data converter every process shares. */
-import { readFileSync } from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { EncryptionCodec } from '../codec/encryption-codec.js';
@@ -9,7 +8,6 @@ export function dataConverter(config: Pick<Config, 'payloadKeys'>): DataConverte
   return { payloadCodecs: [new EncryptionCodec(config.payloadKeys)] };
 }
 
-/** Address, TLS (mutual or server-only) and API key: enough for a self-hosted cluster or Temporal Cloud. */
 /** The options both the client's Connection and the worker's NativeConnection accept. */
 export interface TemporalConnectionOptions {
   address: string;
@@ -18,16 +16,10 @@ export interface TemporalConnectionOptions {
   metadata?: Record<string, string>;
 }
 
+/** Address, TLS (server CA, server name, client certificate) and API key: a self-hosted cluster or Temporal Cloud. */
 export function connectionOptions(config: Pick<Config, 'temporal'>): TemporalConnectionOptions {
-  const t = config.temporal;
-  const clientCert =
-    t.tlsCertPath && t.tlsKeyPath ? { crt: readFileSync(t.tlsCertPath), key: readFileSync(t.tlsKeyPath) } : undefined;
-  return {
-    address: t.address,
-    tls: t.tls ? (clientCert ? { clientCertPair: clientCert } : true) : undefined,
-    apiKey: t.apiKey,
-    metadata: t.apiKey ? { 'temporal-namespace': t.namespace } : undefined,
-  };
+  const { address, tls, apiKey, metadata } = config.temporal;
+  return { address, tls, apiKey, metadata };
 }
 
 /** Lazy: a gateway or CLI starts even while Temporal is down, and each call reports the outage itself. */
