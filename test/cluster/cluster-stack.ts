@@ -44,11 +44,14 @@ export interface ClusterStackOptions {
   publicBaseUrl: string;
 }
 
-/** What every process of ours gets: the cluster's settings (mTLS included), the same keys, production mode. */
+/**
+ * What every process of ours gets: the cluster's settings (mTLS included) and the same keys. NODE_ENV is left unset:
+ * no development key is used (the keys are required, as in production), while the gateways serve plain http here,
+ * which production's https rule for PUBLIC_BASE_URL would refuse.
+ */
 function processEnv(o: ClusterStackOptions, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...clusterEnv(),
-    NODE_ENV: 'production',
     TEMPORAL_TASK_QUEUE: o.taskQueue,
     CYCLR_API_URL: o.simulatorUrl,
     CYCLR_SERVICE_DOMAIN: o.simulatorUrl,

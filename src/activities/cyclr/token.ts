@@ -41,6 +41,8 @@ export interface ClientCredentialsOptions {
   clientSecret: string;
   timeoutMs: number;
   report: (endpoint: string, method: string, status: number | 'network-error', startedAt: number) => void;
+  /** Waits for a turn under the request rate: a token request is a Cyclr request like any other. */
+  acquire?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -74,7 +76,8 @@ export class ClientCredentialsToken implements TokenSource {
   }
 
   private async fetch(): Promise<string> {
-    const { http, apiUrl, clientId, clientSecret, timeoutMs, report } = this.options;
+    const { http, apiUrl, clientId, clientSecret, timeoutMs, report, acquire } = this.options;
+    await acquire?.();
     const startedAt = this.now();
     let response;
     try {

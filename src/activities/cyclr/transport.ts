@@ -87,6 +87,7 @@ export function createTransport(
           clientSecret: config.credentials.clientSecret,
           timeoutMs: config.requestTimeoutMs,
           report,
+          acquire: () => rate.acquire(),
         });
 
   async function sendOnce(call: Call, token: string): Promise<Reply> {
