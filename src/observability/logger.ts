@@ -108,6 +108,11 @@ function destination(options: JsonLoggerOptions): DestinationStream {
 function adapt(p: pino.Logger, fields: Record<string, unknown> = {}): JsonLogger {
   const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
     p[level.toLowerCase() as Lowercase<LogLevel>]({ ...fields, ...meta }, message);
+  return { ...byLevel(log), child: (more) => adapt(p, { ...fields, ...more }) };
+}
+
+/** `log` and the five level methods, each through `log`. */
+function byLevel(log: (level: LogLevel, message: string, meta?: LogMetadata) => void): Omit<JsonLogger, 'child'> {
   return {
     log,
     trace: (m, meta) => log('TRACE', m, meta),
@@ -115,7 +120,6 @@ function adapt(p: pino.Logger, fields: Record<string, unknown> = {}): JsonLogger
     info: (m, meta) => log('INFO', m, meta),
     warn: (m, meta) => log('WARN', m, meta),
     error: (m, meta) => log('ERROR', m, meta),
-    child: (more) => adapt(p, { ...fields, ...more }),
   };
 }
 
@@ -146,15 +150,7 @@ export function withCancelsAsInfo(logger: JsonLogger, remember = 1000): JsonLogg
       }
       inner.log(level, message, meta);
     };
-    return {
-      log,
-      trace: (m, meta) => log('TRACE', m, meta),
-      debug: (m, meta) => log('DEBUG', m, meta),
-      info: (m, meta) => log('INFO', m, meta),
-      warn: (m, meta) => log('WARN', m, meta),
-      error: (m, meta) => log('ERROR', m, meta),
-      child: (fields) => wrap(inner.child(fields)),
-    };
+    return { ...byLevel(log), child: (fields) => wrap(inner.child(fields)) };
   };
   return wrap(logger);
 }
