@@ -16,7 +16,7 @@ export interface ServiceProcess {
 
 export interface StartServiceOptions {
   name: string;
-  /** An entry point relative to the project root: TypeScript (src/...ts) runs with tsx, JavaScript (dist/) plain. */
+  /** An entry point relative to the project root: a .ts file runs with tsx, JavaScript (dist/) plain. */
   script: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
