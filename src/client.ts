@@ -154,8 +154,15 @@ export class ProvisioningClient {
    * A provisioning that is running is returned as it is (`created: false`).
    */
   async reconnect(workflowId: string, options: ReconnectOptions = {}): Promise<StartedProvisioning> {
-    const previous = await this.status(workflowId);
-    if (await this.isRunning(workflowId)) return { workflowId, created: false, status: previous };
+    let previous = await this.status(workflowId);
+    if (await this.isRunning(workflowId)) {
+      if (!FINAL_STAGES.includes(previous.stage)) return { workflowId, created: false, status: previous };
+      // It has reached its end and is only finishing (its last event): this reconnect follows it.
+      await this.handle(workflowId)
+        .result()
+        .catch(() => undefined);
+      previous = await this.status(workflowId);
+    }
     if (previous.stage === 'removed') {
       throw new ProvisioningError(
         Failure.ProvisioningRemoved,
@@ -189,7 +196,14 @@ export class ProvisioningClient {
       }
       if (running !== undefined) {
         // Its own compensation first: a cancelled provisioning removes what it installed (unless told to keep it).
-        await this.handle(workflowId).signal(cancelSignal, { reason: 'removed (offboarding)' });
+        // One that has reached its end is only finishing (its last event): it is let finish, then removed.
+        if (!FINAL_STAGES.includes((await this.status(workflowId)).stage)) {
+          await this.handle(workflowId)
+            .signal(cancelSignal, { reason: 'removed (offboarding)' })
+            .catch((err: unknown) => {
+              if (!(err instanceof WorkflowNotFoundError)) throw err; // it closed meanwhile
+            });
+        }
         await this.handle(workflowId)
           .result()
           .catch(() => undefined);

@@ -210,6 +210,28 @@ describe('remove (offboarding)', () => {
     expect(uninstallCount(await simulatorStats(stack.simulator.url), accountId, accountConnectorId)).toBe(1);
   });
 
+  test('a removal just after a run reached completed (its last event still on its way) lets it finish, then removes', async () => {
+    const accountId = await stack.newAccount();
+    receiver.answerAfter(2_000);
+    try {
+      const started = await api('POST', '/provisionings', {
+        accountId,
+        connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+        authValue: 'api-key-slow-endpoint',
+        notifyUrl: receiver.eventsUrl,
+      });
+      const workflowId = started.json.workflowId as string;
+      await stageBecomes(workflowId, 'completed');
+      const removed = await api('DELETE', idPath(workflowId));
+      expect(removed.status).toBe(200);
+      expect(removed.json).toMatchObject({ workflowId, removedByThisCall: true });
+      const stages = (removed.json.status as ProvisioningStatus).history.map((h) => h.stage);
+      expect(stages.slice(-2)).toEqual(['completed', 'removed']);
+    } finally {
+      receiver.answerAfter(0);
+    }
+  });
+
   test('an unknown id is 404', async () => {
     const res = await api('DELETE', idPath('provision:nobody:Nothing'));
     expect(res.status).toBe(404);
@@ -254,6 +276,22 @@ describe('reconnect', () => {
     expect(done.reconnects).toBe(2);
     // No second install at any point.
     expect(installCount(await simulatorStats(stack.simulator.url), accountId, FIXTURE_CONNECTORS.oauth.name)).toBe(1);
+  });
+
+  test('a reconnect just after a run reached completed (its last event still on its way) follows that run', async () => {
+    const { workflowId, accountConnectorId } = await completedOAuth();
+    // A slow customer endpoint keeps each run open for a moment after its stage is `completed`.
+    receiver.answerAfter(2_000);
+    try {
+      const first = await api('POST', `${idPath(workflowId)}/reconnect?wait=15s`);
+      expect(first.status).toBe(202);
+      expect(first.json.status).toMatchObject({ stage: 'completed', reconnects: 1 });
+      const second = await api('POST', `${idPath(workflowId)}/reconnect?wait=15s`);
+      expect(second.status).toBe(202);
+      expect(second.json.status).toMatchObject({ stage: 'completed', reconnects: 2, accountConnectorId });
+    } finally {
+      receiver.answerAfter(0);
+    }
   });
 
   test('--force de-authenticates at Cyclr first, then waits for a clean consent', async () => {

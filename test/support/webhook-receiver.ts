@@ -19,6 +19,8 @@ export interface WebhookReceiver {
   eventsUrl: string;
   doneUrl: string;
   received: ReceivedEvent[];
+  /** Answers each event this much later from now on (a slow customer endpoint). */
+  answerAfter(ms: number): void;
   /** Events of one workflow (and type), in arrival order. */
   eventsFor(workflowId: string, type?: string): ReceivedEvent[];
   /** Resolves with the first event of this type for this workflow. */
@@ -28,6 +30,7 @@ export interface WebhookReceiver {
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: ReceivedEvent[] = [];
+  let answerAfterMs = 0;
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/events') {
       const chunks: Buffer[] = [];
@@ -41,7 +44,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
             event: JSON.parse(body) as ProvisioningEvent,
             receivedAt: Date.now(),
           });
-          res.writeHead(204).end();
+          setTimeout(() => res.writeHead(204).end(), answerAfterMs);
         } catch {
           res.writeHead(400).end('not JSON');
         }
@@ -69,6 +72,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     eventsUrl: `${url}/events`,
     doneUrl: `${url}/done`,
     received,
+    answerAfter: (ms) => (answerAfterMs = ms),
     eventsFor,
     async waitFor(workflowId, type, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
