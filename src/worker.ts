@@ -87,6 +87,9 @@ export async function createWorker(
       activities: createActivities(config, rate),
       dataConverter: dataConverter(config),
       shutdownGraceTime: '20s',
+      // A worker that dies holds its cached workflows' next tasks (the rate lease, batches) this long before another
+      // worker may take them; the default 10 s would stall the shared request rate for as long.
+      stickyQueueScheduleToStartTimeout: '2s',
       ...overrides,
     });
   } catch (err) {

@@ -1,23 +1,28 @@
 /**
  * One Cyclr budget shared by three worker processes: CYCLR_MAX_REQUESTS_PER_SECOND=L is what the simulator sees in
  * all, whichever workers the batch's rows run on, and a worker that dies gives its share back within seconds.
- * Real dev server, real worker processes, the simulator counting arrivals per second.
+ * Real dev server, real worker processes, the simulator counting arrivals per second in a process of its own (in
+ * this one, a pause of the test's own event loop would bunch arrivals that the workers sent evenly).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchProgress, submitBatch } from '../src/batch/batch-client.js';
+import { batchWorkflowId } from '../src/contract/ids.js';
 import { BatchStore } from '../src/batch/store.js';
 import { loadConfig } from '../src/config.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
-import type { ServiceProcess } from '../dev/local-stack/processes.js';
-import { LEASE_TTL_MS } from '../src/contract/request-rate.js';
+import { startService, type ServiceProcess } from '../dev/local-stack/processes.js';
+import { LEASE_TTL_MS, requestRateWorkflowId } from '../src/contract/request-rate.js';
+import type { ProvisioningClient } from '../src/client.js';
 import {
   eventually,
-  startTestStack,
+  provisioningClient,
   startWorkerProcess,
   testEnv,
+  TEST_CLIENT_ID,
+  TEST_CLIENT_SECRET,
   uniqueId,
-  type TestStack,
+  type TestStackOptions,
 } from './support/harness.js';
 import { simulatorStats } from './support/simulator-admin.js';
 
@@ -26,29 +31,41 @@ const ROWS = 900;
 /**
  * What this test holds the product to. The issue's bar is 90% of the limit and never over it at Cyclr; workers aim
  * at 95% (the lease's margin, rate-lease.ts) less the idle workers' floors, and arrivals at the simulator bunch up
- * by a request or two against the sends (the event loops in between). Measured here: 36/s of 40 while one worker
- * carries the load (89.8%), 38/s once all share it (95%), a busiest window of 41: see the closing note of issue 20.
+ * by a request or two against the sends (the event loops in between). Measured here, the worker running most
+ * slices killed: 36/s of 40 before the kill (90%), 38/s after, busiest window 42, back at the bar 6-7 s after the
+ * kill: see the closing note of issue 20.
  */
 const USED_AT_LEAST = 0.85;
 const ARRIVAL_JITTER = 1.05;
 
-let stack: TestStack;
+let simulator: ServiceProcess;
+let simulatorUrl: string;
+let options: TestStackOptions;
+let client: ProvisioningClient;
 let store: BatchStore;
 let dir: string;
-const extraWorkers: ServiceProcess[] = [];
+const workers: ServiceProcess[] = [];
 
 beforeAll(async () => {
   mkdirSync(join(process.cwd(), '.tmp', 'test'), { recursive: true });
   dir = mkdtempSync(join(process.cwd(), '.tmp', 'test', 'rate-share-'));
+  simulator = startService({
+    name: 'simulator',
+    script: 'dev/simulator/main.ts',
+    args: ['--port', '0', '--client-id', TEST_CLIENT_ID, '--client-secret', TEST_CLIENT_SECRET],
+  });
+  simulatorUrl = (await simulator.waitFor(/listening on (http:\/\/\S+)/))[1]!;
   const env = { BATCH_STORE_DIR: join(dir, 'store'), CYCLR_MAX_REQUESTS_PER_SECOND: String(LIMIT) };
-  stack = await startTestStack('rate-share', { env });
-  extraWorkers.push(...(await Promise.all([startWorkerProcess(stack.options), startWorkerProcess(stack.options)])));
-  store = BatchStore.fromConfig(loadConfig('client', testEnv(stack.options)));
+  options = { taskQueue: uniqueId('rate-share'), simulatorUrl, env };
+  workers.push(...(await Promise.all([1, 2, 3].map(() => startWorkerProcess(options)))));
+  client = await provisioningClient(options);
+  store = BatchStore.fromConfig(loadConfig('client', testEnv(options)));
 });
 
 afterAll(async () => {
-  await Promise.all(extraWorkers.map((w) => w.kill()));
-  await stack?.stop();
+  await Promise.all(workers.map((w) => w.kill()));
+  await client?.temporal.connection.close();
+  await simulator?.kill();
 });
 
 function mean(xs: number[]): number {
@@ -67,19 +84,24 @@ test(`3 workers, CYCLR_MAX_REQUESTS_PER_SECOND=${LIMIT}: >= 90% of it in all, ne
     });
   writeFileSync(file, Array.from({ length: ROWS }, (_, i) => row(i)).join('\n'));
 
-  const { batchId } = await submitBatch(stack.client.temporal, stack.client.taskQueue, store, { file });
+  const { batchId } = await submitBatch(client.temporal, client.taskQueue, store, { file });
   // Let the three share the budget for a while, then kill one of them mid-batch.
   await eventually(
-    async () => ((await simulatorStats(stack.simulator.url)).perSecond.length > 16 ? true : undefined),
+    async () => ((await simulatorStats(simulatorUrl)).perSecond.length > 16 ? true : undefined),
     60_000,
     '16 s of batch traffic',
   );
-  const killedAtSecond = (await simulatorStats(stack.simulator.url)).perSecond.length - 1;
-  await extraWorkers[0]!.kill('SIGKILL');
+  // The worker running the most slices now: its share must come back to the others.
+  const pending = (await client.temporal.workflow.getHandle(batchWorkflowId(batchId)).describe()).raw.pendingActivities;
+  const slicesOf = (w: ServiceProcess) =>
+    (pending ?? []).filter((a) => a.lastWorkerIdentity?.startsWith(`${w.process.pid}@`)).length;
+  const victim = [...workers].sort((a, b) => slicesOf(b) - slicesOf(a))[0]!;
+  const killedAtSecond = (await simulatorStats(simulatorUrl)).perSecond.length - 1;
+  await victim.kill('SIGKILL');
 
   const done = await eventually(
     async () => {
-      const snap = await batchProgress(stack.client.temporal, batchId);
+      const snap = await batchProgress(client.temporal, batchId);
       return snap.status === 'RUNNING' ? undefined : snap;
     },
     180_000,
@@ -89,29 +111,42 @@ test(`3 workers, CYCLR_MAX_REQUESTS_PER_SECOND=${LIMIT}: >= 90% of it in all, ne
   const workersWithRows = Object.values(done.progress.rowsByWorker ?? {}).filter((n) => n > 0);
   expect(workersWithRows.length).toBeGreaterThanOrEqual(2);
 
-  const stats = await simulatorStats(stack.simulator.url);
+  const stats = await simulatorStats(simulatorUrl);
   const series = stats.perSecond;
   // Whole seconds only, after the first shares have settled (the load lands on one worker, then spreads to all).
   const before = series.slice(4, killedAtSecond);
-  const afterRebalance = series.slice(killedAtSecond + 10, killedAtSecond + 15);
+  // Re-balanced: the first second after the kill from which three whole seconds average the bar again.
+  const bar = USED_AT_LEAST * LIMIT;
+  const backAt = series.findIndex((_, i) => i > killedAtSecond && mean(series.slice(i, i + 3)) >= bar);
+  const rebalancedWithinSeconds = backAt < 0 ? Infinity : backAt - killedAtSecond;
+  // The lease workflow's runs (it continues as new as its history grows), reported beside the figures.
+  let leaseRuns = 0;
+  for await (const run of client.temporal.workflow.list({
+    query: `WorkflowId = "${requestRateWorkflowId(client.taskQueue)}"`,
+  })) {
+    leaseRuns += run.workflowId ? 1 : 0;
+  }
   const report = {
     limit: LIMIT,
     rows: ROWS,
     requests: stats.totalRequests,
     maxInAnyOneSecondWindow: stats.maxRequestsPerSecond,
     meanBeforeKill: mean(before),
-    meanFrom10sAfterKill: mean(afterRebalance),
+    slicesOfKilledWorker: slicesOf(victim),
+    rebalancedWithinSeconds,
     killedAtSecond,
     series,
     rowsByWorker: done.progress.rowsByWorker,
     leaseTtlMs: LEASE_TTL_MS,
+    leaseRuns,
   };
   console.log(`rate share: ${JSON.stringify(report)}`);
 
+  expect(slicesOf(victim)).toBeGreaterThan(0);
   expect(stats.maxRequestsPerSecond).toBeLessThanOrEqual(LIMIT * ARRIVAL_JITTER);
   expect(before.length).toBeGreaterThanOrEqual(6);
-  expect(mean(before)).toBeGreaterThanOrEqual(USED_AT_LEAST * LIMIT);
+  expect(mean(before)).toBeGreaterThanOrEqual(bar);
   // Still limit-bound then: the batch had work left for the two survivors.
-  expect(series.length).toBeGreaterThan(killedAtSecond + 16);
-  expect(mean(afterRebalance)).toBeGreaterThanOrEqual(USED_AT_LEAST * LIMIT);
+  expect(series.length).toBeGreaterThan(killedAtSecond + 13);
+  expect(rebalancedWithinSeconds).toBeLessThanOrEqual(10);
 }, 300_000);

@@ -165,7 +165,6 @@ export function createBatchRowActivities({
       const stopped = () => stop || ctx.cancellationSignal.aborted;
 
       const report = async () => {
-        ctx.heartbeat({ completed: result.completed, failed: result.failed });
         const sent = unreported.slice(0, MAX_FAILURES_PER_REPORT);
         unreported = unreported.slice(sent.length);
         const answer = await handle
@@ -187,6 +186,8 @@ export function createBatchRowActivities({
       };
       let reporting = Promise.resolve();
       const timer = setInterval(() => {
+        // The heartbeat does not wait for a slow report: it is how a dead worker's rows are noticed within seconds.
+        ctx.heartbeat({ completed: result.completed, failed: result.failed });
         reporting = reporting.then(report);
       }, REPORT_EVERY_MS);
 

@@ -75,9 +75,10 @@ const store = proxyActivities<BatchActivities>({
 });
 
 const bulk = proxyActivities<BatchRowActivities>({
-  // Rows retry their own Cyclr faults for up to a day; a worker that dies is noticed by its missing heartbeat.
+  // Rows retry their own Cyclr faults for up to a day; a worker that dies is noticed by its missing heartbeat
+  // (sent every second), and its rows move to the others within seconds.
   startToCloseTimeout: '2d',
-  heartbeatTimeout: '15s',
+  heartbeatTimeout: '5s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,

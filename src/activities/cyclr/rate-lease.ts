@@ -1,8 +1,8 @@
 /**
  * The worker's side of the cluster-wide request rate: renews its lease from the cyclrRequestRate workflow every
  * couple of seconds, reporting its demand (requests queued, requests sent in the last second), and sets the process's
- * RequestRate to the grant. It renews at once when requests start to queue here, so load that moves to this worker
- * gets its share within a renewal or two. Until the first grant arrives, and after a grant
+ * RequestRate to the grant. It renews at once when requests start or stop queueing here, so load that moves between
+ * workers moves its share within a renewal or two. Until the first grant arrives, and after a grant
  * lapses without renewal, the rate is 0 (requests wait), so the workers together never exceed the limit. Stopped
  * (the worker shutting down), it releases its share so the other workers get it at once, not at the lease's expiry.
  */
@@ -38,6 +38,9 @@ export interface RateLease {
   stop(): Promise<void>;
 }
 
+/** A renewal not answered by then is abandoned; the worker pauses meanwhile, so a retry soon is what counts. */
+const RENEW_TIMEOUT_MS = 2_000;
+
 export function startRateLease(options: RateLeaseOptions): RateLease {
   const client = new Client({
     connection: options.connection,
@@ -65,7 +68,9 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     options.rate.spendUntil(askedAt + SHRINK_HOLD_MS - 1000);
     let lease: Lease | undefined;
     try {
-      lease = await client.withAbortSignal(abandon.signal, () =>
+      // A renewal stuck on a dead worker (the lease's next task still held for it) is given up and asked again.
+      const signal = AbortSignal.any([abandon.signal, AbortSignal.timeout(RENEW_TIMEOUT_MS)]);
+      lease = await client.withAbortSignal(signal, () =>
         client.workflow.executeUpdateWithStart(leaseUpdate, {
           args: [{ workerId, limit: options.limit, demand: (reported = options.rate.demand()) }],
           startWorkflowOperation: new WithStartWorkflowOperation<typeof cyclrRequestRate>('cyclrRequestRate', {
@@ -94,11 +99,15 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
   const startRenewal = () => {
     renewing = renew().finally(() => (renewing = undefined));
   };
-  // Every 250 ms: renew when due, or at once when requests start to queue here while none did at the last renewal.
+  // Every 250 ms: renew when due, or at once when the load changes: requests start to queue here while none did at
+  // the last renewal, or they stopped queueing and use under half the rate (the load left: give the share back).
   const tick = () => {
     if (stopped) return;
-    const startedQueueing = reported.waiting === 0 && options.rate.demand().waiting > 0;
-    if (!renewing && (Date.now() >= renewAt || startedQueueing)) startRenewal();
+    const demand = options.rate.demand();
+    const startedQueueing = reported.waiting === 0 && demand.waiting > 0;
+    const loadLeft =
+      reported.waiting > 0 && demand.waiting === 0 && demand.sentLastSecond < (options.rate.current ?? Infinity) / 2;
+    if (!renewing && (Date.now() >= renewAt || startedQueueing || loadLeft)) startRenewal();
     // Never what keeps a process alive: the worker's own shutdown decides that.
     timer = setTimeout(tick, 250).unref();
   };
