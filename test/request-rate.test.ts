@@ -86,6 +86,26 @@ test('the lease never grants more than the limit in all, even while workers join
   expect(lease('a', LEASE_TTL_MS + 1)).toMatchObject({ rate: 100, workers: 1 });
 });
 
+test("a cut grant's hold ends SHRINK_HOLD_MS after the cut, however often the worker renews at the cut rate", () => {
+  const grants: Grants = {};
+  const limit = 40;
+  let now = 1_000_000;
+  const busy = { waiting: 30, sentLastSecond: 10 };
+  const renew = (workerId: string, dt: number) => grant(grants, { workerId, limit, demand: busy }, (now += dt));
+  renew('a', 0);
+  expect(renew('b', 10).rate).toBe(0);
+  expect(renew('a', 10).rate).toBe(limit / 2); // the cut: a's 40 is held until now + SHRINK_HOLD_MS
+  const cutAt = now;
+  // a renews every half second at its cut rate: b's half comes free when the hold ends, not later.
+  while (now + 500 < cutAt + SHRINK_HOLD_MS) {
+    renew('a', 500);
+    expect(renew('b', 0).rate).toBe(0);
+  }
+  now = cutAt + SHRINK_HOLD_MS;
+  expect(renew('a', 0).rate).toBe(limit / 2);
+  expect(renew('b', 0).rate).toBe(limit / 2);
+});
+
 test('the lease shares by demand: idle workers keep a small floor, limit-bound ones share the rest, always <= the limit', () => {
   const grants: Grants = {};
   const limit = 40;

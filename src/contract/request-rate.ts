@@ -35,9 +35,10 @@ export const releaseSignal = defineSignal<[{ workerId: string }]>('release');
 export const LEASE_TTL_MS = 6_000;
 /**
  * A grant that shrank still counts at its old rate this long after the lease answered: the one-second window, plus
- * half a second for the answer to reach the worker (a worker whose answer is slower pauses meanwhile).
+ * a second for the answer to reach the worker (a worker whose answer is slower pauses meanwhile). Shorter, a
+ * busy lease's slower answers paused the workers that asked most often: those whose share was growing.
  */
-export const SHRINK_HOLD_MS = 1_500;
+export const SHRINK_HOLD_MS = 2_000;
 
 export function requestRateWorkflowId(taskQueue: string): string {
   return `cyclr-request-rate:${taskQueue}`;

@@ -71,13 +71,19 @@ export function grant(grants: Record<string, Grant>, request: LeaseRequest, now:
   const heldByOthers = others.reduce((sum, [, g]) => sum + held(g, now), 0);
   const rate = Math.max(0, Math.min(target, limit - heldByOthers));
   const before = grants[request.workerId];
-  const stillSpending = before ? held(before, now) : 0;
+  // The worker spends its last answer until this one reaches it: a cut from that answer is held from now. A hold
+  // already running keeps its own end, so renewals at the cut rate do not extend it.
+  const earlier = before?.shrunkFrom && before.shrunkFrom.until > now ? before.shrunkFrom : undefined;
+  const shrunkFrom =
+    before && rate < before.rate
+      ? { rate: Math.max(before.rate, earlier?.rate ?? 0), until: now + SHRINK_HOLD_MS }
+      : earlier;
   grants[request.workerId] = {
     rate,
     limit: request.limit,
     expiresAt: now + LEASE_TTL_MS,
     ...(request.demand ? { demand: request.demand } : {}),
-    ...(rate < stillSpending ? { shrunkFrom: { rate: stillSpending, until: now + SHRINK_HOLD_MS } } : {}),
+    ...(shrunkFrom ? { shrunkFrom } : {}),
   };
   return { rate, target, ttlMs: LEASE_TTL_MS, workers: others.length + 1 };
 }

@@ -12,10 +12,11 @@ import type { Simulator } from '../../dev/simulator/server.js';
 import type { ProvisioningStatus } from '../../src/contract/messages.js';
 import { eventually, startTestSimulator, uniqueId } from '../support/harness.js';
 import { withToken } from '../support/gateway-stack.js';
-import { answerConsentPage, seedAccounts } from '../support/simulator-admin.js';
+import { answerConsentPage, installCount, seedAccounts, simulatorStats } from '../support/simulator-admin.js';
 import { clusterEnv, freePort, startGateway, startWorker, type ClusterStackOptions } from './cluster-stack.js';
 
 const WORKERS = 3;
+const BATCH_ROWS = 3000;
 const RETURN_URL = 'https://app.example.test/connected';
 
 let simulator: Simulator;
@@ -195,3 +196,94 @@ test('a provisioning waiting for consent survives a stop of everything (server, 
   const done = await stageAt(gateways[0]!.url, workflowId, 'completed', 60_000);
   expect(done.accountConnectorId).toBe(waiting.accountConnectorId);
 });
+
+/** Stops the Temporal server alone (PostgreSQL keeps running) and starts it again with scripts/cluster/up.sh. */
+async function restartTemporalServer(): Promise<number> {
+  const startedAt = Date.now();
+  const pidFile = `${process.env.CLUSTER_DIR}/temporal.pid`;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  process.kill(pid, 'SIGTERM');
+  await eventually(
+    async () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    30_000,
+    'the Temporal server to stop',
+  );
+  const script = fileURLToPath(new URL('../../scripts/cluster/up.sh', import.meta.url));
+  execFileSync(script, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return Date.now() - startedAt;
+}
+
+test(`a ${BATCH_ROWS}-row batch spreads over the workers; a SIGKILLed worker and a restarted server lose and repeat nothing`, async () => {
+  const gateway = gateways[0]!.url;
+  const prefix = uniqueId('wave');
+  const body = Array.from({ length: BATCH_ROWS }, (_, i) =>
+    JSON.stringify({
+      accountId: `${prefix}-${i}`,
+      account: { create: true },
+      connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+      authValue: 'cluster-batch-key',
+    }),
+  ).join('\n');
+  const startedAt = Date.now();
+  const submitted = await fetch(`${gateway}/batches`, {
+    method: 'POST',
+    headers: withToken({ 'content-type': 'application/x-ndjson' }),
+    body,
+  });
+  expect(submitted.status).toBe(202);
+  const { batchId } = (await submitted.json()) as { batchId: string };
+  const progress = async () => (await api(gateway, 'GET', `/batches/${encodeURIComponent(batchId)}`)).json;
+
+  // A third of the way in: SIGKILL one worker (a supervisor starts it again), and restart the Temporal server.
+  await eventually(
+    async () => (((await progress()).completed as number) >= BATCH_ROWS / 3 ? true : undefined),
+    240_000,
+    'a third of the batch',
+  );
+  const killed = workers[0]!;
+  await killed.kill('SIGKILL');
+  const restartMs = await restartTemporalServer();
+  workers[0] = await track(startWorker(options, 'worker-1-again'));
+
+  const done = await eventually(
+    async () => {
+      const p = await progress();
+      return p.workflowStatus === 'RUNNING' ? undefined : p;
+    },
+    300_000,
+    'the batch to finish',
+  );
+  const seconds = (Date.now() - startedAt) / 1000;
+  const stats = await simulatorStats(simulator.url);
+  const installs = Array.from({ length: BATCH_ROWS }, (_, i) =>
+    installCount(stats, `${prefix}-${i}`, FIXTURE_CONNECTORS.apiKey.name),
+  );
+  const rowsByWorker = (done.rowsByWorker ?? {}) as Record<string, number>;
+  // The killed worker and its replacement are one worker slot (one host, restarted).
+  const slotOf = (identity: string) =>
+    identity.startsWith(`${killed.process.pid}@`) || identity.startsWith(`${workers[0]!.process.pid}@`)
+      ? 'worker-1'
+      : identity;
+  const bySlot: Record<string, number> = {};
+  for (const [identity, rows] of Object.entries(rowsByWorker)) {
+    bySlot[slotOf(identity)] = (bySlot[slotOf(identity)] ?? 0) + rows;
+  }
+  const duplicates = installs.filter((n) => n > 1).length;
+  const lost = installs.filter((n) => n === 0).length;
+  console.log(
+    `cluster batch: ${JSON.stringify({ rows: BATCH_ROWS, seconds, completed: done.completed, failed: done.failed, duplicates, lost, serverRestartMs: restartMs, rowsByWorker, rowsByWorkerSlot: bySlot })}`,
+  );
+
+  expect(done).toMatchObject({ total: BATCH_ROWS, completed: BATCH_ROWS, failed: 0 });
+  expect(duplicates).toBe(0);
+  expect(lost).toBe(0);
+  expect(Object.keys(bySlot)).toHaveLength(WORKERS);
+  for (const rows of Object.values(bySlot)) expect(rows).toBeGreaterThanOrEqual(0.2 * BATCH_ROWS);
+}, 600_000);

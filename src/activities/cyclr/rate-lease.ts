@@ -38,6 +38,8 @@ export interface RateLease {
   stop(): Promise<void>;
 }
 
+/** The lease's tasks take milliseconds; a few seconds leaves room for a loaded worker. */
+const LEASE_TASK_TIMEOUT = '2s';
 /** A renewal not answered by then is abandoned; the worker pauses meanwhile, so a retry soon is what counts. */
 const RENEW_TIMEOUT_MS = 2_000;
 
@@ -77,6 +79,9 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
             workflowId,
             taskQueue: options.taskQueue,
             workflowIdConflictPolicy: 'USE_EXISTING',
+            // A task taken by a worker that then died is retried after this, not the default 10 s: every worker's
+            // requests wait on the lease's answers (temporalio/temporal#5063: a task on a dead sticky worker).
+            workflowTaskTimeout: LEASE_TASK_TIMEOUT,
             args: [{}],
           }),
         }),
@@ -94,7 +99,7 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
       options.rate.setRate(0);
     }
     // Below its fair share (another worker still holds it), or no answer: ask again soon.
-    renewAt = Date.now() + (!lease || lease.rate < lease.target ? 250 : renewEveryMs);
+    renewAt = Date.now() + (!lease || lease.rate < lease.target ? 500 : renewEveryMs);
   };
   const startRenewal = () => {
     renewing = renew().finally(() => (renewing = undefined));
