@@ -158,9 +158,7 @@ export class ProvisioningClient {
     if (await this.isRunning(workflowId)) {
       if (!FINAL_STAGES.includes(previous.stage)) return { workflowId, created: false, status: previous };
       // It has reached its end and is only finishing (its last event): this reconnect follows it.
-      await this.handle(workflowId)
-        .result()
-        .catch(() => undefined);
+      await this.untilClosed(workflowId);
       previous = await this.status(workflowId);
     }
     if (previous.stage === 'removed') {
@@ -189,9 +187,7 @@ export class ProvisioningClient {
     for (let round = 0; ; round++) {
       const running = await this.runningAction(workflowId);
       if (running === 'remove') {
-        await this.handle(workflowId)
-          .result()
-          .catch(() => undefined);
+        await this.untilClosed(workflowId);
         return { workflowId, removedByThisCall: false, status: await this.status(workflowId) };
       }
       if (running !== undefined) {
@@ -204,9 +200,7 @@ export class ProvisioningClient {
               if (!(err instanceof WorkflowNotFoundError)) throw err; // it closed meanwhile
             });
         }
-        await this.handle(workflowId)
-          .result()
-          .catch(() => undefined);
+        await this.untilClosed(workflowId);
       }
       const previous = await this.status(workflowId);
       if (previous.stage === 'removed') return { workflowId, removedByThisCall: false, status: previous };
@@ -278,6 +272,13 @@ export class ProvisioningClient {
     if (description.status.name !== 'RUNNING') return undefined;
     const action = description.memo?.[LIFECYCLE_MEMO];
     return typeof action === 'string' ? action : 'provision';
+  }
+
+  /** Waits for the run in progress to close, however it ends (its outcome is read from its status after). */
+  private async untilClosed(workflowId: string): Promise<void> {
+    await this.handle(workflowId)
+      .result()
+      .catch(() => undefined);
   }
 
   private async isRunning(workflowId: string): Promise<boolean> {

@@ -113,18 +113,25 @@ async function completedOAuth(): Promise<{ workflowId: string; accountId: string
   return { workflowId, accountId, accountConnectorId: done.accountConnectorId! };
 }
 
+/** An ApiKey provisioning through to completed, with events to the receiver. */
+async function completedApiKey(
+  authValue: string,
+): Promise<{ workflowId: string; accountId: string; accountConnectorId: number }> {
+  const accountId = await stack.newAccount();
+  const started = await api('POST', '/provisionings?wait=15s', {
+    accountId,
+    connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+    authValue,
+    notifyUrl: receiver.eventsUrl,
+  });
+  const workflowId = started.json.workflowId as string;
+  const completed = await stageBecomes(workflowId, 'completed');
+  return { workflowId, accountId, accountConnectorId: completed.accountConnectorId! };
+}
+
 describe('remove (offboarding)', () => {
   test('uninstalls at Cyclr, records "removed" with its time, sends provisioning.removed; a repeat is the same removal', async () => {
-    const accountId = await stack.newAccount();
-    const started = await api('POST', '/provisionings?wait=15s', {
-      accountId,
-      connector: { id: FIXTURE_CONNECTORS.apiKey.id },
-      authValue: 'api-key-never-in-an-event',
-      notifyUrl: receiver.eventsUrl,
-    });
-    const workflowId = started.json.workflowId as string;
-    const completed = await stageBecomes(workflowId, 'completed');
-    const accountConnectorId = completed.accountConnectorId!;
+    const { workflowId, accountId, accountConnectorId } = await completedApiKey('api-key-never-in-an-event');
 
     // A read token may not remove.
     expect((await api('DELETE', idPath(workflowId), undefined, TEST_READ_TOKEN)).status).toBe(403);
@@ -211,17 +218,9 @@ describe('remove (offboarding)', () => {
   });
 
   test('a removal just after a run reached completed (its last event still on its way) lets it finish, then removes', async () => {
-    const accountId = await stack.newAccount();
     receiver.answerAfter(2_000);
     try {
-      const started = await api('POST', '/provisionings', {
-        accountId,
-        connector: { id: FIXTURE_CONNECTORS.apiKey.id },
-        authValue: 'api-key-slow-endpoint',
-        notifyUrl: receiver.eventsUrl,
-      });
-      const workflowId = started.json.workflowId as string;
-      await stageBecomes(workflowId, 'completed');
+      const { workflowId } = await completedApiKey('api-key-slow-endpoint');
       const removed = await api('DELETE', idPath(workflowId));
       expect(removed.status).toBe(200);
       expect(removed.json).toMatchObject({ workflowId, removedByThisCall: true });
