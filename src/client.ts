@@ -4,6 +4,7 @@
  */
 import {
   Client,
+  ScheduleNotFoundError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
@@ -24,6 +25,8 @@ import { BatchStore } from './batch/store.js';
 import { loadConfig, type ClientConfig } from './config.js';
 import { connectClient } from './temporal/connection.js';
 import { Failure } from './contract/failures.js';
+import { connectionCheckScheduleId, type ConnectionCheckResult } from './contract/connection-check.js';
+import { latestConnectionCheck } from './operations/connections.js';
 import { provisioningWorkflowId } from './contract/ids.js';
 import {
   LIFECYCLE_MEMO,
@@ -57,6 +60,7 @@ export { provisioningWorkflowId } from './contract/ids.js';
 export { STAGES, FINAL_STAGES, type Stage } from './contract/stages.js';
 export type { AuthUrl, ConsentLink, ProvisioningResult, ProvisioningStatus, StageEntry } from './contract/messages.js';
 export type { ConnectorRef, InvalidField, ProvisioningRequest } from './contract/request.js';
+export type { ConnectionCheckResult, LapsedConnection } from './contract/connection-check.js';
 
 /** A request that fails validation; `fields` names each bad field and what to do. */
 export class InvalidRequestError extends Error {
@@ -173,7 +177,7 @@ export class ProvisioningClient {
         `provisioning "${workflowId}" is ${previous.stage}, not completed; start it again instead of reconnecting`,
       );
     }
-    const request = await this.requestOf(workflowId);
+    const request = await this.request(workflowId);
     const lifecycle: LifecycleAction = { action: 'reconnect', previous, force: options.force === true };
     return this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' }, options);
   }
@@ -204,7 +208,7 @@ export class ProvisioningClient {
       }
       const previous = await this.status(workflowId);
       if (previous.stage === 'removed') return { workflowId, removedByThisCall: false, status: previous };
-      const request = await this.requestOf(workflowId);
+      const request = await this.request(workflowId);
       const lifecycle: LifecycleAction = { action: 'remove', previous };
       const started = await this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' });
       if (!started.created) {
@@ -217,6 +221,27 @@ export class ProvisioningClient {
         throw await this.resultError(workflowId, err);
       }
       return { workflowId, removedByThisCall: true, status: await this.status(workflowId) };
+    }
+  }
+
+  /**
+   * What the latest finished connection check found: the completed provisionings Cyclr no longer reports
+   * authenticated (or no longer lists). None before the first check has finished.
+   */
+  async lapsedConnections(): Promise<ConnectionCheckResult | undefined> {
+    return latestConnectionCheck(this.temporal, this.taskQueue);
+  }
+
+  /** Runs the connection check now, besides its schedule (the schedule is made by the workers at start). */
+  async checkConnectionsNow(): Promise<void> {
+    try {
+      await this.temporal.schedule.getHandle(connectionCheckScheduleId(this.taskQueue)).trigger();
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      throw new ProvisioningError(
+        Failure.ProvisioningNotFound,
+        `no connection-check schedule for task queue "${this.taskQueue}": start a worker on it first (it creates the schedule)`,
+      );
     }
   }
 
@@ -246,7 +271,7 @@ export class ProvisioningClient {
    * The request a provisioning was started with (every run of it carries it as its first argument), read from the
    * latest run's first history event and decoded as any payload is (the codec decrypts it).
    */
-  private async requestOf(workflowId: string): Promise<ProvisioningRequest> {
+  async request(workflowId: string): Promise<ProvisioningRequest> {
     const history = await this.call(workflowId, () =>
       this.temporal.workflowService.getWorkflowExecutionHistory({
         namespace: this.temporal.options.namespace,

@@ -24,6 +24,7 @@ import {
   tokenList,
   trustedProxyList,
   clickLimit,
+  duration,
   webhookSecret,
   type Key,
 } from './config/values.js';
@@ -159,6 +160,10 @@ const worker = {
     })
     .optional(),
   OTEL_SERVICE_NAME: z.string().trim().min(1).optional(),
+  /** How often the connection check asks Cyclr about every completed provisioning (a Temporal Schedule). */
+  CONNECTION_CHECK_EVERY: duration('1d').default('1d'),
+  /** "true": a lapse the check finds starts a reconnect (a new consent link to the customer). */
+  CONNECTION_AUTO_RECONNECT: flag.default('false'),
 };
 
 /** The gateway's own. */
@@ -505,6 +510,7 @@ const workerSchema = z
     tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
       ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
       : undefined,
+    connectionCheck: { everyMs: e.CONNECTION_CHECK_EVERY, autoReconnect: e.CONNECTION_AUTO_RECONNECT },
   }));
 
 const gatewaySchema = z

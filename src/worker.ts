@@ -4,23 +4,29 @@
  */
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { createBatchActivities } from './activities/batch.js';
 import { createBatchRowActivities } from './activities/batch-rows.js';
+import { createConnectionCheckActivities } from './activities/connection-check.js';
 import { createWebhookActivities } from './activities/webhooks.js';
 import { BatchStore } from './batch/store.js';
 import { createCyclrClient } from './activities/cyclr/cyclr-client.js';
 import { startRateLease } from './activities/cyclr/rate-lease.js';
 import { RequestRate } from './activities/cyclr/request-rate.js';
 import { createProvisioningActivities } from './activities/provisioning.js';
+import { ProvisioningClient } from './client.js';
 import { loadConfigOrExit, type WorkerConfig } from './config.js';
+import { accountsWithCompleted, completedConnections } from './operations/connections.js';
+import { formatDuration } from './operations/format.js';
+import { ensureConnectionCheckSchedule } from './temporal/connection-check-schedule.js';
 import { connectionOptions, dataConverter } from './temporal/connection.js';
 import { PRELOAD_MODULES, WORKFLOWS_PATH } from './workflow-bundle.js';
 import { createLogger, withCancelsAsInfo } from './observability/logger.js';
 import { lazyCyclrRequestMetrics, prometheusTelemetry } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 
-export function createActivities(config: WorkerConfig, rate = new RequestRate()) {
+export function createActivities(config: WorkerConfig, temporal: ProvisioningClient, rate = new RequestRate()) {
   const cyclr = createCyclrClient({
     rate,
     apiUrl: config.cyclr.apiUrl,
@@ -40,12 +46,22 @@ export function createActivities(config: WorkerConfig, rate = new RequestRate())
     ...createWebhookActivities({ signingSecret: config.notifySigningSecret, notifyUrls: config.notifyUrls }),
     ...createBatchActivities({ store }),
     ...createBatchRowActivities({ store, provisioning, maxConcurrentRequests: config.cyclr.maxConcurrentRequests }),
+    ...createConnectionCheckActivities({
+      cyclr,
+      accountsWithCompleted: () => accountsWithCompleted(temporal.temporal, temporal.taskQueue),
+      completedConnections: (accountId, onRead) =>
+        completedConnections(temporal.temporal, temporal.taskQueue, accountId, onRead),
+      notifyUrlOf: async (workflowId) => (await temporal.request(workflowId)).notifyUrl,
+      reconnect: async (workflowId) => (await temporal.reconnect(workflowId)).created,
+    }),
   };
 }
 
 /** A worker and what it holds beside: `run()` runs it until shutdown, then releases those. */
 export interface ProvisionerWorker {
   worker: Worker;
+  /** A client over the worker's own connection. */
+  client: Client;
   /** Runs until the worker shuts down, then releases its request-rate share and closes its connection. */
   run(): Promise<void>;
 }
@@ -59,6 +75,9 @@ export async function createWorker(
   // Plugins (tracing) add workflow interceptors, which must be bundled in: then bundle from source instead.
   const bundlePath = overrides.plugins?.length ? undefined : config.workflowBundlePath;
   const rate = new RequestRate();
+  // The worker's own client (over the same connection): the connection check reads runs and starts reconnects.
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) });
+  const provisionings = new ProvisioningClient(client, config.temporal.taskQueue);
   // Requests per second across every worker: each renews its share from the cluster-wide lease.
   const limit = config.cyclr.maxRequestsPerSecond;
   const lease = limit
@@ -84,7 +103,7 @@ export async function createWorker(
       ...(bundlePath
         ? { workflowBundle: { codePath: bundlePath } }
         : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: PRELOAD_MODULES } }),
-      activities: createActivities(config, rate),
+      activities: createActivities(config, provisionings, rate),
       dataConverter: dataConverter(config),
       shutdownGraceTime: '20s',
       // A worker that dies holds its cached workflows' next tasks (the rate lease, batches) this long before another
@@ -98,6 +117,7 @@ export async function createWorker(
   }
   return {
     worker,
+    client,
     async run() {
       try {
         await worker.run();
@@ -133,6 +153,17 @@ async function main(): Promise<void> {
   const tracing = await startTracing(config.tracing);
   const worker = await createWorker(config, tracing ? { plugins: [tracing.plugin] } : {});
   if (tracing) logger.info(`tracing on: spans to ${tracing.endpoint}`);
+  // Lapses go unnoticed without the schedule, but another worker may have made it: say so loudly, and run.
+  const { everyMs, autoReconnect } = config.connectionCheck;
+  await ensureConnectionCheckSchedule(worker.client, { taskQueue: config.temporal.taskQueue, everyMs, autoReconnect })
+    .then((outcome) =>
+      logger.info(
+        `connection check: schedule ${outcome}, every ${formatDuration(everyMs)}${autoReconnect ? ', lapses reconnected' : ''}`,
+      ),
+    )
+    .catch((err: unknown) =>
+      logger.error(`connection check: schedule not ensured: ${err instanceof Error ? err.message : String(err)}`),
+    );
   logger.info(
     `worker ready: task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}), Cyclr at ${config.cyclr.apiUrl}`,
     config.metricsPort !== undefined ? { metricsPort: config.metricsPort } : {},

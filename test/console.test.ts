@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
 import { sessionKeys, tokenFingerprint } from '../src/gateway/console/session.js';
 import { shown } from '../src/gateway/console/views/components.js';
+import { cookiesOf, csrfOf } from './support/console-session.js';
 
 const WRITE = 'unit-write-token-0123456789';
 const READ = 'unit-read-token-0123456789';
@@ -62,18 +63,8 @@ async function listening(app: FastifyInstance): Promise<Served> {
   };
 }
 
-/** Cookies from Set-Cookie headers, as a Cookie header; and the form's CSRF token. */
-function cookiesOf(res: Response): string {
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-}
 function sessionCookie(res: Response): string | undefined {
   return res.headers.getSetCookie().find((c) => c.startsWith('console_session='));
-}
-function csrfOf(body: string): string {
-  return /name="_csrf" value="([^"]+)"/.exec(body)![1]!;
 }
 
 async function signIn(app: Served, token: string) {

@@ -1,4 +1,5 @@
 /** Human-readable renderings for the CLI. */
+import type { ConnectionCheckResult } from '../contract/connection-check.js';
 import type { ProvisioningStatus } from '../contract/messages.js';
 import { FINAL_STAGES } from '../contract/stages.js';
 import type { ListedProvisioning } from './filter-flags.js';
@@ -61,13 +62,43 @@ export function formatList(rows: ListedProvisioning[], now: Date, limit?: number
     formatDuration(Math.max(0, now.getTime() - Date.parse(r.startTime))),
     r.status,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  const lines = [line(header), ...body.map(line)];
+  const lines = table(header, body);
   lines.push(
     limit !== undefined && rows.length >= limit
       ? `${rows.length} shown (the limit); narrow the filters or raise --limit`
       : `${rows.length} provisioning(s)`,
   );
   return lines.join('\n');
+}
+
+/** The latest connection check's lapses, as `list --lapsed` prints them. */
+export function formatLapsed(check: ConnectionCheckResult | undefined): string {
+  if (!check) return 'no connection check has finished yet (the workers run one every CONNECTION_CHECK_EVERY)';
+  const { lapsed } = check;
+  const when = `checked ${check.finishedAt ?? check.startedAt}: ${check.connections} connection(s) in ${check.accounts} account(s)`;
+  if (lapsed.length === 0) return `${when}; none lapsed`;
+  const header = ['WORKFLOW ID', 'ACCOUNT', 'CONNECTOR', 'ACCOUNT CONNECTOR', 'WHY'];
+  const body = lapsed.map((l) => [
+    l.workflowId,
+    l.accountId,
+    l.connector.name ?? `connector ${l.connector.id ?? '?'}`,
+    String(l.accountConnectorId),
+    l.reason === 'gone' ? 'no longer at Cyclr' : 'not authenticated',
+  ]);
+  const more =
+    check.lapsedTotal > check.lapsed.length
+      ? ` (${check.lapsedTotal} in all; the first ${check.lapsed.length} listed)`
+      : '';
+  return [
+    `${when}; ${lapsed.length} lapsed${more}`,
+    ...table(header, body),
+    'reconnect one: provisioner reconnect <id>',
+  ].join('\n');
+}
+
+/** Rows of cells as aligned lines, the header first (the last column is not padded). */
+function table(header: string[], body: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...body.map(line)];
 }

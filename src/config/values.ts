@@ -169,6 +169,25 @@ export const clickLimit = z.string().transform((raw, ctx) => {
   return { max, windowMs };
 });
 
+/** A Temporal duration ("30s", "6h", "1d") of at least `minMs`, as milliseconds. */
+export const duration = (example: string, minMs = 1000) =>
+  z.string().transform((raw, ctx) => {
+    let ms: number | undefined;
+    try {
+      ms = /^\s*\d/.test(raw) ? msToNumber(raw.trim() as Parameters<typeof msToNumber>[0]) : undefined;
+    } catch {
+      ms = undefined;
+    }
+    if (ms === undefined || !Number.isFinite(ms) || ms < minMs) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a duration of at least ${minMs / 1000}s, such as "${example}" (units: s, m, h, d)`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 /** A variable we no longer read: refused with its new name. */
 export const renamed = (now: string) =>
   z.never({ errorMap: () => ({ message: `renamed: set ${now} (Temporal's own name)` }) }).optional();

@@ -83,7 +83,8 @@ export function parseLimit(raw: string | undefined, fallback: number): number {
   return raw === undefined ? fallback : Number(checkFilter({ limit: raw }).limit);
 }
 
-function literal(value: string): string {
+/** A value as a visibility query literal (quoted with the kind of quote it does not contain). */
+export function literal(value: string): string {
   return value.includes('"') ? `'${value}'` : `"${value}"`;
 }
 

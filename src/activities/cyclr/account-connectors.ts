@@ -154,8 +154,14 @@ export function accountConnectors(
     }
   }
 
-  /** Every account connector of an account, all pages: one look at a whole account (AuthValue dropped). */
-  async function listAccountConnectors(accountId: string): Promise<CyclrAccountConnector[]> {
+  /**
+   * Every account connector of an account, all pages: one look at a whole account (AuthValue dropped). `found`
+   * ends the look early, once the caller has all it came for (a full last page needs no empty page after it).
+   */
+  async function listAccountConnectors(
+    accountId: string,
+    options: { found?: (soFar: readonly CyclrAccountConnector[]) => boolean; onPage?: () => void } = {},
+  ): Promise<CyclrAccountConnector[]> {
     requireText(accountId, 'accountId');
     const out: CyclrAccountConnector[] = [];
     for await (const page of pages<CyclrAccountConnector>({
@@ -164,7 +170,9 @@ export function accountConnectors(
       path: '/v1.0/account/connectors',
       accountId,
     })) {
+      options.onPage?.();
       for (const ac of page) if (ac && typeof ac.Id === 'number') out.push(withoutSecrets(ac));
+      if (options.found?.(out)) break;
     }
     return out;
   }

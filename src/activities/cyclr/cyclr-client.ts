@@ -36,7 +36,10 @@ export interface CyclrClient {
   /** Uninstalls; 404 counts as success: already gone (and says so). */
   deleteAccountConnector(accountId: string, accountConnectorId: number): Promise<{ alreadyGone: boolean }>;
   /** Every account connector of the account (all pages), AuthValue dropped. */
-  listAccountConnectors(accountId: string): Promise<CyclrAccountConnector[]>;
+  listAccountConnectors(
+    accountId: string,
+    options?: { found?: (soFar: readonly CyclrAccountConnector[]) => boolean; onPage?: () => void },
+  ): Promise<CyclrAccountConnector[]>;
   /** Drops the credentials (`PUT .../deauthenticate`); 404 is CyclrNotFound. */
   deauthenticateAccountConnector(accountId: string, accountConnectorId: number): Promise<void>;
   /** Single-use, 5-minute token: mint it only when a browser is about to use it. */

@@ -2,16 +2,29 @@ import { commonOptions, output, parse, UsageError, withClient, cliConfig, type C
 import { BatchStore } from '../../batch/store.js';
 import { listBatchRows } from '../../operations/filters.js';
 import { buildQuery, filterOptions, listProvisionings, parseLimit } from '../filter-flags.js';
-import { formatList } from '../format.js';
+import { formatLapsed, formatList } from '../format.js';
 
 export const listCommand: CliCommand = {
   name: 'list',
   usage: `list [--stage S] [--account A] [--connector C] [--batch B] [--older-than 2d] [--limit N]
-                               provisionings by stage, account, connector, batch and age (newest first)`,
+                               provisionings by stage, account, connector, batch and age (newest first)
+  list --lapsed [--account A]  completed connections Cyclr no longer reports authenticated (the latest check)`,
   async run(args) {
-    const { values, positionals } = parse(args, { ...commonOptions, ...filterOptions });
+    const { values, positionals } = parse(args, { ...commonOptions, ...filterOptions, lapsed: { type: 'boolean' } });
     if (positionals.length)
       throw new UsageError(`list takes no arguments; got "${positionals[0]}" (filters are flags)`);
+    if (values.lapsed) {
+      const other = (['stage', 'connector', 'batch', 'older-than'] as const).find((f) => values[f] !== undefined);
+      if (other) throw new UsageError(`--lapsed takes --account only, not --${other}`);
+      const latest = await withClient((c) => c.lapsedConnections());
+      const account = values.account;
+      const lapsed = latest?.lapsed.filter((l) => account === undefined || l.accountId === account) ?? [];
+      // The total stays the whole check's when its list was cut short (MAX_LAPSES_LISTED).
+      const cut = latest !== undefined && latest.lapsedTotal > latest.lapsed.length;
+      const check = latest && { ...latest, lapsed, lapsedTotal: cut ? latest.lapsedTotal : lapsed.length };
+      output(values.json, formatLapsed(check), check ?? null);
+      return 0;
+    }
     const query = buildQuery(values);
     const limit = parseLimit(values.limit, 100);
     const found = await withClient((c) => listProvisionings(c.temporal, query, limit));

@@ -30,6 +30,7 @@ export function consolePaths(): GatewayRoutes['paths'] {
       post: op('consoleBulkConfirm', 'Bulk action: confirmed'),
     },
     '/console/batches': { get: op('consoleBatches', 'The list of batches') },
+    '/console/lapsed': { get: op('consoleLapsed', 'Lapsed connections: what the latest connection check found') },
     '/console/batches/{id}': { get: op('consoleBatch', "A batch's page", 'text/html', ['id']) },
     '/console/batches/{id}/progress.json': {
       get: op('consoleBatchProgress', "A batch's counts, sampled by its page", 'application/json', ['id']),

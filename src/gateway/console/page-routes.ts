@@ -1,4 +1,4 @@
-/** The pages that read provisionings: the list (sign-in when signed out) and a provisioning's page. */
+/** The pages that read provisionings: the list (sign-in when signed out), a provisioning's page, lapsed connections. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProvisioningError, type ProvisioningClient } from '../../client.js';
 import type { ProvisioningStatus } from '../../contract/messages.js';
@@ -9,6 +9,7 @@ import { filterOf, filterProblem, one, type Body } from './form.js';
 import { PAGE_SIZE, pagedList, StalePage } from './paging.js';
 import { guard, message, page } from './replies.js';
 import { listPage, type ListRow, type ListView } from './views/list.js';
+import { lapsedPage } from './views/lapsed.js';
 import { detailPage } from './views/provisioning.js';
 import { signInPage } from './views/sign-in.js';
 
@@ -94,6 +95,12 @@ export function registerPageRoutes(app: FastifyInstance, { deps: { client }, key
         now,
       }),
     );
+  });
+
+  app.get('/lapsed', async (request, reply) => {
+    if (!guard(request, reply, 'read')) return reply;
+    const check = await client.lapsedConnections();
+    return page(request, reply, 200, (ctx) => lapsedPage(ctx, check, Date.now()));
   });
 
   app.get('/provisionings/:id', async (request, reply) => {

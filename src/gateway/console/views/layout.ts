@@ -14,6 +14,7 @@ export interface PageContext {
 const NAV = [
   { href: '/console', label: 'Provisionings' },
   { href: '/console/batches', label: 'Batches' },
+  { href: '/console/lapsed', label: 'Lapsed connections' },
 ];
 
 export function layout(ctx: PageContext, title: string, body: Html, scripts: string[] = []): string {
