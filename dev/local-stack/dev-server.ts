@@ -13,6 +13,8 @@ export interface DevServerOptions {
   headless?: boolean;
   /** The remote codec the Web UI decodes payloads through, e.g. http://localhost:8080/codec (see src/codec/server.ts). */
   uiCodecEndpoint?: string;
+  /** Dynamic config values (key -> value, as JSON), e.g. a lower limit a test runs against. */
+  dynamicConfig?: Record<string, string | number | boolean>;
   /** Where the server's own output goes; default: discarded. */
   stdio?: 'inherit' | 'ignore';
 }
@@ -55,6 +57,8 @@ async function startOnce(options: DevServerOptions, port: number): Promise<DevSe
   if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   const child = spawn(cli, args, { stdio: ['ignore', options.stdio ?? 'ignore', 'pipe'], detached: false });
   // Kept so a server that will not start can say why.
   let stderr = '';

@@ -167,16 +167,21 @@ export class BatchRun {
     this.s.dropConsentRowsIfCancelled();
   }
 
-  /** Until no child is short of awaiting consent or its end, starting queued ones as places free. */
-  async waitForChildren(reconcileEvery: string): Promise<void> {
+  /**
+   * Starts queued consent rows as places in the window free, until none is queued and at most `inFlightAtMost`
+   * children are short of awaiting consent or their end (0: the batch's last step; v4, between rounds: half the
+   * window, so the next round's rows have at least half of it and one slow child holds up nothing).
+   */
+  async waitForChildren(reconcileEvery: string, inFlightAtMost: number): Promise<void> {
+    const done = () => !this.s.queuedConsentRows && this.inFlightChildren <= inFlightAtMost;
     for (;;) {
       await this.startChildren();
-      if (this.inFlightChildren === 0 && !this.s.queuedConsentRows) return;
+      if (done()) return;
       await this.recordFailures();
       this.showDetails();
       const seen = this.news;
       const woke = await condition(
-        () => (this.inFlightChildren < this.window && this.s.queuedConsentRows > 0) || this.inFlightChildren === 0,
+        () => (this.inFlightChildren < this.window && this.s.queuedConsentRows > 0) || done(),
         reconcileEvery,
       );
       // No news for a while: ask Temporal, so a child that cannot signal us is not waited on forever.

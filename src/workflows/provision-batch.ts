@@ -7,6 +7,13 @@
  * v3 (batch-v3-2026-12): a round of rows runs as parallel slices, each an activity any worker on the task queue may
  * take, so a batch spreads over the workers; v2 ran a round as one activity on one worker.
  *
+ * v4 (batch-v4-2026-12): before the next round is taken, every consent row of a round is started (as the window
+ * frees) and at most half the window is still on its way to awaiting consent. A child waiting for consent stays
+ * pending in the run that started it, and Temporal fails a run's workflow task past 2,000 pending children. v3 queued
+ * consent rows behind the rounds and started them all in its last run, which stalled a wave of 5,000 OAuth rows, and
+ * its later rounds ran with what the children left of the window, often 1 request. A v4 run starts at most the rows
+ * it takes (continueAsNewAfter, at most 1,500) and carries no queue across continue-as-new.
+ *
  * Load on Cyclr: the window (`concurrency`) bounds requests in flight across the workers (split among the slices);
  * CYCLR_MAX_REQUESTS_PER_SECOND bounds requests per second across every worker (src/activities/cyclr/request-rate.ts).
  */
@@ -30,13 +37,15 @@ export async function provisionBatch(
   const batch = new BatchRun(request, state, concurrency, continueAsNewAfter);
   batch.registerHandlers();
 
+  const reconcileEvery = request.reconcileEvery ?? DEFAULTS.reconcileEvery;
   while (batch.moreRows) {
     if (state.version === 2) await batch.runRows();
     else await batch.runSlices();
-    await batch.startChildren();
+    if (state.version >= 4) await batch.waitForChildren(reconcileEvery, Math.floor(concurrency / 2));
+    else await batch.startChildren();
     if (batch.shouldContinueAsNew) return batch.continueAsNew();
   }
-  await batch.waitForChildren(request.reconcileEvery ?? DEFAULTS.reconcileEvery);
+  await batch.waitForChildren(reconcileEvery, 0);
   return batch.finish();
 }
 

@@ -24,6 +24,9 @@ export const BATCH_VERSIONS = [
   { version: 2, patch: 'bulk-rows-2026-12' },
   // Rows run as parallel slices any worker can take; the window is split among them; rows counted per worker.
   { version: 3, patch: 'batch-v3-2026-12' },
+  // A round's consent rows all start before the next round is taken, so a run's pending children stay within the
+  // rows it takes (continueAsNewAfter, at most 1,500): Temporal fails a run's task past 2,000 pending children.
+  { version: 4, patch: 'batch-v4-2026-12' },
 ] as const satisfies VersionPatches;
 
 /**
