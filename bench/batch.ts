@@ -11,7 +11,7 @@
  * 1,000- and 10,000-row runs at 200 ms, for trying memory settings (BENCH_WORKER_NODE_OPTIONS) quickly.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { submitBatch } from '../src/batch/batch-client.js';
@@ -24,6 +24,7 @@ import { dataConverter } from '../src/temporal/connection.js';
 import type { BatchProgress } from '../src/contract/batch-messages.js';
 import { batchWorkflowId } from '../src/contract/ids.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
+import { changedSettings, cpuMs, memoryMb } from './support.js';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const memoryOnly = process.argv.includes('--memory');
@@ -51,18 +52,6 @@ function envFor(address: string, taskQueue: string, simulatorUrl: string, extra:
     ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
     ...extra,
   } satisfies NodeJS.ProcessEnv;
-}
-
-/** The process's peak resident memory so far (VmHWM), or its current (VmRSS). */
-function memoryMb(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? 0) / 1024);
-}
-
-/** CPU milliseconds (user + system) a process has used so far. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function accountsFor(sim: Simulator, n: number): string[] {
@@ -172,7 +161,7 @@ async function main(): Promise<void> {
     // Every run uses the defaults a new user gets; what this bench sets is the simulator's latency (per run) and,
     // for the rate-limit runs only, CYCLR_MAX_REQUESTS_PER_SECOND (printed with them).
     console.log(
-      `settings: a new user's defaults (CYCLR_MAX_CONCURRENT_REQUESTS unset: ${config.cyclr?.maxConcurrentRequests}); changed: none`,
+      `settings: a new user's defaults (CYCLR_MAX_CONCURRENT_REQUESTS unset: ${config.cyclr?.maxConcurrentRequests}); changed: ${changedSettings(env)}`,
     );
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, dataConverter: dataConverter(config) });

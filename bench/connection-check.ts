@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import pLimit from 'p-limit';
@@ -21,6 +21,7 @@ import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startSimulator } from '../dev/simulator/server.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
+import { changedSettings, cpuMs } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,12 +34,6 @@ const CONNECTIONS = Number(values.connections);
 const ACCOUNTS = Number(values.accounts);
 const LAPSE = Number(values.lapse);
 const LIST_ROUTE = 'GET /v1.0/account/connectors';
-
-/** CPU milliseconds (user + system) a process has used so far. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
@@ -110,7 +105,9 @@ async function main(): Promise<void> {
     console.log(
       `\nconnection check: ${CONNECTIONS} completed provisionings in ${ACCOUNTS} accounts, ${lapsed.length} lapsed`,
     );
-    console.log('settings changed: none (CONNECTION_CHECK_EVERY 1d, no rate limit); the check was triggered once');
+    console.log(
+      `settings changed: ${changedSettings(env)} (CONNECTION_CHECK_EVERY 1d, no rate limit); the check was triggered once`,
+    );
     console.log(`  made the provisionings in ${makeSeconds.toFixed(1)} s (not part of the check)`);
     console.log(
       `  Cyclr requests: ${requests} (account-connector lists: ${lists}); target ${ACCOUNTS}: ${requests === ACCOUNTS ? 'met' : 'MISSED'}`,

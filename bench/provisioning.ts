@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import pLimit from 'p-limit';
@@ -23,23 +23,13 @@ import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { startSimulator } from '../dev/simulator/server.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
+import { cpuMs, percentile } from './support.js';
 
 const { values } = parseArgs({
   options: { count: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '50' } },
 });
 const COUNT = Number(values.count);
 const CONCURRENCY = Number(values.concurrency);
-
-/** CPU milliseconds (user + system) a process has used so far. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 /** Runs `fn` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -3,14 +3,15 @@
  * every row awaits consent with a link and its `provisioning.consent_requested` event has reached the receiver; in
  * the same run, the floor: N workflows that do nothing, started on the same dev server with the batch's window
  * (`bench/noop-worker.ts`). Prints wall time and dev-server + worker CPU per row for both, their ratios against the
- * targets (<= 2x), history events per waiting provisioning, and the worker's resident memory with N waiting.
+ * targets (<= 2x), history events per waiting provisioning, the worker's resident memory with N waiting, and how
+ * long a wake-up (a status query) of waiting provisionings takes once most have left the worker's cache.
  *
  * Self-contained: its own dev server, the simulator in this process with 50 ms of latency, a worker process with a
  * new user's defaults (the batch's default window), and an event receiver in this process.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -20,29 +21,23 @@ import { BatchStore } from '../src/batch/store.js';
 import { loadConfig } from '../src/config.js';
 import type { BatchProgress } from '../src/contract/batch-messages.js';
 import { batchWorkflowId } from '../src/contract/ids.js';
+import { statusQuery } from '../src/contract/messages.js';
 import { startDevServer } from '../dev/local-stack/dev-server.js';
 import { PROJECT_ROOT, startService } from '../dev/local-stack/processes.js';
 import { FIXTURE_CONNECTORS, startSimulator } from '../dev/simulator/server.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { DEFAULTS as BATCH_DEFAULTS } from '../src/workflows/batch-state.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
+import { changedSettings, cpuMs, memoryMb, percentile } from './support.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000' } } });
 const ROWS = Number(values.rows);
 const LATENCY_MS = 50;
+/** Waiting provisionings woken by a status query after the wave. */
+const WAKE_SAMPLE = 200;
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-client-secret-0123456789';
 const dir = join(PROJECT_ROOT, '.tmp', 'bench-wave');
-
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function memoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? 0) / 1024);
-}
 
 /** Counts `consent_requested` events per workflow; resolves `all` once `expected` distinct ones have arrived. */
 async function eventReceiver(expected: number) {
@@ -67,6 +62,8 @@ async function eventReceiver(expected: number) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
     all,
     received: () => seen.size,
+    /** The provisionings that asked for consent, in the order their events arrived. */
+    workflowIds: () => [...seen],
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -101,7 +98,7 @@ async function main(): Promise<void> {
   });
   try {
     await Promise.all([worker.waitFor(/worker ready/, 120_000), noopWorker.waitFor(/worker ready/, 120_000)]);
-    const config = loadConfig('worker', env);
+    const config = loadConfig('worker', { ...process.env, ...env });
     const client = new Client({
       connection: await Connection.connect({ address: server.address }),
       dataConverter: dataConverter(config),
@@ -111,7 +108,7 @@ async function main(): Promise<void> {
     console.log(
       `bench:wave: ${ROWS} OAuth rows (${FIXTURE_CONNECTORS.oauth.name}), simulator latency ${LATENCY_MS} ms`,
     );
-    console.log(`settings: a new user's defaults (batch window ${window}); changed: none`);
+    console.log(`settings: a new user's defaults (batch window ${window}); changed: ${changedSettings(env)}`);
 
     // The floor: N workflows that do nothing, started with the batch's window, each waited for.
     const noop = (id: string) => client.workflow.execute('noop', { taskQueue: `${taskQueue}-noop`, workflowId: id });
@@ -185,6 +182,21 @@ async function main(): Promise<void> {
     const waitingMb = memoryMb(worker.process.pid!, 'VmRSS');
     const peakMb = memoryMb(worker.process.pid!, 'VmHWM');
 
+    // Wake-ups: a status query to waiting provisionings spread over the wave, one at a time. One the worker no
+    // longer caches replays its history to answer; the time is the client's, round trip included.
+    const waiting = receiver.workflowIds();
+    const wakeIds = Array.from(
+      { length: WAKE_SAMPLE },
+      (_, i) => waiting[Math.floor((i * waiting.length) / WAKE_SAMPLE)]!,
+    );
+    const wakeMs: number[] = [];
+    for (const id of wakeIds) {
+      const t = performance.now();
+      await client.workflow.getHandle(id).query(statusQuery);
+      wakeMs.push(performance.now() - t);
+    }
+    const afterWakeMb = memoryMb(worker.process.pid!, 'VmRSS');
+
     const verdict = (ratio: number) => `${ratio.toFixed(2)}x (target <= 2x: ${ratio <= 2 ? 'met' : 'MISSED'})`;
     console.log(
       `floor (${ROWS} workflows that do nothing, window ${window}): ${(floorMs / 1000).toFixed(1)} s, ` +
@@ -202,6 +214,12 @@ async function main(): Promise<void> {
       `  worker resident memory: ${idleMb} MB before, ${waitingMb} MB with ${ROWS} waiting (10 s after), peak ${peakMb} MB`,
     );
     console.log(`  consent_requested events received: ${receiver.received()} of ${ROWS}`);
+    console.log(
+      `  wake-ups (status query, ${wakeMs.length} waiting provisionings across the wave; cache ` +
+        `${config.maxCachedWorkflows} workflows): p50 ${percentile(wakeMs, 50).toFixed(1)} ms, ` +
+        `p99 ${percentile(wakeMs, 99).toFixed(1)} ms (target <= 50 ms: ${percentile(wakeMs, 99) <= 50 ? 'met' : 'MISSED'}); ` +
+        `worker resident memory after them ${afterWakeMb} MB (target <= 400 MB: ${Math.max(waitingMb, afterWakeMb) <= 400 ? 'met' : 'MISSED'})`,
+    );
   } finally {
     await Promise.all([worker.kill(), noopWorker.kill()]);
     await receiver.close();

@@ -136,6 +136,13 @@ const cyclr = {
 };
 
 /** The worker's own: events, metrics, tracing, the prebundled workflows. */
+/**
+ * The worker's workflow cache (WORKER_MAX_CACHED_WORKFLOWS). A cached workflow costs the worker about 0.7 MB (each
+ * runs the workflow bundle's modules afresh), and the SDK's default sizes the cache from the heap limit, so a wave of
+ * waiting provisionings grew a worker to gigabytes. One that is not cached replays its history when it wakes.
+ */
+const MAX_CACHED_WORKFLOWS = 100;
+
 const worker = {
   NOTIFY_SIGNING_SECRET: webhookSecret.optional(),
   /** Hosts events may be POSTed to ("hooks.example.com,*.example.org"); unset: any public host. */
@@ -164,6 +171,12 @@ const worker = {
   CONNECTION_CHECK_EVERY: duration('1d').default('1d'),
   /** "true": a lapse the check finds starts a reconnect (a new consent link to the customer). */
   CONNECTION_AUTO_RECONNECT: flag.default('false'),
+  /** Workflows a worker keeps in memory between their tasks; the rest replay from history when they wake. */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number({ invalid_type_error: 'must be a whole number of workflows, at least 10' })
+    .int('must be a whole number of workflows, at least 10')
+    .min(10, 'must be a whole number of workflows, at least 10')
+    .default(MAX_CACHED_WORKFLOWS),
 };
 
 /** The gateway's own. */
@@ -511,6 +524,7 @@ const workerSchema = z
       ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
       : undefined,
     connectionCheck: { everyMs: e.CONNECTION_CHECK_EVERY, autoReconnect: e.CONNECTION_AUTO_RECONNECT },
+    maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
   }));
 
 const gatewaySchema = z

@@ -109,6 +109,7 @@ export async function createWorker(
       // A worker that dies holds its cached workflows' next tasks (the rate lease, batches) this long before another
       // worker may take them; the default 10 s would stall the shared request rate for as long.
       stickyQueueScheduleToStartTimeout: '2s',
+      maxCachedWorkflows: config.maxCachedWorkflows,
       ...overrides,
     });
   } catch (err) {
