@@ -5,6 +5,7 @@
  * (`bench/noop-worker.ts`). Prints wall time and dev-server + worker CPU per row for both, their ratios against the
  * targets (<= 2x), history events per waiting provisioning, the worker's resident memory with N waiting, and how
  * long a wake-up (a status query) of waiting provisionings takes once most have left the worker's cache.
+ * Then support at that size (bench/wave-support.ts): the console's list of those waiting and the CLI's list.
  *
  * Self-contained: its own dev server, the simulator in this process with 50 ms of latency, a worker process with a
  * new user's defaults (the batch's default window), and an event receiver in this process.
@@ -29,6 +30,7 @@ import { dataConverter } from '../src/temporal/connection.js';
 import { DEFAULTS as BATCH_DEFAULTS } from '../src/workflows/batch-state.js';
 import { writeWorkflowBundle } from '../src/workflow-bundle.js';
 import { changedSettings, cpuMs, memoryMb, percentile } from './support.js';
+import { measureSupport } from './wave-support.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000' } } });
 const ROWS = Number(values.rows);
@@ -220,6 +222,7 @@ async function main(): Promise<void> {
         `p99 ${percentile(wakeMs, 99).toFixed(1)} ms (target <= 50 ms: ${percentile(wakeMs, 99) <= 50 ? 'met' : 'MISSED'}); ` +
         `worker resident memory after them ${afterWakeMb} MB (target <= 400 MB: ${Math.max(waitingMb, afterWakeMb) <= 400 ? 'met' : 'MISSED'})`,
     );
+    await measureSupport(env, ROWS);
   } finally {
     await Promise.all([worker.kill(), noopWorker.kill()]);
     await receiver.close();
