@@ -5,7 +5,8 @@
  * message, and afterwards nothing changed at Cyclr (the simulator's installs, deletes and sign-in tokens).
  */
 import { execFile } from 'node:child_process';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createWebhookActivities } from '../src/activities/webhooks.js';
 import { codecOptionsFromEnv } from '../src/codec/server.js';
 import { loadConfig, type ConfigError, type Key } from '../src/config.js';
@@ -622,6 +623,43 @@ describe('events never reach internal addresses in production', () => {
       expect(receiver.received.map((r) => r.event.id)).toEqual(['evt_abuse_3']);
     } finally {
       await receiver.close();
+    }
+  });
+
+  test('a receiver that answers with an endless body costs the worker its status line, not the body', async () => {
+    // Sends 64 KB chunks as fast as the worker reads them, up to 1 GB, and counts what it sent.
+    let sent = 0;
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.on('close', closed);
+        const chunk = Buffer.alloc(64 * 1024, 120);
+        const pump = () => {
+          while (!res.destroyed && sent < 1024 ** 3) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return;
+          }
+        };
+        res.on('drain', pump);
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const activities = createWebhookActivities({ signingSecret: 'a-raw-notify-secret-0123' });
+      const started = performance.now();
+      await activities.sendEvent({ notifyUrl: `http://127.0.0.1:${port}/events`, event: event(4) });
+      expect(performance.now() - started).toBeLessThan(2000);
+      await connectionClosed;
+      // What sat in the sockets' buffers when the worker hung up; the old code read until its 10 s timeout.
+      expect(sent).toBeLessThan(16 * 1024 ** 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -1,6 +1,6 @@
 /** Delivers lifecycle events to a request's `notifyUrl`, signed like Standard Webhooks; Temporal retries failures. */
 import { ApplicationFailure } from '@temporalio/common';
-import got, { RequestError } from 'got';
+import got, { RequestError, type Request } from 'got';
 import type { NotifyUrlPolicy } from '../config.js';
 import { checkNotifyUrl, NotifyUrlRefused, publicOnlyLookup } from '../webhooks/notify-url.js';
 import { signWebhook } from '../webhooks/signature.js';
@@ -38,18 +38,21 @@ export function createWebhookActivities({
       const headers = signWebhook(signingSecret, input.event.id, Math.floor(Date.now() / 1000), body);
       let status: number;
       try {
-        const res = await got.post(input.notifyUrl, {
-          body,
-          headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'cyclr-provisioner' },
-          throwHttpErrors: false,
-          retry: { limit: 0 },
-          timeout: { request: timeoutMs },
-          // No redirects: a redirect could lead past the address check to an internal host.
-          followRedirect: false,
-          // The address check runs on the addresses this connection uses, so a DNS change cannot slip past it.
-          ...(notifyUrls.allowPrivateAddresses ? {} : { dnsLookup: publicOnlyLookup }),
-        });
-        status = res.statusCode;
+        status = await statusOf(
+          // A stream, closed once the status line is in: the receiver's answer is never read, so an endless or
+          // huge body costs the worker nothing (got.post would buffer all of it for up to the timeout).
+          got.stream.post(input.notifyUrl, {
+            body,
+            headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'cyclr-provisioner' },
+            throwHttpErrors: false,
+            retry: { limit: 0 },
+            timeout: { request: timeoutMs },
+            // No redirects: a redirect could lead past the address check to an internal host.
+            followRedirect: false,
+            // The address check runs on the addresses this connection uses, so a DNS change cannot slip past it.
+            ...(notifyUrls.allowPrivateAddresses ? {} : { dnsLookup: publicOnlyLookup }),
+          }),
+        );
       } catch (err) {
         const cause = err instanceof RequestError ? err.cause : undefined;
         if (cause instanceof NotifyUrlRefused) throw refused(input.event.type, cause);
@@ -66,6 +69,17 @@ export function createWebhookActivities({
       });
     },
   };
+}
+
+/** The answer's status code; the stream is destroyed as soon as it is known, before any of the body is read. */
+function statusOf(stream: Request): Promise<number> {
+  return new Promise((resolve, reject) => {
+    stream.once('response', (res: { statusCode: number }) => {
+      resolve(res.statusCode);
+      stream.destroy();
+    });
+    stream.on('error', reject);
+  });
 }
 
 /** Only the origin: a notifyUrl may carry a token in its path or query. */
