@@ -1,8 +1,9 @@
 /**
  * AES-256-GCM payload codec: workflow inputs, results, and messages are encrypted before they reach Temporal, so
  * AuthValues and sign-in URLs are never stored in plain text. The key id travels in the metadata so payloads
- * written under an old key still decrypt after rotation; payloads that arrive unencrypted (e.g. from the plain
- * Temporal CLI) pass through untouched.
+ * written under an old key still decrypt after rotation. Payloads that arrive unencrypted (e.g. from the plain
+ * Temporal CLI) pass through untouched, except in a production worker (`refusePlaintext`): there a payload without
+ * the key, which anyone with access to Temporal could write, is refused rather than acted on.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
@@ -24,7 +25,10 @@ export class EncryptionCodec implements PayloadCodec {
   private readonly current: { id: string; key: Buffer };
 
   /** `keys[0]` encrypts; every key decrypts. A secret of any length is stretched to 256 bits with SHA-256. */
-  constructor(keys: readonly Key[]) {
+  constructor(
+    keys: readonly Key[],
+    private readonly options: { refusePlaintext?: boolean } = {},
+  ) {
     if (!keys.length) throw new Error('EncryptionCodec needs at least one key');
     this.keys = aesKeysById(keys);
     this.current = { id: keys[0]!.id, key: this.keys.get(keys[0]!.id)! };
@@ -46,7 +50,13 @@ export class EncryptionCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
-      if (!encoding || decoder.decode(encoding) !== ENCODING) return payload;
+      if (!encoding || decoder.decode(encoding) !== ENCODING) {
+        if (!this.options.refusePlaintext) return payload;
+        throw new Error(
+          'payload is not encrypted: a production worker takes only payloads encrypted with PAYLOAD_ENCRYPTION_KEY; ' +
+            'start and signal provisionings with the provisioner CLI, the gateway or the client package',
+        );
+      }
       const keyIdBytes = payload.metadata?.[KEY_ID];
       const keyId = keyIdBytes ? decoder.decode(keyIdBytes) : '';
       const key = this.keys.get(keyId);

@@ -2,10 +2,15 @@
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { EncryptionCodec } from '../codec/encryption-codec.js';
-import type { Config } from '../config.js';
+import type { Config, WorkerConfig } from '../config.js';
 
 export function dataConverter(config: Pick<Config, 'payloadKeys'>): DataConverter {
   return { payloadCodecs: [new EncryptionCodec(config.payloadKeys)] };
+}
+
+/** The worker's own: in production it refuses a payload that is not encrypted, rather than act on it. */
+export function workerDataConverter(config: Pick<WorkerConfig, 'payloadKeys' | 'production'>): DataConverter {
+  return { payloadCodecs: [new EncryptionCodec(config.payloadKeys, { refusePlaintext: config.production })] };
 }
 
 /** The options both the client's Connection and the worker's NativeConnection accept. */
