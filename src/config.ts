@@ -207,7 +207,7 @@ const gateway = {
 
 /** The codec endpoint as browsers call it (the gateway's /codec and the standalone server). */
 const codecForBrowsers = {
-  /** The Temporal UI's origins (default the dev server's UI). `*` allows any. */
+  /** The Temporal UI's origins (default the dev server's UI). `*` allows any, without credentials; not in production. */
   CODEC_CORS_ORIGINS: commaList.default('http://localhost:8233'),
   /** "true": no token on the codec (the standalone server: a proxy in front authenticates; the gateway: development). */
   CODEC_ALLOW_UNAUTHENTICATED: flag.default('false'),
@@ -283,6 +283,13 @@ function rules(kind: ProcessKind) {
         'CODEC_AUTH_TOKEN',
         'is required in production (anyone who reaches the endpoint can decrypt payloads); ' +
           'set CODEC_ALLOW_UNAUTHENTICATED=true only if a proxy in front authenticates every request',
+      );
+    }
+    // Any page a signed-in user opens could call the codec from their browser (through a proxy's session too).
+    if ((kind === 'codec' || kind === 'gateway') && production && e.CODEC_CORS_ORIGINS?.includes('*')) {
+      problem(
+        'CODEC_CORS_ORIGINS',
+        '"*" is refused in production (any web page could use it); list the Temporal UI\'s origin(s), e.g. https://temporal.example.com',
       );
     }
   };

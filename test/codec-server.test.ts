@@ -151,6 +151,135 @@ test('refuses without the token, answers the preflight, and explains bad bodies 
   expect(unknownKey.body).not.toContain('some-other-secret');
 });
 
+/**
+ * A codec of its own (its own failure counts), called over HTTP as a given client: its fastify trusts the loopback
+ * proxy's X-Forwarded-For, as a deployment behind a proxy would (the count is per request.ip, whatever sets it).
+ */
+async function codecAs(options: { authTokens?: string[]; corsOrigins?: string[] } = {}) {
+  const own = Fastify({ trustProxy: '127.0.0.1' });
+  await own.register(codecRoutes, {
+    keys,
+    authTokens: options.authTokens ?? [TOKEN],
+    corsOrigins: options.corsOrigins ?? [UI],
+    prefix: CODEC_PREFIX,
+  });
+  const url = `${await own.listen({ host: '127.0.0.1', port: 0 })}/codec/decode`;
+  const decode = (client: string, authorization?: string) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-forwarded-for': client,
+        ...(authorization !== undefined ? { authorization } : {}),
+      },
+      body: JSON.stringify({ payloads: [] }),
+    });
+  const preflight = (origin: string) =>
+    fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+  return { app: own, decode, preflight };
+}
+
+test('a token is compared whole: a prefix, a longer one or one of the same length that differs is refused', async () => {
+  const second = 'codec-rotated-token-0123456789';
+  const codec = await codecAs({ authTokens: [TOKEN, second] });
+  try {
+    const status = async (token: string) => (await codec.decode('192.0.2.1', `Bearer ${token}`)).status;
+    expect(await status(TOKEN.slice(0, -1))).toBe(401);
+    expect(await status(`${TOKEN}0`)).toBe(401);
+    expect(await status(`${TOKEN.slice(0, -1)}X`)).toBe(401);
+    expect(await status('')).toBe(401);
+    // Every accepted token is compared: the second of a rotation is as good as the first.
+    expect(await status(TOKEN)).toBe(200);
+    expect(await status(second)).toBe(200);
+  } finally {
+    await codec.app.close();
+  }
+});
+
+test('20 wrong tokens a minute from one client: the 21st is a 429 with Retry-After; a valid token is still served', async () => {
+  const codec = await codecAs();
+  try {
+    const guesser = '203.0.113.5';
+    for (let i = 0; i < 20; i++) expect((await codec.decode(guesser, `Bearer wrong-token-${i}`)).status).toBe(401);
+    const locked = await codec.decode(guesser, 'Bearer wrong-token-20');
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await locked.json()).toMatchObject({
+      error: 'TooManyRequests',
+      message: expect.stringMatching(/too many failed token checks from your address; try again in \d+s/),
+    });
+    // As at the gateway: a valid token is never locked out, not even from the client that guessed; its wrong ones
+    // stay 429 (a malformed header is a wrong one too) until the minute ends.
+    expect((await codec.decode(guesser, `Bearer ${TOKEN}`)).status).toBe(200);
+    expect((await codec.decode(guesser, 'Basic d3Jvbmc=')).status).toBe(429);
+    // Another client is not touched; no Authorization header at all is a 401 that counts for nothing.
+    expect((await codec.decode('198.51.100.7', 'Bearer wrong-token')).status).toBe(401);
+    for (let i = 0; i < 25; i++) expect((await codec.decode('198.51.100.8')).status).toBe(401);
+    expect((await codec.decode('198.51.100.8', 'Bearer wrong-token')).status).toBe(401);
+  } finally {
+    await codec.app.close();
+  }
+});
+
+test('IPv6 clients count per /64: hopping addresses inside it does not reset the count', async () => {
+  const codec = await codecAs();
+  try {
+    for (let i = 0; i < 20; i++) {
+      expect((await codec.decode(`2001:db8:aa:1::${i + 1}`, 'Bearer wrong-token')).status).toBe(401);
+    }
+    expect((await codec.decode('2001:db8:aa:1:ffff::9', 'Bearer wrong-token')).status).toBe(429);
+    expect((await codec.decode('2001:db8:aa:2::1', 'Bearer wrong-token')).status).toBe(401);
+  } finally {
+    await codec.app.close();
+  }
+});
+
+test('mounted without tokens (the gateway authenticates first) it counts nothing', async () => {
+  const codec = await codecAs({ authTokens: [] });
+  try {
+    for (let i = 0; i < 22; i++) expect((await codec.decode('203.0.113.9', 'Bearer anything')).status).toBe(200);
+  } finally {
+    await codec.app.close();
+  }
+});
+
+test('CORS: listed origins only, with credentials; "*" answers any origin without credentials, and not in production', async () => {
+  const listed = await codecAs();
+  try {
+    const ui = await listed.preflight(UI);
+    expect(ui.headers.get('access-control-allow-origin')).toBe(UI);
+    expect(ui.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await listed.preflight('https://evil.example');
+    // Without an allowed origin the browser hands the page nothing (the credentials flag alone grants nothing).
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  } finally {
+    await listed.app.close();
+  }
+
+  const dev = codecOptionsFromEnv({ NODE_ENV: 'development', CODEC_CORS_ORIGINS: '*' });
+  const any = await codecAs({ corsOrigins: [...dev.corsOrigins] });
+  try {
+    const res = await any.preflight('https://evil.example');
+    // A literal "*": browsers then refuse to hand a credentialed answer (a proxy's session cookie) to the page.
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+  } finally {
+    await any.app.close();
+  }
+
+  const production = {
+    NODE_ENV: 'production',
+    PAYLOAD_ENCRYPTION_KEY: TEST_PAYLOAD_KEY,
+    CODEC_AUTH_TOKEN: TOKEN,
+  };
+  const refusal = /CODEC_CORS_ORIGINS: "\*" is refused in production .*list the Temporal UI's origin\(s\)/;
+  expect(() => codecOptionsFromEnv({ ...production, CODEC_CORS_ORIGINS: '*' })).toThrow(refusal);
+  expect(() => codecOptionsFromEnv({ ...production, CODEC_CORS_ORIGINS: `${UI},*` })).toThrow(refusal);
+  // The gateway's /codec reads the same variable.
+  expect(() => loadConfig('gateway', { NODE_ENV: 'production', CODEC_CORS_ORIGINS: '*' })).toThrow(refusal);
+  expect(codecOptionsFromEnv({ ...production, CODEC_CORS_ORIGINS: UI }).corsOrigins).toEqual([UI]);
+});
+
 test('production refuses to serve without a token; a short token is refused', () => {
   expect(() =>
     codecOptionsFromEnv({

@@ -1,7 +1,9 @@
 /**
  * The remote codec endpoint, so the Temporal Web UI and CLI can show our encrypted payloads:
  * `POST /codec/encode` and `POST /codec/decode` take and return `{ payloads: [{ metadata, data }] }` with base64
- * bytes (Temporal's remote codec protocol). Bearer-token authenticated, CORS for the UI's origin.
+ * bytes (Temporal's remote codec protocol). Bearer-token authenticated, CORS for the UI's origin. Standalone, failed
+ * token checks are limited per client as the gateway limits its own (src/gateway/auth.ts, which the layers keep this
+ * file from importing).
  *
  * `codecRoutes` is a fastify plugin serving `/encode` and `/decode`; mount it with fastify's own `prefix`
  * (`app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX })`), as the gateway and `npm run codec-server` do.
@@ -9,11 +11,12 @@
  * `temporal workflow show --codec-endpoint https://host/codec --codec-auth "Bearer $CODEC_AUTH_TOKEN"` (the gateway's
  * /codec takes a gateway token instead: `--codec-auth "Bearer $GATEWAY_TOKEN"`).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Payload } from '@temporalio/common';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { loadConfig, loadConfigOrExit, type CodecConfig, type Key } from '../config.js';
 import { createLogger, type JsonLogger } from '../observability/logger.js';
@@ -25,7 +28,11 @@ export interface CodecServerOptions {
   /** Accepted bearer tokens (CODEC_AUTH_TOKEN, comma-separated for rotation); empty: no authentication here (the
    * gateway mounts it so: its own check, with the gateway's tokens, runs before). */
   authTokens: readonly string[];
-  /** Browser origins allowed to call it (the Temporal UI's), e.g. http://localhost:8233. `*` allows any. */
+  /** Wrong tokens per client a minute before they are answered 429 (with authTokens only); default 20, as the
+   * gateway's GATEWAY_AUTH_FAILURE_LIMIT. */
+  authFailuresPerMinute?: number;
+  /** Browser origins allowed to call it (the Temporal UI's), e.g. http://localhost:8233. `*` allows any, without
+   * credentials (the config refuses it in production). */
   corsOrigins: readonly string[];
   logger?: JsonLogger;
 }
@@ -61,37 +68,78 @@ function toJson(p: Payload): JsonPayload {
   };
 }
 
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** Compared as SHA-256 digests (equal length always, so neither a token's content nor its length leaks by timing),
+ * every accepted token every time. */
 function tokenMatches(presented: string, accepted: readonly string[]): boolean {
-  const given = Buffer.from(presented);
-  return accepted.some((t) => {
-    const want = Buffer.from(t);
-    return want.length === given.length && timingSafeEqual(want, given);
-  });
+  const given = sha256(presented);
+  let match = false;
+  for (const t of accepted) match = timingSafeEqual(given, sha256(t)) || match;
+  return match;
+}
+
+/** Clients as the gateway counts them: an IPv6 /64 is one (its owner hands out addresses without end). */
+const IPV6_CLIENT_PREFIX = 64;
+
+/** Counts a wrong token against its client; answers the seconds left when the client is now over its limit. */
+type FailureCount = (request: FastifyRequest) => Promise<number | undefined>;
+
+async function failureCounter(app: FastifyInstance, perMinute: number): Promise<FailureCount> {
+  await app.register(rateLimit, { global: false });
+  const failed = app.createRateLimit({ ipv6Subnet: IPV6_CLIENT_PREFIX, timeWindow: 60_000, max: perMinute });
+  return async (request) => {
+    const r = await failed(request);
+    return !r.isAllowed && r.isExceeded ? Math.max(1, r.ttlInSeconds) : undefined;
+  };
+}
+
+/** No Authorization header counts for nothing (as at the gateway); any other header that is not ours is wrong. */
+function tokenCheck(request: FastifyRequest, tokens: readonly string[]): 'ok' | 'missing' | 'wrong' {
+  if (tokens.length === 0) return 'ok';
+  const header = request.headers.authorization;
+  if (!header) return 'missing';
+  const match = /^Bearer\s+(.+)$/i.exec(header);
+  return match && tokenMatches(match[1]!.trim(), tokens) ? 'ok' : 'wrong';
+}
+
+/** A client past its limit, answered as the gateway answers it (`Retry-After`: the rest of its minute). */
+function tooMany(reply: FastifyReply, seconds: number) {
+  return reply
+    .code(429)
+    .header('retry-after', String(seconds))
+    .send({
+      error: 'TooManyRequests',
+      message: `too many failed token checks from your address; try again in ${seconds}s`,
+    });
 }
 
 /** A fastify plugin: `app.register(codecRoutes, { ...options, prefix: CODEC_PREFIX })`. */
 export async function codecRoutes(app: FastifyInstance, options: CodecServerOptions): Promise<void> {
   const codec = new EncryptionCodec(options.keys);
-  // The UI sends its session credentials and an X-Namespace header; only its origins may read the answers.
+  // The UI sends its session credentials and an X-Namespace header; only its origins may read the answers. Any
+  // origin never with credentials: a page elsewhere must not read answers a proxy's session cookie earned.
+  const anyOrigin = options.corsOrigins.includes('*');
   await app.register(cors, {
-    origin: options.corsOrigins.includes('*') ? true : [...options.corsOrigins],
-    credentials: true,
+    origin: anyOrigin ? '*' : [...options.corsOrigins],
+    credentials: !anyOrigin,
     methods: ['POST', 'OPTIONS'],
     allowedHeaders: ['authorization', 'content-type', 'x-namespace'],
     maxAge: 600,
   });
 
-  const authorised = (request: FastifyRequest): boolean => {
-    if (options.authTokens.length === 0) return true;
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    return Boolean(match && tokenMatches(match[1]!.trim(), options.authTokens));
-  };
+  // Standalone only: mounted on the gateway (no authTokens), the gateway's own check and limit run first.
+  const countFailure =
+    options.authTokens.length > 0 ? await failureCounter(app, options.authFailuresPerMinute ?? 20) : undefined;
 
   for (const action of ['encode', 'decode'] as const) {
     const url = `/${action}`;
     app.post(url, { bodyLimit: 16 * 1024 * 1024 }, async (request, reply) => {
-      if (!authorised(request)) {
+      const auth = tokenCheck(request, options.authTokens);
+      // A valid token is always served; past its limit a client's wrong tokens are answered 429 instead of 401.
+      const lockedFor = auth === 'wrong' ? await countFailure?.(request) : undefined;
+      if (lockedFor) return tooMany(reply, lockedFor);
+      if (auth !== 'ok') {
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer')
