@@ -436,6 +436,49 @@ test("a batch's page charts progress while it runs, lists failures with line num
   }
 });
 
+test('an ended provisioning: a write sign-in reconnects it, then removes it, from its page; a read sign-in sees neither', async () => {
+  const accountId = await newAccount();
+  const { workflowId } = await client.start({
+    accountId,
+    connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+    authValue: 'sk-console-test-secret-value',
+  });
+  await client.result(workflowId);
+  const href = `${gatewayUrl}/console/provisionings/${encodeURIComponent(workflowId)}`;
+
+  const reader = await signedIn(READ_TOKEN);
+  await reader.page.goto(href);
+  await expect(reader.page.locator('#action-reconnect, #action-remove').count()).resolves.toBe(0);
+  await reader.context.close();
+
+  const { context, page } = await signedIn(WRITE_TOKEN);
+  await page.goto(href);
+  await page.locator('#action-reconnect').click();
+  await expect(page.locator('#confirm-target').textContent()).resolves.toBe(workflowId);
+  await page.locator('#confirm').click();
+  await expect(page.locator('#outcome').textContent()).resolves.toContain('Reconnecting');
+  // Cyclr still holds the ApiKey connection: the reconnect completes at once and is counted.
+  await eventually(async () => {
+    const s = await client.status(workflowId);
+    return s.stage === 'completed' && s.reconnects === 1 ? true : undefined;
+  });
+
+  await page.goto(href);
+  await expect(page.locator('#reconnects').textContent()).resolves.toBe('1');
+  await page.locator('#action-remove').click();
+  await page.locator('#confirm').click();
+  await expect(page.locator('#outcome').textContent()).resolves.toContain('Removed');
+  await expect(client.status(workflowId)).resolves.toMatchObject({ stage: 'removed' });
+  expect(simulator.stats().uninstalls.filter((u) => u.accountId === accountId)).toEqual([
+    expect.objectContaining({ count: 1 }),
+  ]);
+  // Removed: no action is offered any more.
+  await page.goto(href);
+  await expect(page.locator('#action-reconnect, #action-remove').count()).resolves.toBe(0);
+  await page.screenshot({ path: join(SCREENSHOTS, '11-removed.png'), fullPage: true });
+  await context.close();
+});
+
 test('no console page showed a secret, a Cyclr sign-in URL or token, or broke its own CSP', () => {
   expect(seen.length).toBeGreaterThan(10);
   for (const body of seen) {

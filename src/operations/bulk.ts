@@ -4,7 +4,7 @@
  * confirmation, then each is acted on, a few at a time, and every outcome is reported.
  */
 import pLimit from 'p-limit';
-import type { ProvisioningClient, RemovedProvisioning } from '../client.js';
+import type { ProvisioningClient, RemovedProvisioning, StartedProvisioning } from '../client.js';
 import type { ConsentLink } from '../contract/messages.js';
 import { buildQuery, listProvisionings, type FilterValues, type ListedProvisioning } from './filters.js';
 import { Failure } from '../contract/failures.js';
@@ -57,11 +57,26 @@ export const removeAction: BulkAction<RemovedProvisioning> = {
   act: (client, id) => client.remove(id),
 };
 
+/** A new run under the same id: completes at once if Cyclr still holds the connection, else asks for consent again. */
+export const reconnectAction: BulkAction<StartedProvisioning> = {
+  verb: 'reconnect',
+  targets: 'not-removed',
+  act: (client, id) => client.reconnect(id),
+};
+
 export const BULK_ACTIONS = { link: linkAction, complete: completeAction, cancel: cancelAction } as const;
 export type BulkActionName = keyof typeof BULK_ACTIONS;
 
 export function isBulkActionName(name: string): name is BulkActionName {
   return Object.hasOwn(BULK_ACTIONS, name);
+}
+
+/** What support may do to one provisioning: the bulk actions, and reconnect or remove one that has ended. */
+export const PROVISIONING_ACTIONS = { ...BULK_ACTIONS, reconnect: reconnectAction, remove: removeAction } as const;
+export type ProvisioningActionName = keyof typeof PROVISIONING_ACTIONS;
+
+export function isProvisioningActionName(name: string): name is ProvisioningActionName {
+  return Object.hasOwn(PROVISIONING_ACTIONS, name);
 }
 
 export interface BulkTargets {

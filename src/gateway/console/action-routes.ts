@@ -1,6 +1,6 @@
 /**
  * The routes that write, each confirmed first: re-send link, mark complete or cancel on one provisioning, and the
- * same in bulk (by filter, after a dry run). The same semantics as the CLI's, from src/operations/bulk.ts.
+ * same in bulk (by filter, after a dry run); reconnect or remove one provisioning that has ended. The same semantics as the CLI's, from src/operations/bulk.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ConsentLink } from '../../contract/messages.js';
@@ -10,6 +10,8 @@ import {
   BULK_DEFAULT_LIMIT,
   findBulkTargets,
   isBulkActionName,
+  isProvisioningActionName,
+  PROVISIONING_ACTIONS,
   type BulkAction,
 } from '../../operations/bulk.js';
 import { hasFilter } from '../../operations/filters.js';
@@ -24,7 +26,7 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     const session = guard(request, reply, 'write');
     if (!session) return reply;
     const { id, action } = request.params as { id: string; action: string };
-    if (!isBulkActionName(action)) return message(request, reply, 404, 'Not found', `No action "${action}".`);
+    if (!isProvisioningActionName(action)) return message(request, reply, 404, 'Not found', `No action "${action}".`);
     const body = (request.body ?? {}) as Body;
     const reason = one(body.reason);
     if (one(body.confirmed) !== 'yes') {
@@ -32,7 +34,7 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     }
     // Who did it: the token's name (never the token), so support can answer "who cancelled this?" from the log.
     request.log.info({ action, workflowId: id, token: session.tokenName }, 'console action');
-    const [outcome] = await actOnAll(client, [id], BULK_ACTIONS[action] as BulkAction<unknown>, {
+    const [outcome] = await actOnAll(client, [id], PROVISIONING_ACTIONS[action] as BulkAction<unknown>, {
       source: 'console',
       reason,
     });

@@ -1,7 +1,7 @@
 /** A provisioning's page (facts, timeline, actions), and the confirm and outcome pages of an action on it. */
 import type { ConsentLink, ProvisioningStatus } from '../../../contract/messages.js';
 import { FINAL_STAGES } from '../../../contract/stages.js';
-import type { BulkActionName } from '../../../operations/bulk.js';
+import type { ProvisioningActionName } from '../../../operations/bulk.js';
 import { formatDuration } from '../../../operations/format.js';
 import { html, type Html } from '../html.js';
 import { ACTION_WORDS } from './action-words.js';
@@ -63,6 +63,28 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
           </form>
         </section>`
       : '';
+  const ended =
+    ctx.scope === 'write' && !v.running && s.stage !== 'removed'
+      ? html`<section class="actions" aria-label="Actions">
+          <h2>Actions</h2>
+          ${
+            s.stage === 'completed'
+              ? html`<form method="post" action="${href}/reconnect">
+                  ${csrfField(ctx)}
+                  <button type="submit" id="action-reconnect">Reconnect…</button>
+                  <span class="hint"
+                    >when the customer's connection lapsed: asks Cyclr, and for consent again if needed</span
+                  >
+                </form>`
+              : ''
+          }
+          <form method="post" action="${href}/remove">
+            ${csrfField(ctx)}
+            <button type="submit" id="action-remove" class="danger">Remove…</button>
+            <span class="hint">offboarding: uninstalls the connector from the customer's account</span>
+          </form>
+        </section>`
+      : '';
   const reminders = String(s.remindersSent ?? 0);
   return layout(
     ctx,
@@ -112,13 +134,13 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
         </dd>
       </dl>
       <h2>Timeline</h2>
-      ${timeline(s, v.now)} ${actions}`,
+      ${timeline(s, v.now)} ${actions} ${ended}`,
   );
 }
 
 export function confirmPage(
   ctx: PageContext,
-  action: BulkActionName,
+  action: ProvisioningActionName,
   workflowId: string,
   fields: Record<string, string>,
 ): string {
@@ -135,22 +157,26 @@ export function confirmPage(
       <form method="post" action="${href}/${action}">
         ${csrfField(ctx)} ${hiddenField('confirmed', 'yes')}
         ${Object.entries(fields).map(([k, val]) => hiddenField(k, val))}
-        <button type="submit" id="confirm" class="${action === 'cancel' ? 'danger' : ''}">${words.button}</button>
+        <button type="submit" id="confirm" class="${action === 'cancel' || action === 'remove' ? 'danger' : ''}">
+          ${words.button}
+        </button>
         <a href="${href}" id="back">No, go back</a>
       </form>
     </section>`,
   );
 }
 
-const DONE: Record<BulkActionName, string> = {
+const DONE: Record<ProvisioningActionName, string> = {
   link: 'A new consent link was issued. Send it to the customer; the earlier link no longer works.',
   complete: 'Signalled: the provisioning is checking with Cyclr. Its page shows the result.',
   cancel: 'Cancelling: the provisioning is stopping and removing what it installed.',
+  reconnect: 'Reconnecting: a new run is checking the connection with Cyclr. Its page shows where it stands.',
+  remove: 'Removed: the connector is uninstalled from the account.',
 };
 
 export function outcomePage(
   ctx: PageContext,
-  action: BulkActionName,
+  action: ProvisioningActionName,
   workflowId: string,
   outcome: { ok: true; link?: ConsentLink } | { ok: false; error: { type: string; message: string } },
 ): string {
