@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from './temporal/connection.js';
 
 /** The workflows' entry beside this file: TypeScript from src/ (tests, tsx), JavaScript from dist/ (npm run build). */
 export const WORKFLOWS_PATH = fileURLToPath(
@@ -20,6 +21,7 @@ export async function writeWorkflowBundle(outFile: string): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     preloadModules: PRELOAD_MODULES,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: quietLogger,
   });
   mkdirSync(dirname(outFile), { recursive: true });

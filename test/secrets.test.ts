@@ -220,3 +220,34 @@ test('no secret or sign-in token appears in raw history, logs, status, events or
   const input = started.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
   expect(Buffer.from(input.metadata!.encoding!).toString()).toBe('binary/encrypted');
 }, 240_000);
+
+test("a failure's message and stack are stored encrypted; the key holders read them in full", async () => {
+  const accountId = uniqueId('failure-text');
+  await seedAccounts(simulator.url, [accountId]);
+  // The failure's message names the connector (which is also a search attribute, in the clear by design).
+  const missing = `No Such Connector ${random()}`;
+  const { workflowId } = await client.start({ accountId, connector: { name: missing }, installName: 'failure-text' });
+  await expect(client.result(workflowId)).rejects.toThrow(missing);
+  await expect(client.status(workflowId)).resolves.toMatchObject({
+    lastError: { type: 'ConnectorNotFound', message: expect.stringContaining(missing) },
+  });
+  const history = await raw.workflow.getHandle(workflowId).fetchHistory();
+  const closed = history.events!.at(-1)!.workflowExecutionFailedEventAttributes!.failure!;
+  // Temporal's placeholder stands where the message was; its type stays readable for searches and dashboards.
+  expect(closed.message).toBe('Encoded failure');
+  expect(closed.applicationFailureInfo?.type).toBe('ConnectorNotFound');
+  expect(Buffer.from(closed.encodedAttributes!.metadata!.encoding!).toString()).toBe('binary/encrypted');
+  // Every failure the history holds (the run's, its activities' and local activities') keeps its text encrypted.
+  const failures: unknown[] = [];
+  const collect = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(collect);
+    if (!value || typeof value !== 'object' || value instanceof Uint8Array) return;
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'failure' && v) failures.push(v);
+      else collect(v);
+    }
+  };
+  collect(history.events);
+  expect(failures.length).toBeGreaterThanOrEqual(1);
+  for (const f of failures) expect(historyText(f).text).not.toContain(missing);
+});

@@ -1,16 +1,26 @@
 /** One place that turns configuration into Temporal connections and the data converter every process shares. */
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { EncryptionCodec } from '../codec/encryption-codec.js';
 import type { Config, WorkerConfig } from '../config.js';
 
+/**
+ * Failures' messages and stack traces encoded as a payload, so the codec encrypts them too (failure-converter.cjs).
+ * Every client and worker loads it by this path, and the workflow bundle is built with it (workflow-bundle.ts).
+ */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
 export function dataConverter(config: Pick<Config, 'payloadKeys'>): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(config.payloadKeys)] };
+  return { payloadCodecs: [new EncryptionCodec(config.payloadKeys)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 
 /** The worker's own: in production it refuses a payload that is not encrypted, rather than act on it. */
 export function workerDataConverter(config: Pick<WorkerConfig, 'payloadKeys' | 'production'>): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(config.payloadKeys, { refusePlaintext: config.production })] };
+  return {
+    payloadCodecs: [new EncryptionCodec(config.payloadKeys, { refusePlaintext: config.production })],
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  };
 }
 
 /** The options both the client's Connection and the worker's NativeConnection accept. */
