@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { parseProvisioningRequest } from '../src/contract/request.js';
 import { provisioningWorkflowId } from '../src/contract/ids.js';
+import { decodedFailure } from '../src/temporal/connection.js';
 import { eventually, startTestStack, temporalAddress, uniqueId, type TestStack } from './support/harness.js';
 import { simulatorStats } from './support/simulator-admin.js';
 
@@ -44,8 +45,10 @@ test('a start written without the key is refused by a production worker; Cyclr s
     });
     const refusal = await eventually(async () => {
       const events = (await handle.fetchHistory()).events ?? [];
-      return events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure
-        ?.message;
+      const failure = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes
+        ?.failure;
+      // Stored encrypted, as every failure's message is: read with the key.
+      return failure && (await decodedFailure(stack.client.temporal.options.loadedDataConverter, failure)).message;
     }, 30_000);
     expect(refusal).toMatch(/payload is not encrypted: a production worker takes only payloads encrypted/);
     const stats = await simulatorStats(stack.simulator.url);

@@ -10,7 +10,7 @@ import {
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { TypedSearchAttributes, type LoadedDataConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import {
   batchCancelSignal,
@@ -26,6 +26,7 @@ import type { provisionBatch } from '../workflows/provision-batch.js';
 import { BatchId } from '../contract/search-attributes.js';
 import { readBatchFile, type ParsedBatchFile } from './parse-file.js';
 import { checkBatchId, contentHash, type BatchManifest, type BatchStore } from './store.js';
+import { decodedFailure } from '../temporal/connection.js';
 import { Failure, failureOf, type FailureType } from '../contract/failures.js';
 
 /** How a parsed batch is stored and started; `source` is recorded in its manifest (a file path, or where it came from). */
@@ -138,7 +139,7 @@ export async function batchProgress(temporal: Client, batchId: string): Promise<
   if (status === 'COMPLETED') return { progress: await handle.result(), status };
   if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
     const progress = await handle.query(progressQuery);
-    const problem = retryingProblem(description);
+    const problem = await retryingProblem(description, temporal.options.loadedDataConverter);
     return { progress: problem ? { ...progress, problem } : progress, status: 'RUNNING' };
   }
   // Failed, terminated, timed out: the cause from its result; the last run's state is still readable by query.
@@ -158,21 +159,26 @@ export async function batchProgress(temporal: Client, batchId: string): Promise<
 }
 
 /** The most-retried pending activity's last failure: what holds the batch (its store unreachable, a worker lost...). */
-function retryingProblem(description: WorkflowExecutionDescription): BatchProblem | undefined {
+async function retryingProblem(
+  description: WorkflowExecutionDescription,
+  converter: LoadedDataConverter,
+): Promise<BatchProblem | undefined> {
   let worst: temporal.api.workflow.v1.IPendingActivityInfo | undefined;
   for (const activity of description.raw.pendingActivities ?? []) {
     if (!activity.lastFailure || (activity.attempt ?? 1) < 2) continue;
     if (!worst || (activity.attempt ?? 0) > (worst.attempt ?? 0)) worst = activity;
   }
   if (!worst?.lastFailure) return undefined;
+  // Read raw, so its messages are still encrypted (failure-converter.cjs): decrypted here, down its causes.
+  const last = await decodedFailure(converter, worst.lastFailure);
   // The innermost cause that names a type (an ApplicationFailure), else the outermost message (a timeout).
-  let failure = worst.lastFailure;
+  let failure = last;
   while (!failure.applicationFailureInfo && failure.cause) failure = failure.cause;
   const at = worst.nextAttemptScheduleTime;
   const next = at?.seconds ? new Date(Number(at.seconds) * 1000 + Math.floor((at.nanos ?? 0) / 1e6)) : undefined;
   return {
     type: failure.applicationFailureInfo?.type || Failure.Error,
-    message: failure.message || worst.lastFailure.message || 'the step failed without a message',
+    message: failure.message || last.message || 'the step failed without a message',
     retrying: true,
     attempt: worst.attempt ?? undefined,
     ...(next ? { nextAttemptAt: next.toISOString() } : {}),

@@ -1,7 +1,8 @@
 /** One place that turns configuration into Temporal connections and the data converter every process shares. */
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { fileURLToPath } from 'node:url';
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, LoadedDataConverter, Payload } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import { EncryptionCodec } from '../codec/encryption-codec.js';
 import type { Config, WorkerConfig } from '../config.js';
 
@@ -13,6 +14,22 @@ export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter
 
 export function dataConverter(config: Pick<Config, 'payloadKeys'>): DataConverter {
   return { payloadCodecs: [new EncryptionCodec(config.payloadKeys)], failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
+type RawFailure = temporal.api.failure.v1.IFailure;
+
+/**
+ * A failure as Temporal stores it (read raw, e.g. a pending activity's last failure in a describe), with its messages
+ * decrypted down its causes; the SDK does this itself for the failures it hands over as errors.
+ */
+export async function decodedFailure(converter: LoadedDataConverter, failure: RawFailure): Promise<RawFailure> {
+  let message = failure.message;
+  if (failure.encodedAttributes) {
+    let payloads = [failure.encodedAttributes as Payload];
+    for (const codec of [...converter.payloadCodecs].reverse()) payloads = await codec.decode(payloads);
+    message = converter.payloadConverter.fromPayload<{ message?: string }>(payloads[0]!).message ?? message;
+  }
+  return { ...failure, message, cause: failure.cause ? await decodedFailure(converter, failure.cause) : failure.cause };
 }
 
 /** The worker's own: in production it refuses a payload that is not encrypted, rather than act on it. */
