@@ -135,7 +135,6 @@ const cyclr = {
     .optional(),
 };
 
-/** The worker's own: events, metrics, tracing, the prebundled workflows. */
 /**
  * The worker's workflow cache (WORKER_MAX_CACHED_WORKFLOWS). A cached workflow costs the worker about 0.7 MB (each
  * runs the workflow bundle's modules afresh), and the SDK's default sizes the cache from the heap limit, so a wave of
@@ -143,6 +142,7 @@ const cyclr = {
  */
 const MAX_CACHED_WORKFLOWS = 100;
 
+/** The worker's own: events, metrics, tracing, the prebundled workflows, the workflow cache. */
 const worker = {
   NOTIFY_SIGNING_SECRET: webhookSecret.optional(),
   /** Hosts events may be POSTed to ("hooks.example.com,*.example.org"); unset: any public host. */

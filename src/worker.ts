@@ -20,7 +20,7 @@ import { loadConfigOrExit, type WorkerConfig } from './config.js';
 import { accountsWithCompleted, completedConnections } from './operations/connections.js';
 import { formatDuration } from './operations/format.js';
 import { ensureConnectionCheckSchedule } from './temporal/connection-check-schedule.js';
-import { connectionOptions, dataConverter, workerDataConverter } from './temporal/connection.js';
+import { connectionOptions, dataConverter } from './temporal/connection.js';
 import { PRELOAD_MODULES, WORKFLOWS_PATH } from './workflow-bundle.js';
 import { createLogger, withCancelsAsInfo } from './observability/logger.js';
 import { lazyCyclrRequestMetrics, prometheusTelemetry } from './observability/metrics.js';
@@ -104,7 +104,7 @@ export async function createWorker(
         ? { workflowBundle: { codePath: bundlePath } }
         : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: PRELOAD_MODULES } }),
       activities: createActivities(config, provisionings, rate),
-      dataConverter: workerDataConverter(config),
+      dataConverter: dataConverter(config, { refusePlaintext: config.production }),
       shutdownGraceTime: '20s',
       // A worker that dies holds its cached workflows' next tasks (the rate lease, batches) this long before another
       // worker may take them; the default 10 s would stall the shared request rate for as long.

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { DataConverter, LoadedDataConverter, Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { EncryptionCodec } from '../codec/encryption-codec.js';
-import type { Config, WorkerConfig } from '../config.js';
+import type { Config } from '../config.js';
 
 /**
  * Failures' messages and stack traces encoded as a payload, so the codec encrypts them too (failure-converter.cjs).
@@ -12,8 +12,15 @@ import type { Config, WorkerConfig } from '../config.js';
  */
 export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
 
-export function dataConverter(config: Pick<Config, 'payloadKeys'>): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(config.payloadKeys)], failureConverterPath: FAILURE_CONVERTER_PATH };
+/** `refusePlaintext`: a production worker's, which refuses a payload that is not encrypted rather than act on it. */
+export function dataConverter(
+  config: Pick<Config, 'payloadKeys'>,
+  options: { refusePlaintext?: boolean } = {},
+): DataConverter {
+  return {
+    payloadCodecs: [new EncryptionCodec(config.payloadKeys, options)],
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  };
 }
 
 type RawFailure = temporal.api.failure.v1.IFailure;
@@ -30,14 +37,6 @@ export async function decodedFailure(converter: LoadedDataConverter, failure: Ra
     message = converter.payloadConverter.fromPayload<{ message?: string }>(payloads[0]!).message ?? message;
   }
   return { ...failure, message, cause: failure.cause ? await decodedFailure(converter, failure.cause) : failure.cause };
-}
-
-/** The worker's own: in production it refuses a payload that is not encrypted, rather than act on it. */
-export function workerDataConverter(config: Pick<WorkerConfig, 'payloadKeys' | 'production'>): DataConverter {
-  return {
-    payloadCodecs: [new EncryptionCodec(config.payloadKeys, { refusePlaintext: config.production })],
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-  };
 }
 
 /** The options both the client's Connection and the worker's NativeConnection accept. */

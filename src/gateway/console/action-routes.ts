@@ -1,6 +1,7 @@
 /**
  * The routes that write, each confirmed first: re-send link, mark complete or cancel on one provisioning, and the
- * same in bulk (by filter, after a dry run); reconnect or remove one provisioning that has ended. The same semantics as the CLI's, from src/operations/bulk.ts.
+ * same in bulk (by filter, after a dry run); reconnect or remove one provisioning that has ended. The same semantics
+ * as the CLI's, from src/operations/bulk.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ConsentLink } from '../../contract/messages.js';
