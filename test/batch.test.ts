@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config.js';
 import { startService } from '../dev/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import type { Simulator } from '../dev/simulator/server.js';
-import type { BatchProgress } from '../src/contract/batch-messages.js';
+import { rowsProgressUpdate, type BatchProgress } from '../src/contract/batch-messages.js';
 import { batchWorkflowId } from '../src/contract/ids.js';
 import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
 import { startGateway, withToken } from './support/gateway-stack.js';
@@ -314,19 +314,25 @@ async function firstRunId(workflowId: string): Promise<string> {
 }
 
 test('cancel stops new starts; those already started keep going to the end', async () => {
-  const { ids, file } = apiKeyBatchFile('cancel', 80);
+  // A window of 2 over 200 rows: 2 slices of 25 rows run at once and 6 wait their turn, left untaken by the cancel.
+  const { ids, file } = apiKeyBatchFile('cancel', 200);
   await setFaults(simulator.url, { install: { latencyMs: 300 } });
   try {
-    const { batchId } = await submitBatch(client.temporal, client.taskQueue, store, { file, concurrency: 5 });
+    const { batchId } = await submitBatch(client.temporal, client.taskQueue, store, { file, concurrency: 2 });
     await eventually(async () =>
       (await batchProgress(client.temporal, batchId)).progress.started >= 5 ? true : undefined,
     );
+    // A report from rows no activity is running (one the server delivers after its activity ended) counts nothing.
+    const stale = { fromRow: 175, completed: 25, failed: 0, inFlight: 0, failures: [] };
+    await expect(
+      client.temporal.workflow.getHandle(batchWorkflowId(batchId)).executeUpdate(rowsProgressUpdate, { args: [stale] }),
+    ).rejects.toMatchObject({ cause: { type: 'StaleReport', message: 'no rows activity from this row is running' } });
     await cancelBatch(client.temporal, batchId, 'stop for the test');
     const progress = await finalProgress(batchId);
     expect(progress.state).toBe('cancelled');
     expect(progress.started).toBeLessThan(40);
     expect(progress.completed).toBe(progress.started); // started ones finished, not cut off
-    expect(progress.notStarted).toBe(80 - progress.started);
+    expect(progress.notStarted).toBe(200 - progress.started);
     const installs = await installsFor(new Set(ids));
     expect(installs).toHaveLength(progress.started);
   } finally {

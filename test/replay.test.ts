@@ -37,15 +37,15 @@ const ENDINGS = [
 
 test('the fixtures cover every ending and a batch, of the current code and of the version before it', () => {
   const names = fixtures.map((f) => f.name);
-  // Recorded by today's code (provisionings v3: idle checks back off; batches v4: a round's consent rows start before
-  // the next round) ...
+  // Recorded by today's code (provisionings v3: idle checks back off; batches v5: a round runs as small slices taken
+  // as places in the window free) ...
   expect(names).toEqual(expect.arrayContaining([...ENDINGS, 'batch-child-consent']));
   // Provisionings of v2 (checks every checkEvery), kept when v3 became current; a batch of v2 (rows in one activity).
   expect(names).toEqual(
     expect.arrayContaining([...ENDINGS.filter((e) => e !== 'batch').map((e) => `v2-${e}`), 'v2-batch-child-consent']),
   );
-  // Batches of v3 (consent rows queued behind the rounds) and v2 (rows in one activity).
-  expect(names).toEqual(expect.arrayContaining(['v3-batch', 'v2-batch']));
+  // Batches of v4 (a slice per place), v3 (consent rows queued behind the rounds) and v2 (rows in one activity).
+  expect(names).toEqual(expect.arrayContaining(['v4-batch', 'v3-batch', 'v2-batch']));
   // ... and kept from before it (v1-*): runs still waiting in production replay these paths (patched()).
   expect(names).toEqual(expect.arrayContaining([...ENDINGS.map((e) => `v1-${e}`), 'v1-batch-child-completed']));
 });

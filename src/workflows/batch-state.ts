@@ -47,7 +47,7 @@ export interface CarriedBatchState {
   runs: number;
   /** The rows activities running now (v2: one; v3: its slices), as each last reported, by first row. */
   running?: Record<number, RowsProgress>;
-  /** v3: rows of finished slices left untaken because the batch was cancelled. */
+  /** v3: rows of slices left untaken because the batch was cancelled (v5: slices not begun too). */
   untaken?: number;
   /** v3: rows run by each worker (its identity). */
   rowsByWorker?: Record<string, number>;
@@ -189,6 +189,11 @@ export class BatchState {
     const worker = result.worker ?? 'unknown';
     byWorker[worker] = (byWorker[worker] ?? 0) + (result.takenTo - result.fromRow);
     if (result.cap) this.capSeen(result.cap);
+  }
+
+  /** v5: slices of a round left untaken because the batch was cancelled. */
+  slicesUntaken(slices: readonly { fromRow: number; toRow: number }[]): void {
+    for (const { fromRow, toRow } of slices) this.s.untaken = (this.s.untaken ?? 0) + (toRow - fromRow);
   }
 
   /** v3: every slice of the round that ends at `toRow` is done. */

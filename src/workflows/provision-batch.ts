@@ -14,6 +14,10 @@
  * its later rounds ran with what the children left of the window, often 1 request. A v4 run starts at most the rows
  * it takes (continueAsNewAfter, at most 1,500) and carries no queue across continue-as-new.
  *
+ * v5 (batch-v5-2026-12): a round is cut into about four slices per place in the window's split (at least 25 rows
+ * each), and a slice that ends makes room for the next. v3 and v4 ran one slice per place, so the rows a worker ran
+ * was the share of a round's slices the matching service happened to hand it, and a round waited for its slowest.
+ *
  * Load on Cyclr: the window (`concurrency`) bounds requests in flight across the workers (split among the slices);
  * CYCLR_MAX_REQUESTS_PER_SECOND bounds requests per second across every worker (src/activities/cyclr/request-rate.ts).
  */

@@ -27,6 +27,9 @@ export const BATCH_VERSIONS = [
   // A round's consent rows all start before the next round is taken, so a run's pending children stay within the
   // rows it takes (continueAsNewAfter, at most 1,500): Temporal fails a run's task past 2,000 pending children.
   { version: 4, patch: 'batch-v4-2026-12' },
+  // A round is cut into more slices than run at once; a slice that ends makes room for the next, so rows follow the
+  // workers' pace and spread over them.
+  { version: 5, patch: 'batch-v5-2026-12' },
 ] as const satisfies VersionPatches;
 
 /**
