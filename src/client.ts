@@ -21,6 +21,7 @@ import {
   type WorkflowIdReusePolicy,
 } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { BatchStore } from './batch/store.js';
 import { loadConfig, type ClientConfig } from './config.js';
 import { connectClient } from './temporal/connection.js';
@@ -38,6 +39,7 @@ import {
   statusQuery,
   waitForConsentLinkUpdate,
   type AuthUrl,
+  type ClickLimit,
   type ConsentLink,
   type LifecycleAction,
   type ProvisioningResult,
@@ -75,6 +77,8 @@ export class ProvisioningError extends Error {
   constructor(
     readonly type: string,
     message: string,
+    /** TooManyClicks: how long until the link may be used again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -130,6 +134,25 @@ export class ProvisioningClient {
     readonly taskQueue: string,
     private readonly options: ClientOptions = {},
   ) {}
+
+  /**
+   * This client, reporting `actor` to Temporal as who sends: the history records it with each start, signal, update
+   * and cancel (the event's `identity`), so "who cancelled this?" has an answer. The gateway names the token that
+   * acted; undefined: this client as it is.
+   */
+  actingAs(actor: string | undefined): ProvisioningClient {
+    if (!actor) return this;
+    const { namespace, dataConverter, interceptors } = this.temporal.options;
+    const identity = `${actor} (${process.pid}@${hostname()})`;
+    const temporal = new Client({
+      connection: this.temporal.connection,
+      namespace,
+      dataConverter,
+      interceptors,
+      identity,
+    });
+    return new ProvisioningClient(temporal, this.taskQueue, this.options);
+  }
 
   /** Connects with configuration from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...). */
   static async connect(
@@ -403,10 +426,13 @@ export class ProvisioningClient {
     }
   }
 
-  /** A fresh Cyclr connectorauth URL (mints a single-use sign-in token); only while awaiting consent. */
-  async issueAuthUrl(workflowId: string, linkId?: string): Promise<AuthUrl> {
+  /**
+   * A fresh Cyclr connectorauth URL (mints a single-use sign-in token); only while awaiting consent. With `limit`,
+   * the provisioning refuses clicks past it (TooManyClicks; `retryAfterMs` says when to try again).
+   */
+  async issueAuthUrl(workflowId: string, linkId?: string, limit?: ClickLimit): Promise<AuthUrl> {
     return this.call(workflowId, () =>
-      this.handle(workflowId).executeUpdate(issueAuthUrlUpdate, { args: [{ linkId }] }),
+      this.handle(workflowId).executeUpdate(issueAuthUrlUpdate, { args: [{ linkId, ...(limit ? { limit } : {}) }] }),
     );
   }
 
@@ -508,7 +534,13 @@ function translate(workflowId: string, err: unknown): unknown {
     );
   }
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    return new ProvisioningError(err.cause.type ?? Failure.UpdateRejected, err.cause.message);
+    const [detail] = err.cause.details ?? [];
+    const retryAfterMs = (detail as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    return new ProvisioningError(
+      err.cause.type ?? Failure.UpdateRejected,
+      err.cause.message,
+      typeof retryAfterMs === 'number' ? retryAfterMs : undefined,
+    );
   }
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
     return new ProvisioningError(Failure.ProvisioningFinished, `provisioning "${workflowId}" has already finished`);

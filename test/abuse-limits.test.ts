@@ -226,6 +226,34 @@ describe('one consent link cannot spend everyone’s Cyclr budget (19.2)', () =>
     expect((await signInTokens()) - before).toBe(12);
   });
 
+  test('gateways share one count per link: 40 clicks spread over two gateways mint at most the limit (10)', async () => {
+    // A second replica in front of the same Temporal and workers; each gateway alone would let 10 through.
+    const second = await startGateway(stack.client, testEnv({ ...stack.options, env: PROXIED }));
+    try {
+      const target = await awaitingConsent();
+      const before = await signInTokens();
+      const path = new URL(target.link).pathname;
+      const statuses: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        const clicks = Array.from({ length: 10 }, (_, i) =>
+          fetch(`${i % 2 ? second.url : stack.gatewayUrl}${path}`, {
+            redirect: 'manual',
+            headers: { 'x-forwarded-for': `198.51.100.${10 * round + i}` },
+          }).then((res) => [res.status, res.headers.get('retry-after')] as const),
+        );
+        const answers = await Promise.all(clicks);
+        statuses.push(...answers.map(([status]) => status));
+        for (const [status, retryAfter] of answers) if (status === 429) expect(Number(retryAfter)).toBeGreaterThan(0);
+      }
+      expect(statuses.filter((s) => s === 302)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+      // What Cyclr saw: ten sign-in tokens for the link, whichever gateway the clicks reached.
+      expect((await signInTokens()) - before).toBe(10);
+    } finally {
+      await second.app.close();
+    }
+  });
+
   test('a callback state names the link it started from, and dies with it when the link is re-issued', async () => {
     const { workflowId, link } = await awaitingConsent();
     const lid = claimsOf(tokenOf(link)).lid!;

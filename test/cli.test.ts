@@ -198,6 +198,11 @@ test('bulk cancel: --dry-run shows what it would touch, no terminal and no --yes
     });
   }
 
+  // The history names who cancelled (Temporal's identity of the signal): the person at the terminal, via the CLI.
+  const history = await client.temporal.workflow.getHandle(ids[0]!).fetchHistory();
+  const signalled = history.events!.map((e) => e.workflowExecutionSignaledEventAttributes).find(Boolean);
+  expect(signalled).toMatchObject({ signalName: 'cancel', identity: expect.stringMatching(/^\S+ via the CLI \(\d+@/) });
+
   // The worker logs a cancel on request as one INFO line with the reason, not as a WARN with a stack trace.
   const logged = await eventually(async () => {
     const lines = stack.worker

@@ -476,6 +476,20 @@ test('an ended provisioning: a write sign-in reconnects it, then removes it, fro
   await page.goto(href);
   await expect(page.locator('#action-reconnect, #action-remove').count()).resolves.toBe(0);
   await page.screenshot({ path: join(SCREENSHOTS, '11-removed.png'), fullPage: true });
+  // Who acted is in the history: the reconnect's and the removal's runs were started under the name the console
+  // shows for the token (Temporal's identity), never the token itself.
+  const shown = (await page.locator('#token-name').textContent())!.replace(/[()]/g, '').trim();
+  expect(shown).toMatch(/^write token [0-9a-f]{8}$/);
+  const identities = await eventually(async () => {
+    const found: string[] = [];
+    for await (const run of client.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      const history = await client.temporal.workflow.getHandle(workflowId, run.runId).fetchHistory();
+      found.push(history.events![0]!.workflowExecutionStartedEventAttributes!.identity ?? '');
+    }
+    return found.length === 3 ? found : undefined;
+  });
+  expect(identities.filter((i) => i.startsWith(`${shown} via the console (`))).toHaveLength(2);
+  expect(identities.join(' ')).not.toContain(WRITE_TOKEN);
   await context.close();
 });
 

@@ -150,6 +150,11 @@ describe('JSON API', () => {
     });
     expect(status.lastError).toEqual({ type: 'Cancelled', message: 'customer churned' });
     await expect(stack.client.result(workflowId)).rejects.toMatchObject({ type: 'Cancelled' });
+    // Who cancelled is recorded with the signal (Temporal's identity): the token's name, never the token.
+    const history = await stack.client.temporal.workflow.getHandle(workflowId).fetchHistory();
+    const signalled = history.events!.map((e) => e.workflowExecutionSignaledEventAttributes).find(Boolean);
+    expect(signalled).toMatchObject({ signalName: 'cancel' });
+    expect(signalled!.identity).toMatch(/^write token [0-9a-f]{8} via the API \(\d+@.+\)$/);
     const again = await api('POST', `${idPath(workflowId)}/cancel`);
     expect(again.status).toBe(409);
     expect(again.json.error).toBe('ProvisioningFinished');

@@ -2,6 +2,7 @@
  * The shape every CLI command module has, and the helpers they share. `main.ts` only dispatches by name, so a new
  * command is one module in `commands/` plus one line in main's list.
  */
+import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ProvisioningClient } from '../client.js';
 import { configWarnings, loadConfig, type ClientConfig } from '../config.js';
@@ -92,11 +93,22 @@ export function cliConfig(): ClientConfig {
 
 /** Connects from the environment and always closes the connection, so the process can exit. */
 export async function withClient<T>(fn: (client: ProvisioningClient) => Promise<T>): Promise<T> {
-  const client = await ProvisioningClient.connect(cliConfig());
+  const connected = await ProvisioningClient.connect(cliConfig());
+  // The history records who acted (the event's identity): the person at the terminal, not only a process id.
+  const client = connected.actingAs(`${userName()} via the CLI`);
   try {
     return await fn(client);
   } finally {
     await client.temporal.connection.close();
+  }
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A container user without a passwd entry.
+    return `uid ${process.getuid?.() ?? 'unknown'}`;
   }
 }
 

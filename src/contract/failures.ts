@@ -39,6 +39,8 @@ const FAILURES = {
   // Messages a provisioning refuses, and what the client library says about one.
   NotAwaitingConsent: { retryable: false },
   LinkRevoked: { retryable: false },
+  // A consent link clicked more than GATEWAY_CONSENT_CLICK_LIMIT allows: counted by the provisioning, for every gateway.
+  TooManyClicks: { retryable: true },
   ProvisioningNotFound: { retryable: false },
   ProvisioningFinished: { retryable: false },
   // Reconnect of a provisioning that is not completed (start it again instead), or was removed.
@@ -61,6 +63,8 @@ const FAILURES = {
   // The batch store cannot be reached or refuses: retried with back-off, and shown as the batch's problem.
   BatchStoreUnavailable: { retryable: true },
   BatchFinished: { retryable: false },
+  // A rows activity's progress report that came after the activity ended (refused: its rows are counted already).
+  StaleReport: { retryable: false },
   BatchFailed: { retryable: false },
   Failed: { retryable: false },
   Terminated: { retryable: false },

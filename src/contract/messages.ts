@@ -105,6 +105,16 @@ export interface AuthUrl {
 export interface IssueAuthUrlInput {
   /** The consent link the browser clicked; a link that is no longer current is refused (revoked). */
   linkId?: string;
+  /**
+   * The gateway's GATEWAY_CONSENT_CLICK_LIMIT: the provisioning refuses a click past it (TooManyClicks, with the
+   * milliseconds to wait as its detail). Counted by the provisioning, so every gateway shares one count per link.
+   */
+  limit?: ClickLimit;
+}
+
+export interface ClickLimit {
+  max: number;
+  windowMs: number;
 }
 
 export interface ConsentLink {

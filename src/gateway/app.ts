@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { registerGatewayAuth } from './auth.js';
 import type { GatewayDeps, GatewayRoutes } from './deps.js';
 import { consoleRoutes } from './console/index.js';
+import { gatewayTokenNames } from './console/session.js';
 import { toHttpError } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { redactUrl } from '../observability/redact.js';
@@ -40,7 +41,7 @@ export interface GatewayLogOptions {
   stream?: { write(line: string): unknown };
 }
 
-export interface BuildAppOptions extends Omit<GatewayDeps, 'batchStore'> {
+export interface BuildAppOptions extends Omit<GatewayDeps, 'batchStore' | 'tokens'> {
   /** The batch store is opened from BATCH_STORE_URL or _DIR and PAYLOAD_ENCRYPTION_KEY, as the CLI and the worker do. */
   config: GatewayDeps['config'] &
     Pick<Config, 'batchStoreDir' | 'batchStoreS3' | 'payloadKeys' | 'gatewayRateLimits' | 'temporal'> &
@@ -126,10 +127,13 @@ export async function buildApp({
     crossOriginOpenerPolicy: false,
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
   });
+  // One naming of the tokens for the API and the console (random keys when CONSOLE_SESSION_KEY is unset: made once).
+  const tokens = gatewayTokenNames(config.consoleSessionKey, config.gatewayTokens);
   await registerGatewayAuth(app, {
     tokens: config.gatewayTokens,
     rateLimits: config.gatewayRateLimits,
     codecUnauthenticated,
+    nameOf: (token) => tokens.nameOf(token),
   });
 
   await registerOpenApi(
@@ -137,7 +141,7 @@ export async function buildApp({
     routes.flatMap((r) => (r.paths ? [r.paths] : [])),
     config.publicBaseUrl,
   );
-  const deps: GatewayDeps = { client, config, batchStore };
+  const deps: GatewayDeps = { client, config, batchStore, tokens };
   for (const r of routes) r.register(app, deps);
   return app;
 }

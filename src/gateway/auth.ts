@@ -76,6 +76,8 @@ export interface GatewayAuthOptions {
   rateLimits: GatewayRateLimits;
   /** Development only: the local Web UI sends no token to /codec (CODEC_ALLOW_UNAUTHENTICATED=true). */
   codecUnauthenticated?: boolean;
+  /** The name a configured token is shown and recorded by (never the token itself). */
+  nameOf?: (token: string) => string | undefined;
 }
 
 /** Failed credential checks per client (the API's bearer check and the console's sign-in share one count). */
@@ -88,6 +90,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The scope of the request's valid bearer token; unset on public routes. */
     gatewayScope?: Scope;
+    /** Who acts, for Temporal's history: the valid bearer token's name and "via the API"; unset on public routes. */
+    gatewayActor?: string;
   }
   interface FastifyInstance {
     authFailures: AuthFailures;
@@ -205,5 +209,7 @@ export async function registerGatewayAuth(app: FastifyInstance, options: Gateway
       );
     }
     request.gatewayScope = scope;
+    const name = options.nameOf?.(presented);
+    if (name) request.gatewayActor = `${name} via the API`;
   });
 }

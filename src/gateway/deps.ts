@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BatchStore } from '../batch/store.js';
 import type { ProvisioningClient } from '../client.js';
 import type { Config } from '../config.js';
+import type { GatewayTokenNames } from './console/session.js';
 import type { OpenApiPaths } from './openapi.js';
 
 export interface GatewayDeps {
@@ -13,6 +14,8 @@ export interface GatewayDeps {
   >;
   /** Where submitted batches' rows are stored; the workers read the same store. */
   batchStore: BatchStore;
+  /** The console's session keys and the configured tokens' names (built once, shared by the API and the console). */
+  tokens: GatewayTokenNames;
 }
 
 /**

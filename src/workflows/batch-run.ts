@@ -4,7 +4,6 @@
  * Temporal about quiet children, record failures. Deterministic code.
  */
 import {
-  ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
@@ -32,7 +31,7 @@ import { BatchState, outcomeOf } from './batch-state.js';
 import { provisioningWorkflowId } from '../contract/ids.js';
 import { provisionConnector } from './provision-connector.js';
 import { BatchId, CyclrAccountId, ProvisioningStage } from '../contract/search-attributes.js';
-import { NON_RETRYABLE, failureOf } from '../contract/failures.js';
+import { Failure, NON_RETRYABLE, failure, failureOf } from '../contract/failures.js';
 
 /** Rows per activity: large enough that the server's work per row is nil, small enough to resume cheaply. */
 export const ROWS_PER_ACTIVITY = 2000;
@@ -130,7 +129,7 @@ export class BatchRun {
         // by the activity) would count that activity's rows again: refused, it never reaches the history.
         validator: (report) => {
           if (!report || !this.awaited.has(report.fromRow))
-            throw ApplicationFailure.nonRetryable('no rows activity from this row is running', 'StaleReport');
+            throw failure(Failure.StaleReport, 'no rows activity from this row is running');
         },
       },
     );

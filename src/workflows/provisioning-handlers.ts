@@ -33,6 +33,15 @@ export function registerHandlers(p: Provisioning): void {
       if (input?.linkId !== undefined && !p.isCurrentLink(input.linkId)) {
         throw failure(Failure.LinkRevoked, 'this consent link was replaced by a newer one; use the latest link');
       }
+      // Counted here, not per gateway: with any number of gateways, one link mints at most its limit.
+      const waitMs = p.clickWaitMs(input?.limit, Date.now());
+      if (waitMs > 0) {
+        throw failure(
+          Failure.TooManyClicks,
+          `this consent link was used ${input!.limit!.max} times within ${input!.limit!.windowMs / 1000} s; try again in ${Math.ceil(waitMs / 1000)} s`,
+          { details: [{ retryAfterMs: waitMs }] },
+        );
+      }
     },
   });
 

@@ -19,6 +19,7 @@ import {
   START_TOKEN_MEMO,
   initialStatus,
   type AuthUrl,
+  type ClickLimit,
   type ConsentLink,
   type LifecycleAction,
   type ProvisioningResult,
@@ -39,6 +40,9 @@ import {
   type ProvisioningVersion,
 } from './provisioning-run.js';
 
+/** Clicks remembered per link: more than any click limit needs. */
+const MAX_CLICKS_KEPT = 1000;
+
 export class Provisioning {
   readonly workflowId = workflowInfo().workflowId;
   /** The request as checked when the provisioning began, or why it was refused. */
@@ -51,6 +55,8 @@ export class Provisioning {
   private installName?: string;
   /** The current consent link's id; a click on any other link is refused as revoked. */
   private linkId?: string;
+  /** When the current link's clicks minted a sign-in URL (workflow time), newest last; a new link starts afresh. */
+  private mints: number[] = [];
   private cancelledFor?: string;
   /** The wait's clock: deadline, reminders, clicks, checks, the consent hint. */
   readonly wait: ConsentWait;
@@ -368,9 +374,17 @@ export class Provisioning {
     return linkId === this.linkId;
   }
 
+  /** How long until the current link may mint again under `limit` (0: now). */
+  clickWaitMs(limit: ClickLimit | undefined, now: number): number {
+    if (!limit) return 0;
+    const recent = this.mints.filter((t) => t > now - limit.windowMs);
+    return recent.length < limit.max ? 0 : recent[recent.length - limit.max]! + limit.windowMs - now;
+  }
+
   /** A click on the consent link: a fresh Cyclr URL, and brisk checks for a while (the customer may approve now). */
   async issueAuthUrl(): Promise<AuthUrl> {
     this.wait.clicked(Date.now());
+    this.mints = [...this.mints.slice(-(MAX_CLICKS_KEPT - 1)), Date.now()];
     const { oauth } = this.request;
     return interactive.mintAuthUrl({
       workflowId: this.workflowId,
@@ -427,6 +441,7 @@ export class Provisioning {
     const input = { workflowId: this.workflowId, linkId, expiresAt };
     const url = await (whileWaiting ? waiting.createConsentLink(input) : quick.createConsentLink(input));
     this.linkId = linkId;
+    this.mints = [];
     this.s.consentLink = url;
     return { url, linkId, expiresAt };
   }

@@ -4,6 +4,7 @@
  * as the CLI's, from src/operations/bulk.ts.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ProvisioningClient } from '../../client.js';
 import type { ConsentLink } from '../../contract/messages.js';
 import {
   actOnAll,
@@ -22,6 +23,10 @@ import { guard, message, page } from './replies.js';
 import { bulkOutcomePage, bulkPage, type BulkView } from './views/bulk.js';
 import { confirmPage, outcomePage } from './views/provisioning.js';
 
+function actingAs(client: ProvisioningClient, session: { tokenName: string }): ProvisioningClient {
+  return client.actingAs(`${session.tokenName} via the console`);
+}
+
 export function registerActionRoutes(app: FastifyInstance, { deps: { client }, csrf }: ConsoleContext): void {
   app.post('/provisionings/:id/:action', csrf, async (request, reply) => {
     const session = guard(request, reply, 'write');
@@ -33,12 +38,18 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     if (one(body.confirmed) !== 'yes') {
       return page(request, reply, 200, (ctx) => confirmPage(ctx, action, id, reason ? { reason } : {}));
     }
-    // Who did it: the token's name (never the token), so support can answer "who cancelled this?" from the log.
+    // Who did it: the token's name (never the token), in the log and in the provisioning's history (the identity
+    // Temporal records with the signal, update or start), so support can answer "who cancelled this?".
     request.log.info({ action, workflowId: id, token: session.tokenName }, 'console action');
-    const [outcome] = await actOnAll(client, [id], PROVISIONING_ACTIONS[action] as BulkAction<unknown>, {
-      source: 'console',
-      reason,
-    });
+    const [outcome] = await actOnAll(
+      actingAs(client, session),
+      [id],
+      PROVISIONING_ACTIONS[action] as BulkAction<unknown>,
+      {
+        source: 'console',
+        reason,
+      },
+    );
     const shown = outcome!.ok
       ? { ok: true as const, link: action === 'link' ? (outcome!.result as ConsentLink) : undefined }
       : { ok: false as const, error: outcome!.error! };
@@ -88,7 +99,7 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     const { targets } = await findBulkTargets(client, filter, BULK_DEFAULT_LIMIT);
     const ids = targets.map((t) => t.workflowId).filter((id) => chosen.has(id));
     request.log.info({ action, workflowIds: ids, token: session.tokenName }, 'console bulk action');
-    const outcomes = await actOnAll(client, ids, BULK_ACTIONS[action] as BulkAction<unknown>, {
+    const outcomes = await actOnAll(actingAs(client, session), ids, BULK_ACTIONS[action] as BulkAction<unknown>, {
       source: 'console',
       reason: one(body.reason),
     });

@@ -17,14 +17,13 @@ import { registerPageRoutes } from './page-routes.js';
 import { registerErrorPages } from './replies.js';
 import { registerProtection } from './security.js';
 import { registerSessionRoutes } from './session-routes.js';
-import { knownTokens, readSession, sessionKeys } from './session.js';
+import { readSession } from './session.js';
 
 async function consolePlugin(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
-  const keys = sessionKeys(deps.config.consoleSessionKey);
+  const { keys, known } = deps.tokens;
   const secure = deps.config.publicBaseUrl.startsWith('https:');
   await registerProtection(app, keys, secure);
   // Read once per request, after the cookie plugin: every page, guard and CSRF check sees the same session.
-  const known = knownTokens(keys.fingerprint, deps.config.gatewayTokens);
   app.addHook('onRequest', async (request) => {
     request.consoleSession = readSession(request, known);
   });

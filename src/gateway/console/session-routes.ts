@@ -4,12 +4,12 @@ import { scopeOf } from '../auth.js';
 import type { ConsoleContext } from './context.js';
 import { one, type Body } from './form.js';
 import { page } from './replies.js';
-import { clearSession, knownTokens, newSession, tokenFingerprint, writeSession } from './session.js';
+import { clearSession, newSession, tokenFingerprint, writeSession } from './session.js';
 import { signInPage } from './views/sign-in.js';
 
 export function registerSessionRoutes(
   app: FastifyInstance,
-  { deps: { config }, keys, secure, csrf }: ConsoleContext,
+  { deps: { config, tokens }, keys, secure, csrf }: ConsoleContext,
 ): void {
   app.post('/sign-in', csrf, async (request, reply) => {
     const token = one((request.body as Body | undefined)?.token);
@@ -22,7 +22,7 @@ export function registerSessionRoutes(
       const scope = scopeOf(token, config.gatewayTokens);
       if (scope) {
         const fingerprint = tokenFingerprint(keys.fingerprint, token!);
-        const name = knownTokens(keys.fingerprint, config.gatewayTokens).get(fingerprint)!.name;
+        const name = tokens.known.get(fingerprint)!.name;
         writeSession(reply, newSession(scope, { fingerprint, name }), secure);
         request.log.info({ token: name, scope }, 'console sign-in');
         return reply.redirect('/console', 303);

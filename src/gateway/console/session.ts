@@ -57,6 +57,20 @@ export function knownTokens(key: Buffer, tokens: GatewayTokens): KnownTokens {
   return known;
 }
 
+/** The console's keys, and each configured token's name: the console and the API's history records use both. */
+export interface GatewayTokenNames {
+  keys: SessionKeys;
+  known: KnownTokens;
+  /** The name of a configured token (e.g. "write token 1a2b3c4d"), undefined for any other. */
+  nameOf(token: string): string | undefined;
+}
+
+export function gatewayTokenNames(sessionKey: string | undefined, tokens: GatewayTokens): GatewayTokenNames {
+  const keys = sessionKeys(sessionKey);
+  const known = knownTokens(keys.fingerprint, tokens);
+  return { keys, known, nameOf: (token) => known.get(tokenFingerprint(keys.fingerprint, token))?.name };
+}
+
 export interface SessionKeys {
   /** Signs the session and CSRF cookies. */
   cookie: string;

@@ -28,9 +28,15 @@ import { CANCEL, GET, SUBMIT } from './batch-schemas.js';
 import { Failure } from '../../contract/failures.js';
 
 /** The CLI's own store-and-start, given the rows this route has already parsed. */
-async function submit(deps: GatewayDeps, parsed: ParsedBatchFile, input: BatchInput): Promise<SubmittedBatch> {
+async function submit(
+  deps: GatewayDeps,
+  parsed: ParsedBatchFile,
+  input: BatchInput,
+  actor: string | undefined,
+): Promise<SubmittedBatch> {
+  const { temporal, taskQueue } = deps.client.actingAs(actor);
   try {
-    return await submitParsedBatch(deps.client.temporal, deps.client.taskQueue, deps.batchStore, parsed, {
+    return await submitParsedBatch(temporal, taskQueue, deps.batchStore, parsed, {
       batchId: input.batchId,
       concurrency: input.concurrency,
       source: `POST /batches (${input.format})`,
@@ -92,7 +98,7 @@ export const batchRoutes: GatewayRoutes = {
       scope.post('/batches', { schema: SUBMIT, bodyLimit: MAX_BATCH_BODY_BYTES }, async (request, reply) => {
         const input = batchInput(request);
         const parsed = parseBatch(input);
-        const submitted = await submit(deps, parsed, input);
+        const submitted = await submit(deps, parsed, input, request.gatewayActor);
         // "Already existed": attached to a running batch, or its rows were stored by an earlier request (a re-run of
         // a finished batch starts it again, and its finished children are not repeated).
         const existed = !submitted.started || !submitted.created;
@@ -120,7 +126,8 @@ export const batchRoutes: GatewayRoutes = {
       scope.post('/batches/:id/cancel', { schema: CANCEL }, async (request, reply) => {
         const batchId = batchIdParam(request.params.id);
         // Not running: unknown (404), or finished (409).
-        await cancelBatch(deps.client.temporal, batchId, request.body?.reason).catch(fromBatchError);
+        const { temporal } = deps.client.actingAs(request.gatewayActor);
+        await cancelBatch(temporal, batchId, request.body?.reason).catch(fromBatchError);
         return reply.code(202).send({ batchId, cancelling: true });
       });
     });

@@ -94,7 +94,7 @@ export const connectRoutes: GatewayRoutes = {
         const counted = await clicks(request);
         if (!counted.isAllowed && counted.isExceeded) return tooManyClicks(reply, Math.max(1, counted.ttlInSeconds));
         try {
-          const auth = await within(AUTH_URL_TIMEOUT_MS, client.issueAuthUrl(wf, lid));
+          const auth = await within(AUTH_URL_TIMEOUT_MS, client.issueAuthUrl(wf, lid, config.consentClickLimit));
           const url =
             request.query.flow === 'redirect'
               ? asRedirectFlow(auth.url, oauthCallbackUrl(config.publicBaseUrl, wf, lid, config.linkSigningKeys))
@@ -103,6 +103,10 @@ export const connectRoutes: GatewayRoutes = {
         } catch (err) {
           if (err instanceof ProvisioningError) {
             if (err.type === Failure.LinkRevoked) return revokedLink(reply);
+            // Another gateway's clicks count too: the provisioning keeps the one count.
+            if (err.type === Failure.TooManyClicks) {
+              return tooManyClicks(reply, Math.max(1, Math.ceil((err.retryAfterMs ?? 1000) / 1000)));
+            }
             if (err.type === Failure.ProvisioningNotFound) return unknownProvisioning(reply);
             if (err.type === Failure.NotAwaitingConsent || err.type === Failure.ProvisioningFinished) {
               const { status, page, retryAfterSeconds } = notAwaitingConsentPage(await statusWithin(client, wf), href);

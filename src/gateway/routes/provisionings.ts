@@ -138,7 +138,7 @@ export const provisioningRoutes: GatewayRoutes = {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     app.post('/provisionings', { schema: START }, async (request, reply) => {
       const body = request.body;
-      const started = await client.start(body, { waitMs: request.query.wait });
+      const started = await client.actingAs(request.gatewayActor).start(body, { waitMs: request.query.wait });
       if (started.status) {
         const code = started.created ? 202 : 200;
         return location(reply, started.workflowId)
@@ -164,13 +164,15 @@ export const provisioningRoutes: GatewayRoutes = {
 
     app.post('/provisionings/:id/cancel', { schema: CANCEL }, async (request, reply) => {
       const workflowId = requireProvisioningId(request.params.id);
-      await client.cancel(workflowId, request.body?.reason);
+      await client.actingAs(request.gatewayActor).cancel(workflowId, request.body?.reason);
       return reply.code(202).send({ workflowId, cancelling: true });
     });
 
     app.post('/provisionings/:id/reconnect', { schema: RECONNECT }, async (request, reply) => {
       const workflowId = requireProvisioningId(request.params.id);
-      const started = await client.reconnect(workflowId, { force: request.body?.force, waitMs: request.query.wait });
+      const started = await client
+        .actingAs(request.gatewayActor)
+        .reconnect(workflowId, { force: request.body?.force, waitMs: request.query.wait });
       const status = started.status ?? (await client.status(workflowId));
       return location(reply, workflowId)
         .code(started.created ? 202 : 200)
@@ -179,12 +181,12 @@ export const provisioningRoutes: GatewayRoutes = {
 
     app.delete('/provisionings/:id', { schema: REMOVE }, async (request) => {
       const workflowId = requireProvisioningId(request.params.id);
-      return client.remove(workflowId);
+      return client.actingAs(request.gatewayActor).remove(workflowId);
     });
 
     app.post('/provisionings/:id/consent-link', { schema: REISSUE }, async (request) => {
       const workflowId = requireProvisioningId(request.params.id);
-      const link = await client.issueConsentLink(workflowId);
+      const link = await client.actingAs(request.gatewayActor).issueConsentLink(workflowId);
       return { workflowId, url: link.url, expiresAt: link.expiresAt };
     });
   },
