@@ -254,6 +254,15 @@ test('a write sign-in opens a provisioning, re-sends its link with a copy button
   await page.locator('#back').click();
   await expect(page.locator('#stage').textContent()).resolves.toBe('cancelled');
   expect(await page.locator('#action-cancel').count()).toBe(0);
+  // Who acted, on the page: the client that started it, then this token's re-send and cancel (never the token).
+  const name = (await page.locator('#token-name').textContent())!.replace(/[()]/g, '').trim();
+  const acted = (await page.locator('#acted li').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+  expect(acted).toEqual([
+    expect.stringMatching(/^start \S+ by \d+@/),
+    expect.stringMatching(new RegExp(`^re-send link \\S+ by ${name} via the console \\(\\d+@`)),
+    expect.stringMatching(new RegExp(`^cancel \\S+ by ${name} via the console \\(\\d+@`)),
+  ]);
+  expect(acted.join(' ')).not.toContain(WRITE_TOKEN);
 
   // A form post without the CSRF token is refused, and does nothing.
   const other = await awaitingConsent(accountId, 'Second CRM');

@@ -166,7 +166,8 @@ function statusName(code: RawExecution['status']): string {
   return name === 'CANCELED' ? 'CANCELLED' : name;
 }
 
-function dateOf(ts: proto.google.protobuf.ITimestamp | null | undefined): Date | undefined {
+/** A protobuf timestamp as a Date (undefined when unset). */
+export function dateOf(ts: proto.google.protobuf.ITimestamp | null | undefined): Date | undefined {
   if (!ts?.seconds) return undefined;
   const seconds = typeof ts.seconds === 'number' ? ts.seconds : ts.seconds.toNumber();
   return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1_000_000));

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProvisioningError, type ProvisioningClient } from '../../client.js';
 import type { ProvisioningStatus } from '../../contract/messages.js';
 import { STAGES } from '../../contract/stages.js';
+import { whoActed, type Acted } from '../../operations/acted.js';
 import { buildQuery, countByStage, type ListedProvisioning } from '../../operations/filters.js';
 import type { ConsoleContext } from './context.js';
 import { filterOf, filterProblem, one, type Body } from './form.js';
@@ -34,10 +35,14 @@ async function statusOrMessage(
   request: FastifyRequest,
   reply: FastifyReply,
   workflowId: string,
-): Promise<{ status: ProvisioningStatus; running: boolean } | undefined> {
+): Promise<{ status: ProvisioningStatus; running: boolean; acted: Acted[] } | undefined> {
   try {
-    const [status, description] = await Promise.all([client.status(workflowId), client.handle(workflowId).describe()]);
-    return { status, running: description.status.name === 'RUNNING' };
+    const [status, description, acted] = await Promise.all([
+      client.status(workflowId),
+      client.handle(workflowId).describe(),
+      whoActed(client.temporal, workflowId),
+    ]);
+    return { status, running: description.status.name === 'RUNNING', acted };
   } catch (err) {
     if (err instanceof ProvisioningError || (err as Error).name === 'WorkflowNotFoundError') {
       void message(

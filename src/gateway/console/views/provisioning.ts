@@ -1,6 +1,7 @@
 /** A provisioning's page (facts, timeline, actions), and the confirm and outcome pages of an action on it. */
 import type { ConsentLink, ProvisioningStatus } from '../../../contract/messages.js';
 import { FINAL_STAGES } from '../../../contract/stages.js';
+import type { Acted } from '../../../operations/acted.js';
 import type { ProvisioningActionName } from '../../../operations/bulk.js';
 import { formatDuration } from '../../../operations/format.js';
 import { html, type Html } from '../html.js';
@@ -12,7 +13,21 @@ export interface DetailView {
   workflowId: string;
   status: ProvisioningStatus;
   running: boolean;
+  /** Its latest run's start and support's messages, each with who sent it (Temporal's identity). */
+  acted: Acted[];
   now: number;
+}
+
+function whoActed(acted: Acted[]): Html {
+  return html`<ol class="acted" id="acted">
+    ${acted.map(
+      (a) =>
+        html`<li>
+          <span class="action">${a.action}</span> <time datetime="${a.at}">${a.at}</time>
+          <span class="by">by ${a.by || 'unknown'}</span>
+        </li>`,
+    )}
+  </ol>`;
 }
 
 function timeline(s: ProvisioningStatus, now: number): Html {
@@ -134,7 +149,9 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
         </dd>
       </dl>
       <h2>Timeline</h2>
-      ${timeline(s, v.now)} ${actions} ${ended}`,
+      ${timeline(s, v.now)}
+      <h2>Who acted</h2>
+      ${whoActed(v.acted)} ${actions} ${ended}`,
   );
 }
 
