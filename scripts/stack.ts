@@ -87,7 +87,11 @@ async function main(): Promise<void> {
     const simulator = startService({
       name: 'simulator',
       script: 'dev/simulator/main.ts',
-      env: { SIMULATOR_PORT: process.env.SIMULATOR_PORT ?? '5055' },
+      // Its accounts and account connectors are kept beside the dev server's state, so a restart loses neither.
+      env: {
+        SIMULATOR_PORT: process.env.SIMULATOR_PORT ?? '5055',
+        SIMULATOR_STATE_FILE: join(stateDir, 'simulator.json'),
+      },
       echo: true,
     });
     services.push(simulator);

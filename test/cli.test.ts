@@ -382,3 +382,41 @@ test('bulk remove by filter: --dry-run lists completed ones too, --yes removes t
   );
   expect((await provisioner('remove', '--account', accountId, '--dry-run')).stdout).toContain('nothing matches');
 });
+
+test('bulk remove by a file of ids: --dry-run lists them, --yes removes each, an unknown id is reported as failed', async () => {
+  const accountId = await newAccount();
+  const ids: string[] = [];
+  for (const name of ['first', 'second']) {
+    const { workflowId } = await client.start({
+      accountId,
+      connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+      installName: name,
+      authValue: 'k-123',
+    });
+    await client.result(workflowId);
+    ids.push(workflowId);
+  }
+  const unknown = `provision:${accountId}:never-started`;
+  const file = join(PROJECT_ROOT, '.tmp', 'test', `${uniqueId('offboard')}.txt`);
+  writeFileSync(file, `# offboarding ${accountId}\n${ids[0]}\n\n${ids[1]}\n${ids[0]}\n${unknown}\n`);
+
+  const dry = await provisioner('remove', '--ids', file, '--dry-run', '--json');
+  expect(JSON.parse(dry.stdout)).toEqual({ dryRun: true, file, matched: [ids[0], ids[1], unknown] });
+  expect((await client.status(ids[0]!)).stage).toBe('completed'); // a dry run changes nothing
+  expect((await provisioner('remove', '--ids', file)).stderr).toContain('3 provisioning(s) match; not a terminal');
+
+  const done = await provisioner('remove', '--ids', file, '--yes');
+  expect(done.code).toBe(1);
+  expect(done.stdout).toContain(`FAILED ${unknown}: ProvisioningNotFound`);
+  expect(done.stdout).toContain('remove: 2 done, 1 failed');
+  for (const id of ids) expect((await client.status(id)).stage).toBe('removed');
+
+  // A line that is not an id is a usage error naming the line; nothing is done.
+  writeFileSync(file, `${ids[0]}\n${accountId}\n`);
+  const bad = await provisioner('remove', '--ids', file, '--yes');
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain(`line 2 of ${file} is not a provisioning id`);
+  expect((await provisioner('remove', '--ids', file, '--account', accountId)).stderr).toContain(
+    'give --ids FILE alone',
+  );
+});

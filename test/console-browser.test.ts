@@ -361,6 +361,24 @@ test("paging follows the server's page token; bulk: a dry-run list, then confirm
     await eventually(async () => ((await client.status(id)).stage === 'cancelled' ? true : undefined));
   }
 
+  // Offboarding: bulk remove chooses ended provisionings too (these two were just cancelled), then none is left.
+  await page.getByRole('link', { name: 'Another bulk action' }).click();
+  await page.getByLabel('Action').selectOption('remove');
+  await page.getByLabel('Account id').fill(accountId);
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await expect(page.locator('#dry-run-title').textContent()).resolves.toBe('Dry run: would remove 2');
+  expect((await page.locator('#dry-run tbody tr td:first-child').allTextContents()).sort()).toEqual(ids);
+  await page.locator('#bulk-confirm').click();
+  await expect(page.locator('#bulk-summary').textContent()).resolves.toBe('2 done, 0 failed');
+  for (const id of ids) await expect(client.status(id)).resolves.toMatchObject({ stage: 'removed' });
+  await eventually(async () => {
+    await page.goto(`${gatewayUrl}/console/bulk?action=remove&account=${encodeURIComponent(accountId)}`);
+    return (await page.locator('#dry-run-empty').count()) ? true : undefined;
+  });
+  await expect(page.locator('#dry-run-empty').textContent()).resolves.toContain(
+    'No provisioning matches that is not removed already',
+  );
+
   // With no filter at all, nothing is listed and nothing can be confirmed.
   await page.goto(`${gatewayUrl}/console/bulk?action=cancel`);
   await expect(page.locator('#problem').textContent()).resolves.toContain('at least one filter');

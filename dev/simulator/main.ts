@@ -5,6 +5,7 @@
  *   faults: --latency MS --error-rate R --rate-limit-rate R --retry-after S --drop-after-commit-rate R
  *           --endpoint GROUP (which group the fault flags apply to; default '*') --seed N
  *   --account ID (repeatable; pre-creates accounts)  --pagination-headers  --log
+ *   --state FILE (or SIMULATOR_STATE_FILE): keep accounts and account connectors across restarts
  */
 import { parseArgs } from 'node:util';
 import { ENDPOINT_GROUPS, parseFaultConfig, type FaultConfig, type FaultRule, type FaultTarget } from './faults.js';
@@ -50,6 +51,7 @@ async function main() {
         account: { type: 'string', multiple: true },
         'pagination-headers': { type: 'boolean' },
         log: { type: 'boolean' },
+        state: { type: 'string' },
       },
       strict: true,
     }));
@@ -86,8 +88,12 @@ async function main() {
     accounts: values.account,
     paginationHeaders: values['pagination-headers'] ?? false,
     log: values.log ?? false,
+    stateFile: values.state ?? (process.env.SIMULATOR_STATE_FILE || undefined),
   });
   console.log(`Cyclr simulator listening on ${sim.url}`);
+  if (values.state ?? process.env.SIMULATOR_STATE_FILE) {
+    console.log(`state kept in ${values.state ?? process.env.SIMULATOR_STATE_FILE}`);
+  }
   if (Object.keys(faults).length) console.log(`faults: ${JSON.stringify(faults)}`);
 
   let closing = false;

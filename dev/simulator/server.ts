@@ -15,6 +15,7 @@ import { htmlErrorPage, registerConnectorAuthRoutes } from './routes/connectorau
 import { registerTokenRoute } from './routes/token.js';
 import { CyclrError, type AccountRecord, type WireAccountConnector } from './records.js';
 import { SimulatorState } from './state.js';
+import { StateFile } from './state-file.js';
 import { Stats, type StatsSnapshot } from './stats.js';
 
 export type { FaultConfig, FaultRule, EndpointGroup } from './faults.js';
@@ -42,6 +43,8 @@ export interface SimulatorOptions {
   accounts?: string[];
   /** One line per request (method, route pattern, status, time); never query strings, bodies or tokens. */
   log?: boolean;
+  /** Keeps accounts and account connectors in this file across restarts (state-file.ts); unset: memory only. */
+  stateFile?: string;
 }
 
 export interface Simulator {
@@ -185,6 +188,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     signInTokenLifetimeMs: options.signInTokenLifetimeMs ?? 5 * 60_000,
   });
   state.paginationHeaders = options.paginationHeaders ?? false;
+  const stateFile = options.stateFile ? new StateFile(options.stateFile, state) : undefined;
+  stateFile?.load();
   for (const id of options.accounts ?? []) state.seedAccount(id);
   const ctx: SimContext = { state, faults: new FaultInjector(options.faults), stats: new Stats() };
   const shutdown = new AbortController();
@@ -195,6 +200,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { ignoreTrailingSlash: true } });
   installParsers(app);
   installHooks(app, ctx, options.log ?? false, shutdown.signal);
+  if (stateFile) {
+    // Every change comes by a request that is not a read (the API's writes, a consent form, the admin API's).
+    app.addHook('onResponse', async (request) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') stateFile.changed();
+    });
+  }
   registerTokenRoute(
     app,
     ctx,
@@ -220,6 +231,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     close: async () => {
       shutdown.abort();
       await app.close();
+      stateFile?.save();
     },
     stats: () => ctx.stats.snapshot(),
     resetStats: () => ctx.stats.reset(),

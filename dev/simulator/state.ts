@@ -24,6 +24,18 @@ import {
   type WireAccountConnector,
 } from './records.js';
 
+/**
+ * The world as JSON: accounts, their users and account connectors, and the id counters. Tokens are left out (a
+ * partner token after a restart is refused, and the client fetches a new one, as after Cyclr revokes it).
+ */
+export interface SimulatorSnapshot {
+  accounts: AccountRecord[];
+  users: [accountId: string, usernames: string[]][];
+  accountConnectors: (Omit<AccountConnectorRecord, 'properties'> & { properties: PropertyRecord[] })[];
+  nextAccountConnectorId: number;
+  nextPropertyId: number;
+}
+
 export class SimulatorState {
   readonly accounts = new Map<string, AccountRecord>();
   readonly credentials: Credentials;
@@ -41,6 +53,36 @@ export class SimulatorState {
     options: { tokenLifetimeSeconds: number; signInTokenLifetimeMs: number },
   ) {
     this.credentials = new Credentials(options);
+  }
+
+  snapshot(): SimulatorSnapshot {
+    return {
+      accounts: [...this.accounts.values()],
+      users: [...this.users].map(([accountId, names]) => [accountId, [...names]]),
+      accountConnectors: [...this.connectorsByAccount.values()].flatMap((byId) =>
+        [...byId.values()].map((ac) => ({ ...ac, properties: [...ac.properties.values()] })),
+      ),
+      nextAccountConnectorId: this.nextAccountConnectorId,
+      nextPropertyId: this.nextPropertyId,
+    };
+  }
+
+  /** Replaces the world with a snapshot's (at start, before any request). */
+  restore(snapshot: SimulatorSnapshot): void {
+    this.accounts.clear();
+    this.users.clear();
+    this.connectorsByAccount.clear();
+    this.accountOfConnector.clear();
+    for (const account of snapshot.accounts) this.accounts.set(account.Id, account);
+    for (const [accountId, names] of snapshot.users) this.users.set(accountId, new Set(names));
+    for (const ac of snapshot.accountConnectors) {
+      let byId = this.connectorsByAccount.get(ac.accountId);
+      if (!byId) this.connectorsByAccount.set(ac.accountId, (byId = new Map()));
+      byId.set(ac.id, { ...ac, properties: new Map(ac.properties.map((p) => [p.Id, p])) });
+      this.accountOfConnector.set(ac.id, ac.accountId);
+    }
+    this.nextAccountConnectorId = snapshot.nextAccountConnectorId;
+    this.nextPropertyId = snapshot.nextPropertyId;
   }
 
   // ---- accounts ----

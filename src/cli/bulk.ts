@@ -1,10 +1,19 @@
 /**
- * `link`, `complete`, `cancel` and `remove` act on one id, or on every running provisioning a filter matches. The bulk form
- * shows what it would touch with --dry-run, and otherwise needs a "yes" typed on a terminal or --yes. What a filter
- * selects and how each is acted on is src/operations/bulk.ts, shared with the support console.
+ * `link`, `complete`, `cancel` and `remove` act on one id, on every running provisioning a filter matches, or on the
+ * ids listed in a file (`--ids FILE`: offboarding a customer list). The bulk forms show what they would touch with
+ * --dry-run, and otherwise need a "yes" typed on a terminal or --yes. What a filter selects and how each is acted on
+ * is src/operations/bulk.ts, shared with the support console.
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { actOnAll, BULK_DEFAULT_LIMIT, findBulkTargets, type BulkAction } from '../operations/bulk.js';
+import type { ProvisioningClient } from '../client.js';
+import {
+  actOnAll,
+  BULK_DEFAULT_LIMIT,
+  findBulkTargets,
+  type ActionInput,
+  type BulkAction,
+} from '../operations/bulk.js';
 import { CliRefusal, commonOptions, output, parse, UsageError, withClient, type CliCommand } from './command.js';
 import { asFlags, filterOptions, hasFilter, parseLimit } from './filter-flags.js';
 import { formatList } from './format.js';
@@ -12,9 +21,33 @@ import { formatList } from './format.js';
 const bulkOptions = {
   ...commonOptions,
   ...filterOptions,
+  ids: { type: 'string' },
   'dry-run': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
 } as const;
+
+/** `--ids FILE`: one provisioning id a line; blank lines and lines starting with # are skipped. */
+function idsFromFile(command: string, file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${command} --ids: cannot read "${file}" (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  const ids: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    if (!line.startsWith('provision:') || /\s/.test(line)) {
+      throw new UsageError(
+        `${command} --ids: line ${i + 1} of ${file} is not a provisioning id (they look like provision:{accountId}:{installName}, one a line)`,
+      );
+    }
+    if (!ids.includes(line)) ids.push(line);
+  });
+  if (!ids.length) throw new UsageError(`${command} --ids: ${file} lists no provisioning id`);
+  return ids;
+}
 
 export interface ActionSpec<R> {
   name: string;
@@ -37,7 +70,6 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
-  const verb = spec.action.verb;
   return {
     name: spec.name,
     usage: spec.usage,
@@ -49,6 +81,18 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
       if (extra) throw new UsageError(`${spec.name} takes one id; got an extra argument "${extra}"`);
       if (id && hasFilter(v))
         throw new UsageError(`${spec.name}: give either an id or filters (--stage, --account, ...), not both`);
+      if (v.ids !== undefined) {
+        if (id || hasFilter(v))
+          throw new UsageError(
+            `${spec.name}: give --ids FILE alone, without an id or filters (--stage, --account, ...)`,
+          );
+        if (v.limit)
+          throw new UsageError(`${spec.name}: --limit is for filters; --ids acts on every id the file lists`);
+        const ids = idsFromFile(spec.name, v.ids);
+        return withClient((client) =>
+          confirmAndAct(client, spec, v, input, { ids, shown: ids.join('\n') }, { file: v.ids, matched: ids }),
+        );
+      }
       if (id) {
         if (v['dry-run'] || v.yes || v.limit)
           throw new UsageError(`${spec.name}: --dry-run, --yes and --limit are for filters, not a single id`);
@@ -66,47 +110,60 @@ export function bulkCommand<R>(spec: ActionSpec<R>): CliCommand {
         const { query, targets } = await asFlags(() =>
           findBulkTargets(client, v, limit, new Date(), spec.action.targets),
         );
-        if (v['dry-run'] || targets.length === 0) {
-          const human =
-            `${targets.length === 0 ? 'nothing matches' : `would ${verb} ${targets.length}:`}\n${targets.length ? formatList(targets, new Date(), limit) : ''}`.trimEnd();
-          output(v.json, human, { dryRun: Boolean(v['dry-run']), query, matched: targets });
-          return 0;
-        }
-        if (!v.yes) {
-          if (!process.stdin.isTTY) {
-            throw new CliRefusal(
-              `${spec.name}: ${targets.length} provisioning(s) match; not a terminal, so nothing was done. ` +
-                'Check them with --dry-run, then run again with --yes',
-            );
-          }
-          console.error(formatList(targets, new Date(), limit));
-          if (!(await confirm(`${verb} these ${targets.length} provisioning(s)? [y/N] `))) {
-            throw new CliRefusal(`${spec.name}: not confirmed; nothing was done`);
-          }
-        }
-        const outcomes = await actOnAll(
-          client,
-          targets.map((t) => t.workflowId),
-          spec.action,
-          input,
-        );
-        const failed = outcomes.filter((o) => !o.ok);
-        const human = [
-          ...outcomes.map((o) =>
-            o.ok
-              ? spec.describe(o.workflowId, o.result as R)
-              : `FAILED ${o.workflowId}: ${o.error!.type}: ${o.error!.message}`,
-          ),
-          `${verb}: ${outcomes.length - failed.length} done, ${failed.length} failed`,
-        ].join('\n');
-        output(v.json, human, {
-          query,
-          done: outcomes.length - failed.length,
-          failed: failed.length,
-          results: outcomes,
-        });
-        return failed.length ? 1 : 0;
+        const chosen = { ids: targets.map((t) => t.workflowId), shown: formatList(targets, new Date(), limit) };
+        return confirmAndAct(client, spec, v, input, chosen, { query, matched: targets });
       });
     },
   };
+}
+
+/**
+ * The bulk forms' common end: a dry run lists what was chosen; otherwise a "yes" (typed on a terminal, or --yes),
+ * then each id is acted on and every outcome reported. Exit 1 when any failed.
+ */
+async function confirmAndAct<R>(
+  client: ProvisioningClient,
+  spec: ActionSpec<R>,
+  v: { json?: boolean; 'dry-run'?: boolean; yes?: boolean },
+  input: ActionInput,
+  chosen: { ids: string[]; shown: string },
+  described: Record<string, unknown>,
+): Promise<number> {
+  const verb = spec.action.verb;
+  const { ids, shown } = chosen;
+  if (v['dry-run'] || ids.length === 0) {
+    const human = `${ids.length === 0 ? 'nothing matches' : `would ${verb} ${ids.length}:`}\n${ids.length ? shown : ''}`;
+    output(v.json, human.trimEnd(), { dryRun: Boolean(v['dry-run']), ...described });
+    return 0;
+  }
+  if (!v.yes) {
+    if (!process.stdin.isTTY) {
+      throw new CliRefusal(
+        `${spec.name}: ${ids.length} provisioning(s) match; not a terminal, so nothing was done. ` +
+          'Check them with --dry-run, then run again with --yes',
+      );
+    }
+    console.error(shown);
+    if (!(await confirm(`${verb} these ${ids.length} provisioning(s)? [y/N] `))) {
+      throw new CliRefusal(`${spec.name}: not confirmed; nothing was done`);
+    }
+  }
+  const outcomes = await actOnAll(client, ids, spec.action, input);
+  const failed = outcomes.filter((o) => !o.ok);
+  const human = [
+    ...outcomes.map((o) =>
+      o.ok
+        ? spec.describe(o.workflowId, o.result as R)
+        : `FAILED ${o.workflowId}: ${o.error!.type}: ${o.error!.message}`,
+    ),
+    `${verb}: ${outcomes.length - failed.length} done, ${failed.length} failed`,
+  ].join('\n');
+  const { matched: _matched, ...context } = described;
+  output(v.json, human, {
+    ...context,
+    done: outcomes.length - failed.length,
+    failed: failed.length,
+    results: outcomes,
+  });
+  return failed.length ? 1 : 0;
 }

@@ -37,7 +37,8 @@ const commands: CliCommand[] = [
 const FILTERS_HELP = `FILTERS (list, and the bulk forms of link/complete/cancel/remove):
   --stage S  --account A  --connector C  --batch B  --older-than 14d  --limit N
   bulk actions touch running provisionings only (remove: any not removed yet): preview with --dry-run,
-  then confirm (or pass --yes)`;
+  then confirm (or pass --yes)
+  --ids FILE  instead of filters: the ids a file lists, one a line (# comments); e.g. offboarding a list`;
 
 function usage(): string {
   return [

@@ -64,15 +64,21 @@ export const reconnectAction: BulkAction<StartedProvisioning> = {
   act: (client, id) => client.reconnect(id),
 };
 
-export const BULK_ACTIONS = { link: linkAction, complete: completeAction, cancel: cancelAction } as const;
+/** What may be done to many at once (the CLI's bulk forms and the console's bulk page). */
+export const BULK_ACTIONS = {
+  link: linkAction,
+  complete: completeAction,
+  cancel: cancelAction,
+  remove: removeAction,
+} as const;
 export type BulkActionName = keyof typeof BULK_ACTIONS;
 
 export function isBulkActionName(name: string): name is BulkActionName {
   return Object.hasOwn(BULK_ACTIONS, name);
 }
 
-/** What support may do to one provisioning: the bulk actions, and reconnect or remove one that has ended. */
-export const PROVISIONING_ACTIONS = { ...BULK_ACTIONS, reconnect: reconnectAction, remove: removeAction } as const;
+/** What support may do to one provisioning: the bulk actions, and reconnect one that has ended. */
+export const PROVISIONING_ACTIONS = { ...BULK_ACTIONS, reconnect: reconnectAction } as const;
 export type ProvisioningActionName = keyof typeof PROVISIONING_ACTIONS;
 
 export function isProvisioningActionName(name: string): name is ProvisioningActionName {

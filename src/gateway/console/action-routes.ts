@@ -64,13 +64,15 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     const action = requested && isBulkActionName(requested) ? requested : undefined;
     const reason = one(query.reason);
     const view: BulkView = { action, filter, reason, limit: BULK_DEFAULT_LIMIT, now: Date.now() };
-    if (requested && !action) view.problem = `Action: "${requested}" is not one of link, complete, cancel.`;
-    else if (action && !hasFilter(filter)) {
+    if (requested && !action) {
+      view.problem = `Action: "${requested}" is not one of ${Object.keys(BULK_ACTIONS).join(', ')}.`;
+    } else if (action && !hasFilter(filter)) {
       view.problem =
         'Choose at least one filter (stage, account, connector, batch or age): a bulk action never touches everything.';
     } else if (action) {
       try {
-        view.targets = (await findBulkTargets(client, filter, BULK_DEFAULT_LIMIT)).targets;
+        const { targets } = BULK_ACTIONS[action];
+        view.targets = (await findBulkTargets(client, filter, BULK_DEFAULT_LIMIT, new Date(), targets)).targets;
       } catch (err) {
         view.problem = filterProblem(err);
       }
@@ -96,7 +98,13 @@ export function registerActionRoutes(app: FastifyInstance, { deps: { client }, c
     const chosen = new Set((Array.isArray(body.id) ? body.id : body.id ? [body.id] : []).filter(Boolean));
     // Only what the dry run listed, and only if it still matches: a provisioning that finished or moved on since
     // the dry run is skipped, not acted on by surprise.
-    const { targets } = await findBulkTargets(client, filter, BULK_DEFAULT_LIMIT);
+    const { targets } = await findBulkTargets(
+      client,
+      filter,
+      BULK_DEFAULT_LIMIT,
+      new Date(),
+      BULK_ACTIONS[action].targets,
+    );
     const ids = targets.map((t) => t.workflowId).filter((id) => chosen.has(id));
     request.log.info({ action, workflowIds: ids, token: session.tokenName }, 'console bulk action');
     const outcomes = await actOnAll(actingAs(client, session), ids, BULK_ACTIONS[action] as BulkAction<unknown>, {

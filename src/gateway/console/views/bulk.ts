@@ -1,6 +1,6 @@
-/** Bulk actions: choose running provisionings by filter, the dry run to confirm, and every outcome. */
+/** Bulk actions: choose provisionings by filter, the dry run to confirm, and every outcome. */
 import type { ConsentLink } from '../../../contract/messages.js';
-import type { BulkActionName, Outcome } from '../../../operations/bulk.js';
+import { BULK_ACTIONS, type BulkActionName, type Outcome } from '../../../operations/bulk.js';
 import type { FilterValues, ListedProvisioning } from '../../../operations/filters.js';
 import { html, type Html } from '../html.js';
 import { ACTION_WORDS } from './action-words.js';
@@ -20,7 +20,13 @@ export interface BulkView {
 }
 
 function dryRun(ctx: PageContext, v: BulkView, t: ListedProvisioning[]): Html {
-  if (t.length === 0) return html`<p id="dry-run-empty">No running provisioning matches: nothing would be done.</p>`;
+  if (t.length === 0) {
+    const none =
+      BULK_ACTIONS[v.action!].targets === 'not-removed'
+        ? 'No provisioning matches that is not removed already'
+        : 'No running provisioning matches';
+    return html`<p id="dry-run-empty">${none}: nothing would be done.</p>`;
+  }
   const words = ACTION_WORDS[v.action!];
   return html`<h2 id="dry-run-title">Dry run: would ${words.title.toLowerCase()} ${t.length}</h2>
     ${t.length >= v.limit ? html`<p class="warn">That is the limit; narrow the filters to see the rest.</p>` : ''}
@@ -43,7 +49,7 @@ function dryRun(ctx: PageContext, v: BulkView, t: ListedProvisioning[]): Html {
       ${Object.entries(v.filter).map(([k, val]) => (val ? hiddenField(k, val) : ''))}
       ${v.reason ? hiddenField('reason', v.reason) : ''} ${t.map((r) => hiddenField('id', r.workflowId))}
       <p>${words.confirm} Only the provisionings listed above are touched.</p>
-      <button type="submit" id="bulk-confirm" class="${v.action === 'cancel' ? 'danger' : ''}">
+      <button type="submit" id="bulk-confirm" class="${v.action === 'cancel' || v.action === 'remove' ? 'danger' : ''}">
         Confirm: ${words.title.toLowerCase()} these ${t.length}
       </button>
     </form>`;
@@ -53,7 +59,7 @@ export function bulkPage(ctx: PageContext, v: BulkView): string {
   const actionSelect = html`<div class="field">
     <label for="b-action">Action</label>
     <select id="b-action" name="action">
-      ${(Object.keys(ACTION_WORDS) as BulkActionName[]).map(
+      ${(Object.keys(BULK_ACTIONS) as BulkActionName[]).map(
         (a) => html`<option value="${a}" ${v.action === a ? html`selected` : ''}>${ACTION_WORDS[a].title}</option>`,
       )}
     </select>
@@ -63,8 +69,9 @@ export function bulkPage(ctx: PageContext, v: BulkView): string {
     'Bulk actions',
     html`<h1>Bulk actions</h1>
       <p>
-        Choose running provisionings by filter, check the dry run, then confirm. The same rules as the CLI's bulk
-        <code>link</code>, <code>complete</code> and <code>cancel</code>.
+        Choose provisionings by filter, check the dry run, then confirm: running ones (remove: any not removed yet,
+        ended ones too). The same rules as the CLI's bulk <code>link</code>, <code>complete</code>,
+        <code>cancel</code> and <code>remove</code>.
       </p>
       <form method="get" action="/console/bulk" class="filters">
         ${actionSelect} ${filterFields(v.filter, 'b-')}
