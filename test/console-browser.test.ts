@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { submitParsedBatch } from '../src/batch/batch-client.js';
+import { batchProgress, submitParsedBatch } from '../src/batch/batch-client.js';
 import { parseBatchText } from '../src/batch/parse-file.js';
 import { BatchStore } from '../src/batch/store.js';
-import type { ProvisioningClient } from '../src/client.js';
+import { ProvisioningClient } from '../src/client.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/gateway/app.js';
 import type { ServiceProcess } from '../dev/local-stack/processes.js';
@@ -56,7 +56,9 @@ beforeAll(async () => {
     gatewayTokens: { write: [WRITE_TOKEN], read: [READ_TOKEN] },
   };
   batchStore = BatchStore.fromConfig(config);
-  gateway = await buildApp({ client, config, batchStore });
+  // As the gateway's own client (ProvisioningClient.connect), it reads batch rows without a workflow from the store.
+  const withStore = new ProvisioningClient(client.temporal, client.taskQueue, { batchStore });
+  gateway = await buildApp({ client: withStore, config, batchStore });
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
   options = { ...base, publicBaseUrl: gatewayUrl };
@@ -77,7 +79,7 @@ afterAll(async () => {
 interface BrowserGlobals {
   document: { getElementById(id: string): unknown };
   navigator: { clipboard: { readText(): Promise<string> } };
-  Chart: { getChart(canvas: unknown): { data: { datasets: { data: number[] }[] } } };
+  Chart: { getChart(canvas: unknown): { data: { labels: unknown[]; datasets: { data: number[] }[] } } };
 }
 
 async function newAccount(): Promise<string> {
@@ -329,6 +331,11 @@ test("paging follows the server's page token; bulk: a dry-run list, then confirm
   await expect(page.locator('#problem').textContent()).resolves.toContain('That page link is no longer valid');
 
   await page.getByRole('link', { name: 'Bulk actions' }).click();
+  // The stages say which bulk action can touch them: ended ones only remove does; removed ones none.
+  const stageOption = (stage: string) => page.locator(`#b-stage option[value="${stage}"]`).textContent();
+  await expect(stageOption('awaiting-consent')).resolves.toMatch(/^\s*awaiting-consent\s*$/);
+  await expect(stageOption('completed')).resolves.toContain('completed (remove only)');
+  await expect(stageOption('removed')).resolves.toContain('removed (no bulk action)');
   // Re-send links to both: each new link is shown to copy, as the CLI prints them.
   await page.getByLabel('Action').selectOption('link');
   await page.getByLabel('Account id').fill(accountId);
@@ -436,12 +443,33 @@ test("a batch's page charts progress while it runs, lists failures with line num
     await expect(page.locator('#completed').textContent()).resolves.toBe('6');
     await page.screenshot({ path: join(SCREENSHOTS, '9-batch-chart.png') });
 
+    // After a reload, the finished batch's whole run is drawn from what the batch recorded, times in UTC.
     await page.reload();
+    const drawn = await page.evaluate(() => {
+      const g = globalThis as unknown as BrowserGlobals;
+      const chart = g.Chart.getChart(g.document.getElementById('progress-chart'));
+      return { labels: chart.data.labels as string[], completed: chart.data.datasets[0]!.data };
+    });
+    const { timeline } = (await batchProgress(client.temporal, batch.batchId)).progress;
+    expect(timeline!.length).toBeGreaterThanOrEqual(3);
+    expect(drawn.completed).toEqual(timeline!.map((point) => point.completed));
+    expect(drawn.labels).toEqual(timeline!.map((point) => point.at.slice(11, 19)));
+    expect(drawn.completed.at(-1)).toBe(6);
+
     const failureRows = page.locator('#failures tbody tr');
     await expect(failureRows.count()).resolves.toBe(2);
     await expect(failureRows.nth(0).locator('td').first().textContent()).resolves.toBe('4');
     await expect(failureRows.nth(1).locator('td').first().textContent()).resolves.toBe('5');
     await expect(failureRows.nth(1).textContent()).resolves.toContain('ConnectorNotFound');
+    // That row ran without a workflow of its own: its link opens the batch's record of it, with nothing to act on.
+    const rowLink = failureRows.nth(1).getByRole('link');
+    const rowId = (await rowLink.textContent())!.trim();
+    await rowLink.click();
+    await expect(page.locator('#workflow-id').textContent()).resolves.toBe(rowId);
+    await expect(page.locator('#stage').textContent()).resolves.toBe('failed');
+    await expect(page.locator('#last-error').textContent()).resolves.toContain('ConnectorNotFound');
+    await expect(page.locator('#without-workflow').count()).resolves.toBe(1);
+    await page.goBack();
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#failures-download').click()]);
     expect(download.suggestedFilename()).toBe(`${batch.batchId}.failures.jsonl`);
     const text = await (

@@ -52,11 +52,24 @@ export interface BatchProgress {
   /** Why fewer requests are in flight than `concurrency` asks: a per-worker setting, named, and its value. */
   limitedBy?: ConcurrencyCap[];
   /**
+   * The counts over the batch's run as the batch recorded them (a point at most every 2 s while it runs, the last at
+   * its end; thinned to at most 240), so a chart of a finished batch shows its whole run.
+   */
+  timeline?: ProgressPoint[];
+  /**
    * Why the batch is held or ended, as Temporal records it (the client reads it beside the progress; the workflow
    * does not set it): a step retrying past an error (a batch store that cannot be reached), or what failed it (a
    * page no worker can open). Absent while nothing is wrong.
    */
   problem?: BatchProblem;
+}
+
+/** One point of a batch's recorded progress, at the batch's own time (ISO 8601, UTC). */
+export interface ProgressPoint {
+  at: string;
+  completed: number;
+  failed: number;
+  awaitingConsent: number;
 }
 
 export interface BatchProblem {

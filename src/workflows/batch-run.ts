@@ -122,6 +122,7 @@ export class BatchRun {
       rowsProgressUpdate,
       (report) => {
         s.rowsProgressed(report);
+        s.recordPoint(this.request, Date.now());
         return { stop: s.cancelReason !== undefined };
       },
       {
@@ -141,6 +142,8 @@ export class BatchRun {
       s.cancel(payload?.reason ?? 'cancelled by request');
       this.news += 1;
     });
+    // The timeline starts where this run does (the batch's first point: nothing done yet).
+    s.recordPoint(this.request, Date.now());
   }
 
   get moreRows(): boolean {
@@ -243,6 +246,7 @@ export class BatchRun {
     await this.recordFailures();
     await condition(allHandlersFinished);
     this.showDetails();
+    this.s.recordPoint(this.request, Date.now(), true);
     return this.s.progress(this.request, this.s.cancelReason ? 'cancelled' : 'completed', new Date().toISOString());
   }
 
@@ -302,7 +306,9 @@ export class BatchRun {
     }
   }
 
+  /** The Web UI's summary of the counts, and (at most every 2 s) a point of the batch's recorded timeline. */
   private showDetails(): void {
+    this.s.recordPoint(this.request, Date.now());
     const p = this.s.progress(this.request, 'running');
     setCurrentDetails(
       `**${p.completed + p.failed + p.cancelled}/${p.total}** done: ${p.completed} completed, ${p.failed} failed, ` +

@@ -14,6 +14,7 @@ import {
   type BatchRequest,
   type BatchRow,
   type ConcurrencyCap,
+  type ProgressPoint,
   type RowsProgress,
   type RowsResult,
 } from '../contract/batch-messages.js';
@@ -55,7 +56,13 @@ export interface CarriedBatchState {
   caps?: ConcurrencyCap[];
   /** Rows that need consent, waiting for a place in the window to start as children. */
   consentQueue: BatchRow[];
+  /** The counts over time, for the batch's chart (`recordPoint`). */
+  timeline?: ProgressPoint[];
 }
+
+/** The batch's timeline: a point at most this often, and at most this many (older ones thinned, every other). */
+export const TIMELINE_EVERY_MS = 2000;
+export const TIMELINE_MAX_POINTS = 240;
 
 /** A child's outcome, as its signal or a check reports it. */
 export type Outcome =
@@ -151,7 +158,20 @@ export class BatchState {
       failures: s.failures,
       ...(s.rowsByWorker ? { rowsByWorker: { ...s.rowsByWorker } } : {}),
       ...(s.caps?.length ? { limitedBy: [...s.caps] } : {}),
+      ...(s.timeline?.length ? { timeline: [...s.timeline] } : {}),
     };
+  }
+
+  /** Notes the counts for the batch's chart: at most one point every TIMELINE_EVERY_MS unless `last` (its end). */
+  recordPoint(request: BatchRequest, now: number, last = false): void {
+    const timeline = (this.s.timeline ??= []);
+    const previous = timeline.at(-1);
+    if (!last && previous && now - Date.parse(previous.at) < TIMELINE_EVERY_MS) return;
+    const { completed, failed, awaitingConsent } = this.progress(request, 'running');
+    timeline.push({ at: new Date(now).toISOString(), completed, failed, awaitingConsent });
+    if (timeline.length > TIMELINE_MAX_POINTS) {
+      this.s.timeline = timeline.filter((_, i) => i % 2 === 0 || i === timeline.length - 1);
+    }
   }
 
   /** The first cancel's reason stands. */

@@ -75,7 +75,7 @@ export function registerBatchRoutes(app: FastifyInstance, { deps, keys }: Consol
     return page(request, reply, 200, (ctx) => batchPage(ctx, found.batchId, found.snapshot, found.failures));
   });
 
-  /** Sampled by the batch page every few seconds while it is open: counts only, no failures' text. */
+  /** Read by the batch page every 2 seconds while the batch runs: counts and the recorded timeline, no failures' text. */
   app.get('/batches/:id/progress.json', async (request, reply) => {
     if (!request.consoleSession) return reply.code(401).send({ error: 'SignedOut', message: 'sign in again' });
     const found = await batchOf(client, request, reply);

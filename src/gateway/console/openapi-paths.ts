@@ -33,7 +33,9 @@ export function consolePaths(): GatewayRoutes['paths'] {
     '/console/lapsed': { get: op('consoleLapsed', 'Lapsed connections: what the latest connection check found') },
     '/console/batches/{id}': { get: op('consoleBatch', "A batch's page", 'text/html', ['id']) },
     '/console/batches/{id}/progress.json': {
-      get: op('consoleBatchProgress', "A batch's counts, sampled by its page", 'application/json', ['id']),
+      get: op('consoleBatchProgress', "A batch's counts and recorded timeline, read by its page", 'application/json', [
+        'id',
+      ]),
     },
     '/console/batches/{id}/failures.jsonl': {
       get: op('consoleBatchFailures', "A batch's failures file", 'application/x-ndjson', ['id']),

@@ -1,9 +1,8 @@
 /** The pages that read provisionings: the list (sign-in when signed out), a provisioning's page, lapsed connections. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProvisioningError, type ProvisioningClient } from '../../client.js';
-import type { ProvisioningStatus } from '../../contract/messages.js';
 import { STAGES } from '../../contract/stages.js';
-import { whoActed, type Acted } from '../../operations/acted.js';
+import { whoActed } from '../../operations/acted.js';
 import { buildQuery, countByStage, type ListedProvisioning } from '../../operations/filters.js';
 import type { ConsoleContext } from './context.js';
 import { filterOf, filterProblem, one, type Body } from './form.js';
@@ -11,7 +10,7 @@ import { PAGE_SIZE, pagedList, StalePage } from './paging.js';
 import { guard, message, page } from './replies.js';
 import { listPage, type ListRow, type ListView } from './views/list.js';
 import { lapsedPage } from './views/lapsed.js';
-import { detailPage } from './views/provisioning.js';
+import { detailPage, type DetailView } from './views/provisioning.js';
 import { signInPage } from './views/sign-in.js';
 
 const MAX_PAGE_SIZE = 200;
@@ -29,22 +28,31 @@ async function withStageSince(client: ProvisioningClient, rows: ListedProvisioni
   );
 }
 
-/** The provisioning's status and whether it still runs, or a reply already sent for an unknown id. */
+/**
+ * The provisioning's status, whether it still runs and who acted, or a reply already sent for an unknown id. A batch
+ * row that ran without a workflow of its own has its status from the batch store, and no run to act on.
+ */
 async function statusOrMessage(
   client: ProvisioningClient,
   request: FastifyRequest,
   reply: FastifyReply,
   workflowId: string,
-): Promise<{ status: ProvisioningStatus; running: boolean; acted: Acted[] } | undefined> {
+): Promise<Omit<DetailView, 'workflowId' | 'now'> | undefined> {
   try {
-    const [status, description, acted] = await Promise.all([
+    const description = await client
+      .handle(workflowId)
+      .describe()
+      .catch((err: unknown) => {
+        if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+        throw err;
+      });
+    const [status, acted] = await Promise.all([
       client.status(workflowId),
-      client.handle(workflowId).describe(),
-      whoActed(client.temporal, workflowId),
+      description ? whoActed(client.temporal, workflowId) : [],
     ]);
-    return { status, running: description.status.name === 'RUNNING', acted };
+    return { status, running: description?.status.name === 'RUNNING', acted, hasWorkflow: description !== undefined };
   } catch (err) {
-    if (err instanceof ProvisioningError || (err as Error).name === 'WorkflowNotFoundError') {
+    if (err instanceof ProvisioningError) {
       void message(
         request,
         reply,

@@ -44,6 +44,17 @@ const progressSchema = z.object({
     })
     .optional()
     .describe('Why the batch is held or ended, when it is; absent while nothing is wrong.'),
+  timeline: z
+    .array(
+      z.object({
+        at: z.string().datetime(),
+        completed: z.number().int(),
+        failed: z.number().int(),
+        awaitingConsent: z.number().int(),
+      }),
+    )
+    .optional()
+    .describe('The counts over the run, as the batch recorded them (at most every 2 s, at most 240 points).'),
 });
 
 const submittedSchema = z.object({

@@ -1,4 +1,8 @@
-/* A batch's progress over time: samples the console's progress endpoint while the page is open, drawn by Chart.js. */
+/*
+ * A batch's progress over its run, drawn by Chart.js from the timeline the batch records (so a reload, or a finished
+ * batch, shows the whole run); while the batch runs, the console's progress endpoint is read every 2 seconds.
+ * Times are UTC, as everywhere in the console.
+ */
 /* global document, fetch, Chart, setTimeout */
 'use strict';
 
@@ -28,29 +32,33 @@ if (canvas) {
       scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
     },
   });
-  let samples = 0;
-  const sample = async () => {
+  /** HH:MM:SS in UTC. */
+  const utc = (at) => new Date(at).toISOString().slice(11, 19);
+  const draw = (timeline) => {
+    chart.data.labels = timeline.map((point) => utc(point.at));
+    series.forEach((s, i) => (chart.data.datasets[i].data = timeline.map((point) => point[s.key] ?? 0)));
+    chart.update();
+    canvas.dataset.samples = String(timeline.length);
+    document.getElementById('samples').textContent = String(timeline.length);
+  };
+  draw(JSON.parse(canvas.dataset.timeline || '[]'));
+
+  const refresh = async () => {
     let finished = false;
     try {
       const res = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
       if (res.ok) {
         const p = await res.json();
-        chart.data.labels.push(new Date(p.at).toLocaleTimeString());
-        series.forEach((s, i) => chart.data.datasets[i].data.push(p[s.key] ?? 0));
-        chart.update();
-        samples += 1;
-        canvas.dataset.samples = String(samples);
-        document.getElementById('samples').textContent = String(samples);
+        draw(p.timeline ?? []);
         for (const s of series) document.getElementById(s.id).textContent = String(p[s.key] ?? 0);
         for (const k of ['total', 'started', 'cancelled']) document.getElementById(k).textContent = String(p[k] ?? 0);
         document.getElementById('batch-status').textContent = String(p.status).toLowerCase();
         finished = p.status !== 'RUNNING';
       }
     } catch {
-      // A missed sample is a gap in the chart, not an error worth a dialog.
+      // A missed refresh leaves the chart as it was, not an error worth a dialog.
     }
-    // One last sample after the end keeps the final counts on the chart; then stop.
-    if (!finished) setTimeout(sample, 2000);
+    if (!finished) setTimeout(refresh, 2000);
   };
-  sample();
+  if (document.getElementById('batch-status').textContent === 'running') setTimeout(refresh, 2000);
 }

@@ -82,10 +82,14 @@ export function batchPage(
             role="img"
             aria-label="Completed, failed and awaiting consent over time"
             data-progress-url="${base}/progress.json"
+            data-timeline="${JSON.stringify(p.timeline ?? [])}"
           ></canvas>
         </div>
         <figcaption>
-          Progress over time, sampled every 2 seconds while this page is open (<span id="samples">0</span> samples).
+          Progress over the batch's run, as the batch recorded it (<span id="samples"
+            >${String(p.timeline?.length ?? 0)}</span
+          >
+          points; times in UTC), updated every 2 seconds while it runs.
         </figcaption>
       </figure>
       <h2>Failures</h2>

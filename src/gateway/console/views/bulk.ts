@@ -74,7 +74,7 @@ export function bulkPage(ctx: PageContext, v: BulkView): string {
         <code>cancel</code> and <code>remove</code>.
       </p>
       <form method="get" action="/console/bulk" class="filters">
-        ${actionSelect} ${filterFields(v.filter, 'b-')}
+        ${actionSelect} ${filterFields(v.filter, 'b-', true)}
         <div class="field">
           <label for="b-reason">Reason (for cancel)</label>
           <input id="b-reason" name="reason" value="${v.reason ?? ''}" maxlength="500" />

@@ -1,9 +1,18 @@
 /** The filter fields of the list and bulk forms, and the same filter as a link's query string. */
-import { STAGES } from '../../../contract/stages.js';
+import { FINAL_STAGES, STAGES, type Stage } from '../../../contract/stages.js';
 import type { FilterValues } from '../../../operations/filters.js';
 import { html, type Html } from '../html.js';
 
-export function filterFields(f: FilterValues, idPrefix: string): Html {
+/**
+ * `bulk`: the bulk form, where only remove touches an ended provisioning, so the final stages say so (the others
+ * act on running ones only, and would find nothing there).
+ */
+function bulkNote(stage: Stage): string {
+  if (stage === 'removed') return ' (no bulk action)';
+  return FINAL_STAGES.includes(stage) ? ' (remove only)' : '';
+}
+
+export function filterFields(f: FilterValues, idPrefix: string, bulk = false): Html {
   const field = (name: keyof FilterValues, label: string, hint: string) =>
     html`<div class="field">
       <label for="${idPrefix}${name}">${label}</label>
@@ -13,7 +22,10 @@ export function filterFields(f: FilterValues, idPrefix: string): Html {
       <label for="${idPrefix}stage">Stage</label>
       <select id="${idPrefix}stage" name="stage">
         <option value="">any stage</option>
-        ${STAGES.map((s) => html`<option value="${s}" ${f.stage === s ? html`selected` : ''}>${s}</option>`)}
+        ${STAGES.map(
+          (s) =>
+            html`<option value="${s}" ${f.stage === s ? html`selected` : ''}>${s}${bulk ? bulkNote(s) : ''}</option>`,
+        )}
       </select>
     </div>
     ${field('account', 'Account id', 'search by account id')} ${field('connector', 'Connector', 'e.g. HubSpot')}

@@ -15,6 +15,8 @@ export interface DetailView {
   running: boolean;
   /** Its latest run's start and support's messages, each with who sent it (Temporal's identity). */
   acted: Acted[];
+  /** False for a batch row that ran without a workflow of its own (its status is the batch store's record). */
+  hasWorkflow: boolean;
   now: number;
 }
 
@@ -53,7 +55,7 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
   const href = detailHref(v.workflowId);
   const awaiting = s.stage === 'awaiting-consent';
   const actions =
-    ctx.scope === 'write' && v.running
+    ctx.scope === 'write' && v.running && v.hasWorkflow
       ? html`<section class="actions" aria-label="Actions">
           <h2>Actions</h2>
           ${
@@ -79,7 +81,7 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
         </section>`
       : '';
   const ended =
-    ctx.scope === 'write' && !v.running && s.stage !== 'removed'
+    ctx.scope === 'write' && !v.running && v.hasWorkflow && s.stage !== 'removed'
       ? html`<section class="actions" aria-label="Actions">
           <h2>Actions</h2>
           ${
@@ -150,8 +152,16 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
       </dl>
       <h2>Timeline</h2>
       ${timeline(s, v.now)}
-      <h2>Who acted</h2>
-      ${whoActed(v.acted)} ${actions} ${ended}`,
+      ${
+        v.hasWorkflow
+          ? html`<h2>Who acted</h2>
+              ${whoActed(v.acted)}`
+          : html`<p id="without-workflow">
+              This row of its batch ran without a workflow of its own: what is shown is the batch's record of it, and
+              there is nothing to act on here.
+            </p>`
+      }
+      ${actions} ${ended}`,
   );
 }
 
