@@ -135,6 +135,9 @@ export class ProvisioningClient {
     private readonly options: ClientOptions = {},
   ) {}
 
+  /** The clients `actingAs` made, by actor. */
+  private readonly actors = new Map<string, ProvisioningClient>();
+
   /**
    * This client, reporting `actor` to Temporal as who sends: the history records it with each start, signal, update
    * and cancel (the event's `identity`), so "who cancelled this?" has an answer. The gateway names the token that
@@ -142,16 +145,22 @@ export class ProvisioningClient {
    */
   actingAs(actor: string | undefined): ProvisioningClient {
     if (!actor) return this;
-    const { namespace, dataConverter, interceptors } = this.temporal.options;
-    const identity = `${actor} (${process.pid}@${hostname()})`;
-    const temporal = new Client({
-      connection: this.temporal.connection,
-      namespace,
-      dataConverter,
-      interceptors,
-      identity,
-    });
-    return new ProvisioningClient(temporal, this.taskQueue, this.options);
+    let acting = this.actors.get(actor);
+    if (!acting) {
+      // Made once per actor (a handful: the configured tokens, by route), not per request.
+      const { namespace, dataConverter, interceptors } = this.temporal.options;
+      const identity = `${actor} (${process.pid}@${hostname()})`;
+      const temporal = new Client({
+        connection: this.temporal.connection,
+        namespace,
+        dataConverter,
+        interceptors,
+        identity,
+      });
+      acting = new ProvisioningClient(temporal, this.taskQueue, this.options);
+      this.actors.set(actor, acting);
+    }
+    return acting;
   }
 
   /** Connects with configuration from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...). */

@@ -133,7 +133,7 @@ export async function buildApp({
     tokens: config.gatewayTokens,
     rateLimits: config.gatewayRateLimits,
     codecUnauthenticated,
-    nameOf: (token) => tokens.nameOf(token),
+    nameOf: tokens.nameOf,
   });
 
   await registerOpenApi(

@@ -39,17 +39,17 @@ async function statusOrMessage(
   workflowId: string,
 ): Promise<Omit<DetailView, 'workflowId' | 'now'> | undefined> {
   try {
-    const description = await client
-      .handle(workflowId)
-      .describe()
-      .catch((err: unknown) => {
-        if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
-        throw err;
-      });
-    const [status, acted] = await Promise.all([
+    const [status, description] = await Promise.all([
       client.status(workflowId),
-      description ? whoActed(client.temporal, workflowId) : [],
+      client
+        .handle(workflowId)
+        .describe()
+        .catch((err: unknown) => {
+          if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+          throw err;
+        }),
     ]);
+    const acted = description ? await whoActed(client.temporal, workflowId) : [];
     return { status, running: description?.status.name === 'RUNNING', acted, hasWorkflow: description !== undefined };
   } catch (err) {
     if (err instanceof ProvisioningError) {
