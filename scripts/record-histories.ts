@@ -25,6 +25,7 @@ import { startSimulator } from '../dev/simulator/server.js';
 import { dataConverter } from '../src/temporal/connection.js';
 import { createWorker } from '../src/worker.js';
 import { batchWorkflowId, provisioningWorkflowId } from '../src/contract/ids.js';
+import { requestRateWorkflowId } from '../src/contract/request-rate.js';
 import { parseProvisioningRequest, type ProvisioningRequest } from '../src/contract/request.js';
 import {
   TEST_CLIENT_ID,
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
     NOTIFY_SIGNING_SECRET: TEST_NOTIFY_SECRET,
     PUBLIC_BASE_URL: 'http://127.0.0.1:9',
     BATCH_STORE_DIR: batchDir,
+    // So the worker shares a budget through the lease workflow, and its history is recorded too.
+    CYCLR_MAX_REQUESTS_PER_SECOND: '1000',
   };
   const config = loadConfig('worker', env);
   const { worker, run: runWorker } = await createWorker(config);
@@ -193,6 +196,9 @@ async function main(): Promise<void> {
     recorded['batch-child-consent'] = provisioningWorkflowId(
       parseRequestOrThrow({ accountId: batchAccounts[2], connector: { name: FIXTURE_CONNECTORS.oauth.name }, oauth }),
     );
+
+    // The request-rate lease the worker renewed all along (still running: its history so far).
+    recorded['rate-lease'] = requestRateWorkflowId(config.temporal.taskQueue);
 
     mkdirSync(outDir, { recursive: true });
     for (const [name, workflowId] of Object.entries(recorded)) {

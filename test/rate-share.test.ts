@@ -30,14 +30,13 @@ const LIMIT = 40;
 const ROWS = 900;
 /**
  * What this test holds the product to. The issue's bar is 90% of the limit on average while limit-bound, never over
- * it at Cyclr, and a dead worker's share back within 10 s. Workers aim at 95% (the lease's margin, rate-lease.ts)
- * less idle workers' floors; arrivals at the simulator bunch up by a request or two against the sends. Measured here
- * (the worker running most slices killed): 31.5-36.3/s of 40 before the kill (79-91%: a worker whose slices run out
- * hands its share over in 3-5 s, at about 60% meanwhile), a busiest window of 41-42, the rate back 5-6 s after the
- * kill: see the closing note of issue 20. The averages bar below is looser than the issue's: that target is missed.
+ * it at Cyclr, and a dead worker's share back within 10 s. Workers space their requests at 95% of their shares
+ * (request-rate.ts) less idle workers' floors. Measured here (the worker running most slices killed): 35.0-37.2/s of
+ * 40 before the kill (88-93%: a worker whose slices run out hands its share over in about 1.5 s), a busiest window of
+ * 38-40, the rate back 6-7 s after the kill: see the closing note of issue 20. The averages bar below is looser than
+ * the issue's, which is met in some runs only.
  */
-const USED_AT_LEAST = 0.75;
-const ARRIVAL_JITTER = 1.05;
+const USED_AT_LEAST = 0.8;
 
 let simulator: ServiceProcess;
 let simulatorUrl: string;
@@ -144,7 +143,7 @@ test(`3 workers, CYCLR_MAX_REQUESTS_PER_SECOND=${LIMIT}: >= 90% of it in all, ne
   console.log(`rate share: ${JSON.stringify(report)}`);
 
   expect(slicesOf(victim)).toBeGreaterThan(0);
-  expect(stats.maxRequestsPerSecond).toBeLessThanOrEqual(LIMIT * ARRIVAL_JITTER);
+  expect(stats.maxRequestsPerSecond).toBeLessThanOrEqual(LIMIT);
   expect(before.length).toBeGreaterThanOrEqual(6);
   expect(mean(before)).toBeGreaterThanOrEqual(bar);
   // Still limit-bound then: the batch had work left for the two survivors.

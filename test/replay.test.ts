@@ -35,11 +35,13 @@ const ENDINGS = [
   'batch',
 ];
 
-test('the fixtures cover every ending and a batch, of the current code and of the version before it', () => {
+test('the fixtures cover every ending, a batch and the rate lease, of the current code and of the version before it', () => {
   const names = fixtures.map((f) => f.name);
   // Recorded by today's code (provisionings v3: idle checks back off; batches v5: a round runs as small slices taken
   // as places in the window free) ...
   expect(names).toEqual(expect.arrayContaining([...ENDINGS, 'batch-child-consent']));
+  // The request-rate lease the workers renew (one long run of updates; its grants never reach a command).
+  expect(names).toContain('rate-lease');
   // Provisionings of v2 (checks every checkEvery), kept when v3 became current; a batch of v2 (rows in one activity).
   expect(names).toEqual(
     expect.arrayContaining([...ENDINGS.filter((e) => e !== 'batch').map((e) => `v2-${e}`), 'v2-batch-child-consent']),

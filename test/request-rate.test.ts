@@ -1,7 +1,13 @@
 /** The request rate and its cluster-wide lease, as pure logic: no server. */
 import { RequestRate } from '../src/activities/cyclr/request-rate.js';
-import { LEASE_TTL_MS, SHRINK_HOLD_MS } from '../src/contract/request-rate.js';
-import { grant, type Grant } from '../src/workflows/request-rate-lease.js';
+import {
+  LEASE_TTL_MS,
+  PAUSED_HOLD_MS,
+  SHRINK_HOLD_MS,
+  type Lease,
+  type LeaseRequest,
+} from '../src/contract/request-rate.js';
+import { grant as leaseGrant, type Grant } from '../src/workflows/request-rate-lease.js';
 
 /** Acquires `n` slots and returns when each was granted (ms since the start). */
 async function sendTimes(rate: RequestRate, n: number): Promise<number[]> {
@@ -57,13 +63,37 @@ test('no rate granted yet (0): requests wait until a grant arrives', async () =>
 
 type Grants = Record<string, Grant>;
 
-/** What the workers may be spending now: a grant that shrank counts at its old rate for SHRINK_HOLD_MS. */
+/**
+ * What the workers may be spending now, from the answers they got and what they reported (not from the lease's own
+ * bookkeeping). A worker spends its latest answer. One that keeps sending while it asks may still fill its last
+ * second at an answer it replaced within the last SHRINK_HOLD_MS; one that pauses while asking (pausedWhileAsking)
+ * only with what it sent in the second before it asked.
+ */
 function spending(grants: Grants, now: number): number {
-  return Object.values(grants).reduce(
-    (sum, g) => sum + (g.shrunkFrom && g.shrunkFrom.until > now ? Math.max(g.rate, g.shrunkFrom.rate) : g.rate),
-    0,
-  );
+  return Object.entries(grants).reduce((sum, [id, g]) => {
+    if (g.expiresAt <= now) return sum;
+    const answers = answered.get(id) ?? [];
+    const rates = answers.map((a, i) => {
+      if (i === answers.length - 1) return a.rate;
+      const next = answers[i + 1]!;
+      if (next.sentBeforeAsking === undefined) return next.at > now - SHRINK_HOLD_MS ? a.rate : 0;
+      return next.at > now - 1000 ? next.sentBeforeAsking : 0;
+    });
+    return sum + Math.max(0, ...rates);
+  }, 0);
 }
+const answered = new Map<string, { at: number; rate: number; sentBeforeAsking?: number }[]>();
+/** grant(), remembering each answer for spending(). */
+function grant(grants: Grants, request: LeaseRequest, now: number): Lease {
+  const lease = leaseGrant(grants, request, now);
+  const sentBeforeAsking = request.pausedWhileAsking ? request.demand?.sentLastSecond : undefined;
+  answered.set(request.workerId, [
+    ...(answered.get(request.workerId) ?? []),
+    { at: now, rate: lease.rate, ...(sentBeforeAsking === undefined ? {} : { sentBeforeAsking }) },
+  ]);
+  return lease;
+}
+beforeEach(() => answered.clear());
 
 test('the lease never grants more than the limit in all, even while workers join and leave', () => {
   const grants: Grants = {};
@@ -104,6 +134,56 @@ test("a cut grant's hold ends SHRINK_HOLD_MS after the cut, however often the wo
   now = cutAt + SHRINK_HOLD_MS;
   expect(renew('a', 0).rate).toBe(limit / 2);
   expect(renew('b', 0).rate).toBe(limit / 2);
+});
+
+test('a second cut holds only what the first cut left: what the first gave up comes free on its own schedule', () => {
+  const grants: Grants = {};
+  const limit = 40;
+  let now = 1_000_000;
+  const busy = { waiting: 30, sentLastSecond: 10 };
+  const renew = (workerId: string, demand: LeaseRequest['demand'], dt: number) => {
+    const l = grant(grants, { workerId, limit, demand }, (now += dt));
+    expect(spending(grants, now)).toBeLessThanOrEqual(limit + 1e-9);
+    return l;
+  };
+  expect(renew('a', busy, 0).rate).toBe(limit);
+  expect(renew('b', busy, 10).rate).toBe(0);
+  expect(renew('a', busy, 10).rate).toBe(limit / 2); // first cut: 40 held for SHRINK_HOLD_MS
+  const firstCutAt = now;
+  // a's load leaves 1.5 s later: a second cut, to its floor.
+  expect(renew('a', { waiting: 0, sentLastSecond: 0 }, 1500).rate).toBeLessThan(1);
+  // Once the first cut's hold ends, b gets what a may still spend from the second (its 20), not nothing.
+  now = firstCutAt + SHRINK_HOLD_MS;
+  expect(renew('b', busy, 0).rate).toBeCloseTo(limit / 2);
+  // And the rest once the second cut's hold ends too.
+  expect(renew('b', busy, 1500).rate).toBeCloseTo(limit - limit * 0.01);
+});
+
+test('a worker that pauses while asking: a cut holds what it sent in the second before it asked, for PAUSED_HOLD_MS', () => {
+  const grants: Grants = {};
+  const limit = 40;
+  let now = 1_000_000;
+  const renew = (workerId: string, waiting: number, sentLastSecond: number, dt: number) => {
+    const l = grant(
+      grants,
+      { workerId, limit, demand: { waiting, sentLastSecond }, pausedWhileAsking: true },
+      (now += dt),
+    );
+    expect(spending(grants, now)).toBeLessThanOrEqual(limit + 1e-9);
+    return l;
+  };
+  expect(renew('a', 30, 0, 0).rate).toBe(limit);
+  expect(renew('b', 30, 0, 10).rate).toBe(0);
+  // a is cut to half while it was sending at 38/s: that much is held, for PAUSED_HOLD_MS only.
+  expect(renew('a', 30, 38, 1000).rate).toBe(limit / 2);
+  expect(renew('b', 30, 0, 10).rate).toBe(limit - 38);
+  expect(renew('b', 30, 2, PAUSED_HOLD_MS).rate).toBe(limit / 2);
+  // a's load leaves (nothing waiting, 6 sent in the last second): b gets all but those 6 at once, and all but a's
+  // idle floor once they have left the window.
+  expect(renew('a', 0, 6, 500).rate).toBeCloseTo(7.5);
+  expect(renew('b', 30, 19, 10).rate).toBeCloseTo(limit - 7.5);
+  expect(renew('a', 0, 0, 1000).rate).toBeCloseTo(limit * 0.01);
+  expect(renew('b', 30, 30, PAUSED_HOLD_MS).rate).toBeCloseTo(limit * 0.99);
 });
 
 test('the lease shares by demand: idle workers keep a small floor, limit-bound ones share the rest, always <= the limit', () => {

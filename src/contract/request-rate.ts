@@ -10,7 +10,18 @@ export interface LeaseRequest {
    * with requests waiting is limit-bound and shares the budget; one without gets what it uses plus headroom (or a
    * small floor). Absent (older workers): treated as limit-bound, the equal share of before.
    */
-  demand?: { waiting: number; sentLastSecond: number };
+  demand?: {
+    waiting: number;
+    sentLastSecond: number;
+    /** Sent in the last quarter second: shows a load that just left sooner than the last second does. */
+    sentLastQuarter?: number;
+  };
+  /**
+   * This worker sends nothing from asking until it has the answer, so a cut need hold only what it sent in the second
+   * before it asked (`demand.sentLastSecond`), for PAUSED_HOLD_MS. Absent (older workers spend their old rate for up
+   * to a second after asking): the old rate is held for SHRINK_HOLD_MS.
+   */
+  pausedWhileAsking?: boolean;
 }
 
 export interface Lease {
@@ -39,6 +50,11 @@ export const LEASE_TTL_MS = 6_000;
  * busy lease's slower answers paused the workers that asked most often: those whose share was growing.
  */
 export const SHRINK_HOLD_MS = 2_000;
+/**
+ * The hold of a cut for a worker that paused while asking: what it sent before it asked leaves the one-second window
+ * a second after it asked, and the lease answers after that; a quarter second more for the jitter of arrivals.
+ */
+export const PAUSED_HOLD_MS = 1_250;
 
 export function requestRateWorkflowId(taskQueue: string): string {
   return `cyclr-request-rate:${taskQueue}`;

@@ -13,6 +13,7 @@ import {
   LEASE_TTL_MS,
   leaseUpdate,
   releaseSignal,
+  PAUSED_HOLD_MS,
   SHRINK_HOLD_MS,
   type Lease,
   type LeaseRequest,
@@ -26,14 +27,16 @@ export interface Grant {
   demand?: LeaseRequest['demand'];
   /**
    * A grant that shrank still counts at its old rate for a while: the worker may have sent at it within the last
-   * second when it learns of the new one, and that second must not be handed to another worker twice.
+   * second when it learns of the new one, and that second must not be handed to another worker twice. One hold per
+   * cut, each ending a moment after its own cut (PAUSED_HOLD_MS or SHRINK_HOLD_MS): a second cut does not stretch
+   * the first's.
    */
-  shrunkFrom?: { rate: number; until: number };
+  holds?: { rate: number; until: number }[];
 }
 
 /** What a grant may still be spending now. */
-function held(g: Grant, now: number): number {
-  return g.shrunkFrom && g.shrunkFrom.until > now ? Math.max(g.rate, g.shrunkFrom.rate) : g.rate;
+export function held(g: Grant, now: number): number {
+  return Math.max(g.rate, ...(g.holds ?? []).filter((h) => h.until > now).map((h) => h.rate));
 }
 
 /** An idle worker keeps this share of the limit (at least 0.2/s): enough to start, little taken from the busy. */
@@ -44,7 +47,9 @@ export const HEADROOM = 1.25;
 /** What a worker would use if granted it: unbounded while its requests queue, else its recent use plus headroom. */
 function want(g: Pick<Grant, 'demand'>, limit: number): number {
   if (!g.demand || g.demand.waiting > 0) return Infinity;
-  return Math.max(Math.max(0.2, limit * IDLE_FLOOR_SHARE), g.demand.sentLastSecond * HEADROOM);
+  // The last quarter second's use, where reported, follows a load that just left at once; the last second lags it.
+  const use = g.demand.sentLastQuarter === undefined ? g.demand.sentLastSecond : g.demand.sentLastQuarter * 4;
+  return Math.max(Math.max(0.2, limit * IDLE_FLOOR_SHARE), use * HEADROOM);
 }
 
 /** Max-min fair shares of `limit`: the smallest wants are met first, the rest is split equally among the others. */
@@ -71,19 +76,23 @@ export function grant(grants: Record<string, Grant>, request: LeaseRequest, now:
   const heldByOthers = others.reduce((sum, [, g]) => sum + held(g, now), 0);
   const rate = Math.max(0, Math.min(target, limit - heldByOthers));
   const before = grants[request.workerId];
-  // The worker spends its last answer until this one reaches it: a cut from that answer is held from now. A hold
-  // already running keeps its own end, so renewals at the cut rate do not extend it.
-  const earlier = before?.shrunkFrom && before.shrunkFrom.until > now ? before.shrunkFrom : undefined;
-  const shrunkFrom =
-    before && rate < before.rate
-      ? { rate: Math.max(before.rate, earlier?.rate ?? 0), until: now + SHRINK_HOLD_MS }
-      : earlier;
+  // A cut is held a moment from now: the worker's last second of sends (at most the old rate) must not be handed to
+  // another worker twice. Each cut has its own hold; renewals at the cut rate add none, so they do not extend it.
+  const spent = request.pausedWhileAsking && request.demand ? request.demand.sentLastSecond : before?.rate;
+  const cut =
+    before && rate < before.rate && spent !== undefined && spent > rate
+      ? {
+          rate: Math.min(before.rate, spent),
+          until: now + (request.pausedWhileAsking ? PAUSED_HOLD_MS : SHRINK_HOLD_MS),
+        }
+      : undefined;
+  const holds = [...(before?.holds ?? []).filter((h) => h.until > now), ...(cut ? [cut] : [])];
   grants[request.workerId] = {
     rate,
     limit: request.limit,
     expiresAt: now + LEASE_TTL_MS,
     ...(request.demand ? { demand: request.demand } : {}),
-    ...(shrunkFrom ? { shrunkFrom } : {}),
+    ...(holds.length ? { holds } : {}),
   };
   return { rate, target, ttlMs: LEASE_TTL_MS, workers: others.length + 1 };
 }
@@ -95,9 +104,16 @@ export async function cyclrRequestRate(carried: Record<string, Grant> = {}): Pro
       if (!request?.workerId || !(typeof request.limit === 'number' && request.limit > 0)) {
         throw failure(Failure.InvalidRequest, 'lease needs { workerId, limit } with a positive limit');
       }
+      if (request.pausedWhileAsking !== undefined && typeof request.pausedWhileAsking !== 'boolean') {
+        throw failure(Failure.InvalidRequest, 'lease pausedWhileAsking must be true or false');
+      }
       const d = request.demand;
-      if (d !== undefined && !(d && Number.isFinite(d.waiting) && Number.isFinite(d.sentLastSecond))) {
-        throw failure(Failure.InvalidRequest, 'lease demand needs { waiting, sentLastSecond } as numbers');
+      const numbers = d && [d.waiting, d.sentLastSecond, d.sentLastQuarter ?? 0].every((n) => Number.isFinite(n));
+      if (d !== undefined && !numbers) {
+        throw failure(
+          Failure.InvalidRequest,
+          'lease demand needs { waiting, sentLastSecond, sentLastQuarter? } as numbers',
+        );
       }
     },
   });

@@ -9,13 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, WithStartWorkflowOperation, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import {
-  leaseUpdate,
-  releaseSignal,
-  requestRateWorkflowId,
-  SHRINK_HOLD_MS,
-  type Lease,
-} from '../../contract/request-rate.js';
+import { leaseUpdate, releaseSignal, requestRateWorkflowId, type Lease } from '../../contract/request-rate.js';
 import type { cyclrRequestRate } from '../../workflows/request-rate-lease.js';
 import type { RequestRate } from './request-rate.js';
 
@@ -27,8 +21,6 @@ export interface RateLeaseOptions {
   taskQueue: string;
   limit: number;
   rate: RequestRate;
-  /** Rates stay below the limit by this share, for the jitter between our send and Cyclr's count. */
-  margin?: number;
   renewEveryMs?: number;
   onError?: (err: unknown) => void;
 }
@@ -50,7 +42,6 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     dataConverter: options.dataConverter,
   });
   const workerId = `${process.pid}-${randomUUID()}`;
-  const margin = options.margin ?? 0.95;
   const renewEveryMs = options.renewEveryMs ?? 1_500;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -65,16 +56,19 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
   const renew = async (): Promise<void> => {
     // The grant runs from when it was asked for: an answer that was slow to come must not extend it.
     const askedAt = Date.now();
-    // The lease may shrink this grant and hand the rest to another worker SHRINK_HOLD_MS after it answers: the old
-    // rate is spent only until a second before that, and a slow answer pauses this worker rather than overspend.
-    options.rate.spendUntil(askedAt + SHRINK_HOLD_MS - 1000);
+    // The lease may cut this grant and hand the rest to another worker a moment after it answers, counting on this
+    // worker to send nothing meanwhile (pausedWhileAsking): it pauses until the answer. Answers take milliseconds, so
+    // the pause costs about one request's spacing at most.
+    options.rate.spendUntil(askedAt);
     let lease: Lease | undefined;
     try {
       // A renewal stuck on a dead worker (the lease's next task still held for it) is given up and asked again.
       const signal = AbortSignal.any([abandon.signal, AbortSignal.timeout(RENEW_TIMEOUT_MS)]);
       lease = await client.withAbortSignal(signal, () =>
         client.workflow.executeUpdateWithStart(leaseUpdate, {
-          args: [{ workerId, limit: options.limit, demand: (reported = options.rate.demand()) }],
+          args: [
+            { workerId, limit: options.limit, demand: (reported = options.rate.demand()), pausedWhileAsking: true },
+          ],
           startWorkflowOperation: new WithStartWorkflowOperation<typeof cyclrRequestRate>('cyclrRequestRate', {
             workflowId,
             taskQueue: options.taskQueue,
@@ -93,25 +87,31 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     const now = Date.now();
     if (lease && askedAt + lease.ttlMs > now) {
       lapsesAt = askedAt + lease.ttlMs;
-      options.rate.setRate(lease.rate * margin, lapsesAt);
+      options.rate.setRate(lease.rate, lapsesAt);
     } else if (now >= lapsesAt) {
       // No answer: the lease may have shrunk this grant anyway, so it stays paused (spendUntil) until one comes.
       options.rate.setRate(0);
     }
-    // Below its fair share (another worker still holds it), or no answer: ask again soon.
-    renewAt = Date.now() + (!lease || lease.rate < lease.target ? 500 : renewEveryMs);
+    // Ask again at the next tick while below its fair share (the rest comes free as another worker's hold ends), soon
+    // while shares may move (no answer; or, with other workers, limit-bound, so a share another gives back is taken
+    // quickly, or above an equal split, which another worker's new load would cut), else every renewEveryMs.
+    const belowShare = lease !== undefined && lease.rate < lease.target * 0.999;
+    const unsettled =
+      !lease || (lease.workers > 1 && (reported.waiting > 0 || lease.rate > options.limit / lease.workers));
+    renewAt = Date.now() + (belowShare ? 0 : unsettled ? 500 : renewEveryMs);
   };
   const startRenewal = () => {
     renewing = renew().finally(() => (renewing = undefined));
   };
   // Every 250 ms: renew when due, or at once when the load changes: requests start to queue here while none did at
-  // the last renewal, or they stopped queueing and use under half the rate (the load left: give the share back).
+  // the last renewal, or the load the last renewal reported has left (nothing waiting, nothing sent for a quarter
+  // second): the share goes back.
   const tick = () => {
     if (stopped) return;
     const demand = options.rate.demand();
     const startedQueueing = reported.waiting === 0 && demand.waiting > 0;
     const loadLeft =
-      reported.waiting > 0 && demand.waiting === 0 && demand.sentLastSecond < (options.rate.current ?? Infinity) / 2;
+      (reported.waiting > 0 || reported.sentLastQuarter > 0) && demand.waiting === 0 && demand.sentLastQuarter === 0;
     if (!renewing && (Date.now() >= renewAt || startedQueueing || loadLeft)) startRenewal();
     // Never what keeps a process alive: the worker's own shutdown decides that.
     timer = setTimeout(tick, 250).unref();

@@ -25,6 +25,11 @@ const MIN_FACTOR = 0.1;
  * last second's log still caps any one-second window at the rate.
  */
 const CATCH_UP_MS = 250;
+/**
+ * Requests are spaced this much below the rate, for the jitter between our send and Cyclr's count; the last second's
+ * log caps any one-second window at the rate itself (whole requests).
+ */
+const SPACING = 0.95;
 
 export class RequestRate {
   private perSecond: number | undefined;
@@ -61,18 +66,23 @@ export class RequestRate {
   }
 
   /** What this process asks of the shared budget now (rate-lease.ts reports it). */
-  demand(): { waiting: number; sentLastSecond: number } {
+  demand(): { waiting: number; sentLastSecond: number; sentLastQuarter: number } {
     const now = this.now();
-    return { waiting: this.queue.length, sentLastSecond: this.sent.filter((t) => t > now - 1000).length };
+    return {
+      waiting: this.queue.length,
+      sentLastSecond: this.sent.filter((t) => t > now - 1000).length,
+      sentLastQuarter: this.sent.filter((t) => t > now - 250).length,
+    };
   }
 
   /** `validUntil`: the rate may be spent until then (a lease's expiry); after it, requests wait for the next. */
   setRate(perSecond: number | undefined, validUntil = Infinity): void {
     this.perSecond = perSecond;
     this.validUntil = validUntil;
-    // The next send moves to the new spacing at once, a raised rate included.
+    // The next send moves to the new spacing at once, a raised rate included. Sends a pause held back (a renewal
+    // under way) are not owed: caught up together, they would go out as a burst.
     const rate = this.current;
-    if (rate) this.nextAt = Math.max(this.pausedUntil, this.lastSentAt + 1000 / rate);
+    if (rate) this.nextAt = Math.max(this.pausedUntil, this.lastSentAt + 1000 / (rate * SPACING), this.now());
     this.pump();
   }
 
@@ -106,8 +116,11 @@ export class RequestRate {
       }
       const rate = this.current;
       if (rate !== undefined) {
+        // A send the last second's cap held back starts the grid afresh: the sends that cap frees at once would
+        // otherwise catch up together, a burst that the cap then repeats every second.
+        const heldByCap = this.windowFreeAt(rate) > this.nextAt;
         this.sent.push(now);
-        this.nextAt = Math.max(this.nextAt, now - CATCH_UP_MS) + 1000 / rate;
+        this.nextAt = (heldByCap ? now : Math.max(this.nextAt, now - CATCH_UP_MS)) + 1000 / (rate * SPACING);
       }
       this.lastSentAt = now;
       this.queue.shift()!();
@@ -121,10 +134,14 @@ export class RequestRate {
     const at = Math.max(now, this.pausedUntil);
     if (rate === undefined) return at;
     while (this.sent.length && this.sent[0]! <= now - 1000) this.sent.shift();
-    const cap = Math.max(1, Math.floor(rate));
-    const windowFreeAt = this.sent.length < cap ? 0 : this.sent[this.sent.length - cap]! + 1000;
-    const next = Math.max(at, this.nextAt, windowFreeAt);
+    const next = Math.max(at, this.nextAt, this.windowFreeAt(rate));
     return next < this.validUntil ? next : Infinity;
+  }
+
+  /** When the last second's log has room for one more send at `rate`. */
+  private windowFreeAt(rate: number): number {
+    const cap = Math.max(1, Math.floor(rate));
+    return this.sent.length < cap ? 0 : this.sent[this.sent.length - cap]! + 1000;
   }
 
   /** Cyclr answered 429 to a request sent at `sentAt`: back off everyone, once per congestion. */
