@@ -53,7 +53,7 @@ import {
   type ProvisioningRequest,
 } from './contract/request.js';
 import { ConnectorName, CyclrAccountId, ProvisioningStage, BatchId } from './contract/search-attributes.js';
-import { FINAL_STAGES } from './contract/stages.js';
+import { FINAL_STAGES, type Stage } from './contract/stages.js';
 import type { provisionConnector } from './workflows/provision-connector.js';
 
 // What a caller of the package (`cyclr-provisioner/client`) needs beside the client: the contract's names and types.
@@ -190,6 +190,13 @@ export class ProvisioningClient {
    * A provisioning that is running is returned as it is (`created: false`).
    */
   async reconnect(workflowId: string, options: ReconnectOptions = {}): Promise<StartedProvisioning> {
+    const row = await this.batchRowWithoutRuns(workflowId);
+    if (row) {
+      // A batch row that completed at install: its first run of its own, from the row's recorded outcome.
+      if (row.status.stage !== 'completed') throw notReconnectable(workflowId, row.status.stage);
+      const lifecycle: LifecycleAction = { action: 'reconnect', previous: row.status, force: options.force === true };
+      return this.startRun(row.request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' }, options);
+    }
     let previous = await this.status(workflowId);
     if (await this.isRunning(workflowId)) {
       if (!FINAL_STAGES.includes(previous.stage)) return { workflowId, created: false, status: previous };
@@ -203,12 +210,7 @@ export class ProvisioningClient {
         `provisioning "${workflowId}" was removed; start it again (provisioner start) to install it anew`,
       );
     }
-    if (previous.stage !== 'completed') {
-      throw new ProvisioningError(
-        Failure.NotReconnectable,
-        `provisioning "${workflowId}" is ${previous.stage}, not completed; start it again instead of reconnecting`,
-      );
-    }
+    if (previous.stage !== 'completed') throw notReconnectable(workflowId, previous.stage);
     const request = await this.request(workflowId);
     const lifecycle: LifecycleAction = { action: 'reconnect', previous, force: options.force === true };
     return this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' }, options);
@@ -220,6 +222,10 @@ export class ProvisioningClient {
    * removed provisioning does nothing and says so, so a retried removal is one removal.
    */
   async remove(workflowId: string): Promise<RemovedProvisioning> {
+    // A batch row that ran without a workflow: its removal is its first run of its own.
+    const row = await this.batchRowWithoutRuns(workflowId);
+    const removedRow = row && (await this.startRemoval(workflowId, row.request, row.status));
+    if (removedRow) return removedRow;
     for (let round = 0; ; round++) {
       const running = await this.runningAction(workflowId);
       if (running === 'remove') {
@@ -240,20 +246,30 @@ export class ProvisioningClient {
       }
       const previous = await this.status(workflowId);
       if (previous.stage === 'removed') return { workflowId, removedByThisCall: false, status: previous };
-      const request = await this.request(workflowId);
-      const lifecycle: LifecycleAction = { action: 'remove', previous };
-      const started = await this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' });
-      if (!started.created) {
-        if (round < 3) continue; // another run began meanwhile (another removal, or a start): look again
+      const removed = await this.startRemoval(workflowId, await this.request(workflowId), previous);
+      if (removed) return removed;
+      // Another run began meanwhile (another removal, or a start): look again.
+      if (round >= 3) {
         throw new ProvisioningError(Failure.UpdateRejected, `provisioning "${workflowId}" keeps being restarted`);
       }
-      try {
-        await this.handle(workflowId).result();
-      } catch (err) {
-        throw await this.resultError(workflowId, err);
-      }
-      return { workflowId, removedByThisCall: true, status: await this.status(workflowId) };
     }
+  }
+
+  /** Starts a removal run and waits for its end; undefined when another run began first. */
+  private async startRemoval(
+    workflowId: string,
+    request: ProvisioningRequest,
+    previous: ProvisioningStatus,
+  ): Promise<RemovedProvisioning | undefined> {
+    const lifecycle: LifecycleAction = { action: 'remove', previous };
+    const started = await this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' });
+    if (!started.created) return undefined;
+    try {
+      await this.handle(workflowId).result();
+    } catch (err) {
+      throw await this.resultError(workflowId, err);
+    }
+    return { workflowId, removedByThisCall: true, status: await this.status(workflowId) };
   }
 
   /**
@@ -321,6 +337,34 @@ export class ProvisioningClient {
     for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
     if (!payloads[0]) throw new ProvisioningError(Failure.ProvisioningNotFound, `no request in "${workflowId}"`);
     return payloadConverter.fromPayload<ProvisioningRequest>(payloads[0]);
+  }
+
+  /**
+   * A batch row that completed or failed at install has no workflow of its own until it is reconnected or removed:
+   * its recorded outcome, and its request read back from the batch's sealed page (tagged with its batch, so its
+   * runs list under the batch). Undefined when the id has runs in Temporal, or no such row.
+   */
+  private async batchRowWithoutRuns(
+    workflowId: string,
+  ): Promise<{ status: ProvisioningStatus; request: ProvisioningRequest } | undefined> {
+    const store = this.options.batchStore;
+    if (!store) return undefined;
+    try {
+      await this.handle(workflowId).describe();
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const record = await store.readRow(workflowId);
+    if (!record) return undefined;
+    const row = await store.recordedRow(record);
+    if (!row || provisioningWorkflowId(row.request) !== workflowId) {
+      throw new ProvisioningError(
+        Failure.BatchStoreCorrupt,
+        `batch "${record.batchId}" has no row at line ${record.line} for "${workflowId}" (its record says so)`,
+      );
+    }
+    return { status: record.status, request: { ...row.request, batchId: record.batchId } };
   }
 
   /** The action of the run in progress: `provision` for a first run, `reconnect`, `remove`; none when closed. */
@@ -555,4 +599,11 @@ function translate(workflowId: string, err: unknown): unknown {
     return new ProvisioningError(Failure.ProvisioningFinished, `provisioning "${workflowId}" has already finished`);
   }
   return err;
+}
+
+function notReconnectable(workflowId: string, stage: Stage): ProvisioningError {
+  return new ProvisioningError(
+    Failure.NotReconnectable,
+    `provisioning "${workflowId}" is ${stage}, not completed; start it again instead of reconnecting`,
+  );
 }

@@ -461,7 +461,8 @@ test("a batch's page charts progress while it runs, lists failures with line num
     await expect(failureRows.nth(0).locator('td').first().textContent()).resolves.toBe('4');
     await expect(failureRows.nth(1).locator('td').first().textContent()).resolves.toBe('5');
     await expect(failureRows.nth(1).textContent()).resolves.toContain('ConnectorNotFound');
-    // That row ran without a workflow of its own: its link opens the batch's record of it, with nothing to act on.
+    // That row ran without a workflow of its own: its link opens the batch's record of it. A read sign-in has nothing
+    // to act on; a write sign-in may remove it (it failed: no reconnect), which gives it a run of its own.
     const rowLink = failureRows.nth(1).getByRole('link');
     const rowId = (await rowLink.textContent())!.trim();
     await rowLink.click();
@@ -469,6 +470,15 @@ test("a batch's page charts progress while it runs, lists failures with line num
     await expect(page.locator('#stage').textContent()).resolves.toBe('failed');
     await expect(page.locator('#last-error').textContent()).resolves.toContain('ConnectorNotFound');
     await expect(page.locator('#without-workflow').count()).resolves.toBe(1);
+    await expect(page.locator('#action-reconnect, #action-remove').count()).resolves.toBe(0);
+    const writer = await signedIn(WRITE_TOKEN);
+    await writer.page.goto(page.url());
+    await expect(writer.page.locator('#action-reconnect').count()).resolves.toBe(0);
+    await writer.page.locator('#action-remove').click();
+    await writer.page.locator('#confirm').click();
+    await expect(writer.page.locator('#outcome').textContent()).resolves.toContain('Removed');
+    await expect(client.status(rowId)).resolves.toMatchObject({ stage: 'removed', batchId: batch.batchId });
+    await writer.context.close();
     await page.goBack();
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#failures-download').click()]);
     expect(download.suggestedFilename()).toBe(`${batch.batchId}.failures.jsonl`);

@@ -252,6 +252,22 @@ export class BatchStore {
     return text === undefined ? undefined : (JSON.parse(text) as RowRecord);
   }
 
+  /**
+   * The row a record was written for, read back from its batch's sealed pages (it carries its secrets: callers keep
+   * it in memory). Rows are in file order and a row's index is below its line number, so its page is found at or
+   * before the line's.
+   */
+  async recordedRow(record: RowRecord): Promise<BatchRow | undefined> {
+    const { pages, pageSize } = await this.manifest(record.batchId);
+    for (let page = Math.min(pages - 1, Math.floor((record.line - 1) / pageSize)); page >= 0; page--) {
+      const rows = await this.readPage(record.batchId, page);
+      const row = rows.find((r) => r.line === record.line);
+      if (row) return row;
+      if (rows.length && rows[0]!.line < record.line) return undefined;
+    }
+    return undefined;
+  }
+
   /** Every row of a batch, in file order, a page at a time (the rows carry secrets: callers keep them in memory). */
   async *rows(batchId: string): AsyncGenerator<BatchRow> {
     const { pages } = await this.manifest(batchId);

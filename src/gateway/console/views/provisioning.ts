@@ -81,7 +81,7 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
         </section>`
       : '';
   const ended =
-    ctx.scope === 'write' && !v.running && v.hasWorkflow && s.stage !== 'removed'
+    ctx.scope === 'write' && !v.running && s.stage !== 'removed'
       ? html`<section class="actions" aria-label="Actions">
           <h2>Actions</h2>
           ${
@@ -157,8 +157,8 @@ export function detailPage(ctx: PageContext, v: DetailView): string {
           ? html`<h2>Who acted</h2>
               ${whoActed(v.acted)}`
           : html`<p id="without-workflow">
-              This row of its batch ran without a workflow of its own: what is shown is the batch's record of it, and
-              there is nothing to act on here.
+              This row of its batch ran without a workflow of its own: what is shown is the batch's record of it. A
+              reconnect or a removal gives it one.
             </p>`
       }
       ${actions} ${ended}`,
