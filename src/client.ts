@@ -317,9 +317,15 @@ export class ProvisioningClient {
 
   /**
    * The request a provisioning was started with (every run of it carries it as its first argument), read from the
-   * latest run's first history event and decoded as any payload is (the codec decrypts it).
+   * latest run's first history event and decoded as any payload is (the codec decrypts it); for a batch row without
+   * a run of its own, the row as its batch stored it.
    */
   async request(workflowId: string): Promise<ProvisioningRequest> {
+    const row = await this.batchRowWithoutRuns(workflowId);
+    return row ? row.request : this.startedWith(workflowId);
+  }
+
+  private async startedWith(workflowId: string): Promise<ProvisioningRequest> {
     const history = await this.call(workflowId, () =>
       this.temporal.workflowService.getWorkflowExecutionHistory({
         namespace: this.temporal.options.namespace,

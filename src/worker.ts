@@ -48,9 +48,9 @@ export function createActivities(config: WorkerConfig, temporal: ProvisioningCli
     ...createBatchRowActivities({ store, provisioning, maxConcurrentRequests: config.cyclr.maxConcurrentRequests }),
     ...createConnectionCheckActivities({
       cyclr,
-      accountsWithCompleted: () => accountsWithCompleted(temporal.temporal, temporal.taskQueue),
+      accountsWithCompleted: () => accountsWithCompleted(temporal.temporal, temporal.taskQueue, store),
       completedConnections: (accountId, onRead) =>
-        completedConnections(temporal.temporal, temporal.taskQueue, accountId, onRead),
+        completedConnections(temporal.temporal, temporal.taskQueue, accountId, onRead, store),
       notifyUrlOf: async (workflowId) => (await temporal.request(workflowId)).notifyUrl,
       reconnect: async (workflowId) => (await temporal.reconnect(workflowId)).created,
     }),
@@ -77,7 +77,10 @@ export async function createWorker(
   const rate = new RequestRate();
   // The worker's own client (over the same connection): the connection check reads runs and starts reconnects.
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) });
-  const provisionings = new ProvisioningClient(client, config.temporal.taskQueue);
+  // With the batch store: a batch row without a run of its own is reconnected (and its notifyUrl read) from its row.
+  const provisionings = new ProvisioningClient(client, config.temporal.taskQueue, {
+    batchStore: BatchStore.fromConfig(config),
+  });
   // Requests per second across every worker: each renews its share from the cluster-wide lease.
   const limit = config.cyclr.maxRequestsPerSecond;
   const lease = limit

@@ -3,6 +3,7 @@
  * cases run on each: pages sealed at rest, one batch per id, row records and failures, namespaces kept apart, a page
  * no key opens, and a store that cannot be reached.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -130,7 +131,7 @@ const KINDS: Kind[] = [
 describe.each(KINDS)('the batch store on $name', (kind) => {
   test('pages come back in order and are sealed at rest: no row secret in any object', async () => {
     const objects = await kind.fresh();
-    const store = new BatchStore(objects, [KEY_NEW], 'ns-a');
+    const store = new BatchStore(objects, [KEY_NEW], 'ns-a', 'tq');
     const batch = rows(450);
     const { manifest, created } = await store.write('sealed', batch, [], { pageSize: 200 });
     expect(created).toBe(true);
@@ -145,7 +146,7 @@ describe.each(KINDS)('the batch store on $name', (kind) => {
   });
 
   test('one batch per id: the same rows again is the same batch, other rows are refused, also when racing', async () => {
-    const store = new BatchStore(await kind.fresh(), [KEY_NEW], 'ns-a');
+    const store = new BatchStore(await kind.fresh(), [KEY_NEW], 'ns-a', 'tq');
     await store.write('once', rows(5), []);
     await expect(store.write('once', rows(5), [])).resolves.toMatchObject({ created: false });
     await expect(store.write('once', rows(6), [])).rejects.toThrow(BatchConflictError);
@@ -168,7 +169,7 @@ describe.each(KINDS)('the batch store on $name', (kind) => {
   });
 
   test('row records and failures: appends from many workers at once, last word per row, rejected rows first', async () => {
-    const store = new BatchStore(await kind.fresh(), [KEY_NEW], 'ns-a');
+    const store = new BatchStore(await kind.fresh(), [KEY_NEW], 'ns-a', 'tq');
     const rejected = [{ line: 3, type: 'InvalidRow', message: 'bad' }];
     await store.write('fails', rows(4), rejected);
     await Promise.all(
@@ -195,10 +196,42 @@ describe.each(KINDS)('the batch store on $name', (kind) => {
     await expect(store.manifest('nope')).rejects.toThrow(BatchNotFoundError);
   });
 
+  test('row records are kept by task queue and account; a record of the older, flat layout is still read', async () => {
+    const objects = await kind.fresh();
+    const store = new BatchStore(objects, [KEY_NEW], 'ns-a', 'tq-1');
+    const otherQueue = new BatchStore(objects, [KEY_NEW], 'ns-a', 'tq-2');
+    const row = (workflowId: string, accountId: string) => ({
+      workflowId,
+      batchId: 'by-account',
+      line: 1,
+      status: { ...initialStatus(rows(1)[0]!.request), accountId, stage: 'completed' as const },
+    });
+    await store.writeRow(row('provision:acct-1:a', 'acct-1'));
+    await store.writeRow(row('provision:acct-1:b', 'acct-1'));
+    await store.writeRow(row('provision:acct-2:a', 'acct-2'));
+    expect((await store.accountsWithRows()).sort()).toEqual(['acct-1', 'acct-2']);
+    expect((await store.rowsOfAccount('acct-1')).map((r) => r.workflowId).sort()).toEqual([
+      'provision:acct-1:a',
+      'provision:acct-1:b',
+    ]);
+    expect(await store.rowsOfAccount('acct-3')).toEqual([]);
+    // Another task queue of the same namespace keeps its own.
+    expect(await otherQueue.accountsWithRows()).toEqual([]);
+    await expect(otherQueue.readRow('provision:acct-1:a')).resolves.toBeUndefined();
+    // Recorded before rows were kept by account (rows/<2 hex>/<hash>.json): status still answers; the check skips it.
+    const hash = createHash('sha256').update('provision:acct-9:old').digest('hex');
+    await objects.put(
+      `ns-a/rows/${hash.slice(0, 2)}/${hash}.json`,
+      JSON.stringify(row('provision:acct-9:old', 'acct-9')),
+    );
+    await expect(store.readRow('provision:acct-9:old')).resolves.toMatchObject({ status: { accountId: 'acct-9' } });
+    expect((await store.accountsWithRows()).sort()).toEqual(['acct-1', 'acct-2']);
+  });
+
   test("two namespaces sharing the store never see each other's batches or rows", async () => {
     const objects = await kind.fresh();
-    const a = new BatchStore(objects, [KEY_NEW], 'ns-a');
-    const b = new BatchStore(objects, [KEY_NEW], 'ns-b');
+    const a = new BatchStore(objects, [KEY_NEW], 'ns-a', 'tq');
+    const b = new BatchStore(objects, [KEY_NEW], 'ns-b', 'tq');
     await a.write('shared-id', rows(3, 'a'), []);
     // The same id with other rows is another deployment's own batch, not a conflict.
     await expect(b.write('shared-id', rows(2, 'b'), [])).resolves.toMatchObject({ created: true });
@@ -211,28 +244,30 @@ describe.each(KINDS)('the batch store on $name', (kind) => {
     await expect(b.readRow('provision:same')).resolves.toBeUndefined();
     await a.appendFailures('shared-id', [{ workflowId: 'w', type: 'Failed', message: 'a only' }]);
     expect(await b.failures('shared-id')).toEqual([]);
-    expect(() => new BatchStore(objects, [KEY_NEW], '../up')).toThrow(/TEMPORAL_NAMESPACE/);
+    expect(() => new BatchStore(objects, [KEY_NEW], '../up', 'tq')).toThrow(/TEMPORAL_NAMESPACE/);
   });
 
   test('a page sealed with a key not held cannot be opened, and says which key; the same rows submitted again are sealed anew', async () => {
     const objects = await kind.fresh();
-    const before = new BatchStore(objects, [KEY_OLD], 'ns-a');
+    const before = new BatchStore(objects, [KEY_OLD], 'ns-a', 'tq');
     await before.write('rotated', rows(3), []);
-    const after = new BatchStore(objects, [KEY_NEW], 'ns-a');
+    const after = new BatchStore(objects, [KEY_NEW], 'ns-a', 'tq');
     const opened = after.readPage('rotated', 0);
     await expect(opened).rejects.toThrow(BatchPageUnreadableError);
     await expect(opened).rejects.toThrow(
       'batch "rotated" page 0 cannot be opened: batch page encrypted with key "old", which PAYLOAD_ENCRYPTION_KEY does not hold',
     );
     // A rotation that keeps the old key still reads it.
-    await expect(new BatchStore(objects, [KEY_NEW, KEY_OLD], 'ns-a').readPage('rotated', 0)).resolves.toHaveLength(3);
+    await expect(
+      new BatchStore(objects, [KEY_NEW, KEY_OLD], 'ns-a', 'tq').readPage('rotated', 0),
+    ).resolves.toHaveLength(3);
     // Submitting the same rows again with the current key seals them with it (the id and its rows are unchanged).
     await expect(after.write('rotated', rows(3), [])).resolves.toMatchObject({ created: false });
     await expect(after.readPage('rotated', 0)).resolves.toEqual(rows(3));
   });
 
   test('a store that cannot be used says so, naming where it is', async () => {
-    const store = new BatchStore(kind.unreachable(), [KEY_NEW], 'ns-a');
+    const store = new BatchStore(kind.unreachable(), [KEY_NEW], 'ns-a', 'tq');
     const read = store.readPage('any', 0);
     await expect(read).rejects.toThrow(BatchStoreUnavailableError);
     await expect(read).rejects.toThrow(/the batch store at .* cannot be used: /);

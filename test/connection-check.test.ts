@@ -6,9 +6,16 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
+import { submitBatch } from '../src/batch/batch-client.js';
+import { BatchStore } from '../src/batch/store.js';
+import { ProvisioningClient } from '../src/client.js';
+import { loadConfig } from '../src/config.js';
+import { batchWorkflowId } from '../src/contract/ids.js';
 import {
   connectionCheckScheduleId,
   lapseEventId,
@@ -17,7 +24,7 @@ import {
 import { consoleCookie } from './support/console-session.js';
 import { startGateway, TEST_READ_TOKEN } from './support/gateway-stack.js';
 import { eventually, startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
-import { requestTotal, seedAccounts, setFaults, simulatorStats } from './support/simulator-admin.js';
+import { installCount, requestTotal, seedAccounts, setFaults, simulatorStats } from './support/simulator-admin.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const NOTIFY_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -255,4 +262,80 @@ describe('CONNECTION_AUTO_RECONNECT=true, CONNECTION_CHECK_EVERY=1h', () => {
     const status = await stack.client.status(workflowId);
     expect(status).toMatchObject({ stage: 'awaiting-consent', reconnects: 1 });
   }, 90_000);
+});
+
+describe('batch rows that completed at install (no workflow of their own), CONNECTION_AUTO_RECONNECT=true', () => {
+  let stack: TestStack;
+  let client: ProvisioningClient;
+  let store: BatchStore;
+  let dir: string;
+  beforeAll(async () => {
+    mkdirSync(join(PROJECT_ROOT, '.tmp', 'test'), { recursive: true });
+    dir = mkdtempSync(join(PROJECT_ROOT, '.tmp', 'test', 'conncheck-batch-'));
+    stack = await startTestStack('conncheck-batch', {
+      env: { NOTIFY_SIGNING_SECRET: NOTIFY_SECRET, CONNECTION_AUTO_RECONNECT: 'true', BATCH_STORE_DIR: dir },
+    });
+    store = BatchStore.fromConfig({ ...loadConfig('client', testEnv(stack.options)), batchStoreDir: dir });
+    client = new ProvisioningClient(stack.client.temporal, stack.client.taskQueue, { batchStore: store });
+  });
+  afterAll(() => stack?.stop());
+
+  test('are checked from the batch store; a lapse is reported, and reconnected from the row as the batch stored it', async () => {
+    const [a, b] = [uniqueId('acct'), uniqueId('acct')];
+    await seedAccounts(stack.simulator.url, [a, b]);
+    const rows = [
+      { accountId: a, installName: 'conn-0' },
+      { accountId: a, installName: 'conn-1' },
+      { accountId: b, installName: 'conn-0' },
+    ].map((r) => ({
+      ...r,
+      connector: { id: FIXTURE_CONNECTORS.apiKey.id },
+      authValue: 'row-key',
+      notifyUrl: receiver.eventsUrl,
+    }));
+    const file = join(dir, `${a}.jsonl`);
+    writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const { batchId } = await submitBatch(client.temporal, client.taskQueue, store, { file });
+    await client.temporal.workflow.getHandle(batchWorkflowId(batchId)).result();
+    const gone = `provision:${b}:conn-0`;
+    const before = await client.status(gone);
+    expect(before).toMatchObject({ stage: 'completed', batchId });
+    // Uninstalled at Cyclr outside the provisioner.
+    stack.simulator.state.deleteAccountConnector(b, before.accountConnectorId!);
+
+    const { check, lists } = await runCheck(stack);
+    expect(check).toMatchObject({
+      accounts: 2,
+      connections: 3,
+      cyclrRequests: 2,
+      lapsedTotal: 1,
+      reconnectsStarted: 1,
+    });
+    expect(lists).toBe(2);
+    expect(check.lapsed).toEqual([
+      {
+        workflowId: gone,
+        runId: `batch:${batchId}`,
+        accountId: b,
+        connector: expect.objectContaining({ id: FIXTURE_CONNECTORS.apiKey.id }),
+        accountConnectorId: before.accountConnectorId,
+        reason: 'gone',
+      },
+    ]);
+    const event = await receiver.waitFor(gone, 'provisioning.connection_lapsed');
+    new Webhook(NOTIFY_SECRET).verify(event.body, event.headers as Record<string, string>);
+    expect(event.event.id).toBe(lapseEventId(check.lapsed[0]!));
+    expect(event.body).not.toContain('row-key');
+
+    // The reconnect ran from the row's own request (its authValue from the sealed page): installed again.
+    const after = await eventually(async () => {
+      const s = await client.status(gone);
+      return s.stage === 'completed' && s.reconnects === 1 ? s : undefined;
+    });
+    expect(after.accountConnectorId).not.toBe(before.accountConnectorId);
+    expect(installCount(await simulatorStats(stack.simulator.url), b, 'conn-0')).toBe(2);
+    // From now on it is checked as a provisioning with a run; nothing is lapsed.
+    const next = await runCheck(stack);
+    expect(next.check).toMatchObject({ accounts: 2, connections: 3, lapsedTotal: 0 });
+  }, 120_000);
 });

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BatchStoreUnavailableError, type ObjectStore } from './object-store.js';
 
@@ -54,9 +55,16 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.entries(prefix)).filter((e) => e.isFile() && !e.name.endsWith('.tmp')).map((e) => e.name);
+  }
+
+  async folders(prefix: string): Promise<string[]> {
+    return (await this.entries(prefix)).filter((e) => e.isDirectory()).map((e) => e.name);
+  }
+
+  private async entries(prefix: string): Promise<Dirent[]> {
     try {
-      const entries = await readdir(this.path(prefix), { withFileTypes: true });
-      return entries.filter((e) => e.isFile() && !e.name.endsWith('.tmp')).map((e) => e.name);
+      return await readdir(this.path(prefix), { withFileTypes: true });
     } catch (err) {
       if (code(err) === 'ENOENT') return [];
       throw this.unavailable(err);

@@ -17,6 +17,8 @@ export interface ObjectStore {
   create(key: string, body: string): Promise<boolean>;
   /** The names of the objects directly under `prefix/` (not below a further "/"), in no particular order. */
   list(prefix: string): Promise<string[]>;
+  /** The names of the folders directly under `prefix/` (keys continue below them), in no particular order. */
+  folders(prefix: string): Promise<string[]>;
 }
 
 /**

@@ -94,21 +94,34 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listUnder(prefix)).objects;
+  }
+
+  async folders(prefix: string): Promise<string[]> {
+    return (await this.listUnder(prefix)).folders;
+  }
+
+  /** One listing, "/"-delimited: the objects directly under `prefix/` and the folders below it, by name. */
+  private async listUnder(prefix: string): Promise<{ objects: string[]; folders: string[] }> {
     const under = `${this.key(prefix)}/`;
-    const names: string[] = [];
+    const objects: string[] = [];
+    const folders: string[] = [];
     let token: string | undefined;
     try {
       do {
         const page = await this.client.send(
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: under, Delimiter: '/', ContinuationToken: token }),
         );
-        for (const object of page.Contents ?? []) if (object.Key) names.push(object.Key.slice(under.length));
+        for (const object of page.Contents ?? []) if (object.Key) objects.push(object.Key.slice(under.length));
+        for (const folder of page.CommonPrefixes ?? []) {
+          if (folder.Prefix) folders.push(folder.Prefix.slice(under.length, -1));
+        }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (err) {
       throw this.unavailable(err);
     }
-    return names;
+    return { objects, folders };
   }
 
   /** Closes the client's connections (tests; processes simply exit). */

@@ -77,6 +77,13 @@ export function checkBatchId(batchId: string): string {
   return batchId;
 }
 
+/** Objects read at once when a listing is read whole. */
+const READS_AT_ONCE = 16;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /** The hash the default batch id comes from; stable for the same rows in the same order. */
 export function contentHash(rows: readonly BatchRow[]): string {
   const hash = createHash('sha256');
@@ -88,11 +95,16 @@ export class BatchStore {
   private readonly cipher: PageCipher;
   private readonly root: string;
 
-  /** Batches and rows of `namespace` (the Temporal namespace: each deployment its own) in `objects`. */
+  /**
+   * Batches and rows of `namespace` (the Temporal namespace: each deployment its own) in `objects`; the records of
+   * rows that ran without a workflow are kept by `taskQueue` and account, so a deployment's connection check reads
+   * its own.
+   */
   constructor(
     readonly objects: ObjectStore,
     keys: readonly Key[],
     readonly namespace: string,
+    readonly taskQueue: string,
   ) {
     if (!NAMESPACE_PATTERN.test(namespace)) {
       throw new Error(`TEMPORAL_NAMESPACE "${namespace}": use letters, digits, ".", "_" or "-"`);
@@ -106,12 +118,14 @@ export class BatchStore {
    * payload keys, scoped by the Temporal namespace.
    */
   static fromConfig(
-    config: Pick<Config, 'batchStoreDir' | 'batchStoreS3' | 'payloadKeys'> & { temporal: { namespace: string } },
+    config: Pick<Config, 'batchStoreDir' | 'batchStoreS3' | 'payloadKeys'> & {
+      temporal: { namespace: string; taskQueue: string };
+    },
   ): BatchStore {
     const objects = config.batchStoreS3
       ? new S3ObjectStore(config.batchStoreS3)
       : new DirectoryObjectStore(config.batchStoreDir ?? DEFAULT_BATCH_STORE_DIR);
-    return new BatchStore(objects, config.payloadKeys, config.temporal.namespace);
+    return new BatchStore(objects, config.payloadKeys, config.temporal.namespace, config.temporal.taskQueue);
   }
 
   /** Where this store keeps its objects, for messages (a directory, or s3://bucket/prefix). */
@@ -237,8 +251,26 @@ export class BatchStore {
     await this.objects.put(this.key(batchId, 'failures', name), failures.map((f) => JSON.stringify(f) + '\n').join(''));
   }
 
+  /**
+   * Row records are kept under their task queue and account (`rows/<task queue hash>/<account hash>/`), so the
+   * connection check finds an account's rows with one listing. The account is the id's second part
+   * (`provision:{accountId}:{installName}`).
+   */
   private rowKey(workflowId: string): string {
-    const hash = createHash('sha256').update(workflowId).digest('hex');
+    return [this.rowsOf(workflowId.split(':')[1] ?? ''), `${sha256(workflowId)}.json`].join('/');
+  }
+
+  private get rowsRoot(): string {
+    return [this.root, 'rows', sha256(this.taskQueue).slice(0, 32)].join('/');
+  }
+
+  private rowsOf(accountId: string): string {
+    return [this.rowsRoot, sha256(accountId).slice(0, 32)].join('/');
+  }
+
+  /** Where rows were recorded before they were kept by account: read, never written. */
+  private flatRowKey(workflowId: string): string {
+    const hash = sha256(workflowId);
     return [this.root, 'rows', hash.slice(0, 2), `${hash}.json`].join('/');
   }
 
@@ -248,8 +280,36 @@ export class BatchStore {
 
   /** The row outcome recorded for this workflow id by a batch of this namespace, if any. */
   async readRow(workflowId: string): Promise<RowRecord | undefined> {
-    const text = await this.objects.get(this.rowKey(workflowId));
+    const text =
+      (await this.objects.get(this.rowKey(workflowId))) ?? (await this.objects.get(this.flatRowKey(workflowId)));
     return text === undefined ? undefined : (JSON.parse(text) as RowRecord);
+  }
+
+  /** The accounts with a row recorded on this task queue (rows recorded before they were kept by account: none). */
+  async accountsWithRows(): Promise<string[]> {
+    const read = pLimit(READS_AT_ONCE);
+    const accounts = await Promise.all(
+      (await this.objects.folders(this.rowsRoot)).map((folder) =>
+        read(async () => {
+          // Every record in the folder names the same account: the first one says which.
+          const under = `${this.rowsRoot}/${folder}`;
+          const [first] = await this.objects.list(under);
+          const text = first === undefined ? undefined : await this.objects.get(`${under}/${first}`);
+          return text === undefined ? undefined : (JSON.parse(text) as RowRecord).status.accountId;
+        }),
+      ),
+    );
+    return accounts.filter((a): a is string => a !== undefined);
+  }
+
+  /** The rows recorded for one account on this task queue. */
+  async rowsOfAccount(accountId: string): Promise<RowRecord[]> {
+    const read = pLimit(READS_AT_ONCE);
+    const under = this.rowsOf(accountId);
+    const texts = await Promise.all(
+      (await this.objects.list(under)).map((name) => read(() => this.objects.get(`${under}/${name}`))),
+    );
+    return texts.filter((t): t is string => t !== undefined).map((t) => JSON.parse(t) as RowRecord);
   }
 
   /**
@@ -277,8 +337,8 @@ export class BatchStore {
   /** Every failure: rejected rows first, then those recorded (in time order; a retried append counts once). */
   async failures(batchId: string): Promise<BatchFailure[]> {
     const names = (await this.objects.list(this.key(batchId, 'failures'))).sort();
-    const limit = pLimit(16);
-    const texts = await Promise.all(names.map((n) => limit(() => this.objects.get(this.key(batchId, 'failures', n)))));
+    const read = pLimit(READS_AT_ONCE);
+    const texts = await Promise.all(names.map((n) => read(() => this.objects.get(this.key(batchId, 'failures', n)))));
     const recorded = new Map<string, BatchFailure>();
     for (const f of texts.flatMap((t) => jsonLines<BatchFailure>(t))) recorded.set(f.workflowId ?? `line:${f.line}`, f);
     return [...(await this.rejected(batchId)), ...recorded.values()];

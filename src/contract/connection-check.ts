@@ -19,7 +19,10 @@ export type LapseReason =
 /** A completed provisioning, as the check sees it: the run that completed and the account connector it made. */
 export interface CompletedConnection {
   workflowId: string;
-  /** The run that completed: a later lapse of a reconnected provisioning is another lapse (another event id). */
+  /**
+   * The run that completed: a later lapse of a reconnected provisioning is another lapse (another event id). A batch
+   * row that completed at install without a run of its own: `batch:<batchId>`.
+   */
   runId: string;
   accountId: string;
   connector: { id?: number; name?: string };

@@ -13,6 +13,7 @@ import {
 import type { ProvisioningResult, RemovalResult } from '../contract/messages.js';
 import { ConnectorName, CyclrAccountId, ProvisioningStage } from '../contract/search-attributes.js';
 import { buildQuery, literal } from './filters.js';
+import type { BatchStore } from '../batch/store.js';
 
 /** Results read at once per account: each is one small history read. */
 const RESULT_READS = 16;
@@ -22,9 +23,12 @@ function onQueue(query: string, taskQueue: string): string {
   return `${query} AND TaskQueue = ${literal(taskQueue)}`;
 }
 
-/** The accounts with at least one provisioning whose latest run completed (a few extra are harmless). */
-export async function accountsWithCompleted(client: Client, taskQueue: string): Promise<string[]> {
-  const accounts = new Set<string>();
+/**
+ * The accounts with at least one provisioning whose latest run completed, or a batch row recorded in `store` (a few
+ * extra are harmless).
+ */
+export async function accountsWithCompleted(client: Client, taskQueue: string, store?: BatchStore): Promise<string[]> {
+  const accounts = new Set<string>(store ? await store.accountsWithRows() : []);
   const query = onQueue(buildQuery({ stage: 'completed' }), taskQueue);
   for await (const info of client.workflow.list({ query, pageSize: 1000 })) {
     const account = info.typedSearchAttributes.get(CyclrAccountId);
@@ -35,13 +39,15 @@ export async function accountsWithCompleted(client: Client, taskQueue: string): 
 
 /**
  * The account's provisionings whose latest run completed, each with its account connector (from that run's
- * result). Earlier runs of an id that was since reconnected or removed are not counted.
+ * result). Earlier runs of an id that was since reconnected or removed are not counted. With `store` (the task
+ * queue's), also the account's batch rows that completed at install and have no run of their own yet.
  */
 export async function completedConnections(
   client: Client,
   taskQueue: string,
   accountId: string,
   onRead: () => void = () => undefined,
+  store?: BatchStore,
 ): Promise<CompletedConnection[]> {
   const latest = new Map<string, WorkflowExecutionInfo>();
   const query = onQueue(buildQuery({ account: accountId }), taskQueue);
@@ -71,7 +77,19 @@ export async function completedConnections(
       }),
     ),
   );
-  return connections.filter((c): c is CompletedConnection => c !== undefined);
+  const rows = store ? await store.rowsOfAccount(accountId) : [];
+  onRead();
+  const batchRows = rows
+    .filter((r) => !latest.has(r.workflowId))
+    .filter((r) => r.status.stage === 'completed' && r.status.accountConnectorId !== undefined)
+    .map((r): CompletedConnection => ({
+      workflowId: r.workflowId,
+      runId: `batch:${r.batchId}`,
+      accountId,
+      connector: { ...r.status.connector },
+      accountConnectorId: r.status.accountConnectorId!,
+    }));
+  return [...connections.filter((c): c is CompletedConnection => c !== undefined), ...batchRows];
 }
 
 /**
