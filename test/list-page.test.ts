@@ -64,3 +64,35 @@ test('listPage pages through what listProvisionings lists, entry for entry', asy
   expect(paged.find((e) => e.workflowId === ids[3])!.closeTime).toMatch(/^\d{4}-/);
   expect(paged.find((e) => e.workflowId === ids[0])!.batchId).toBeUndefined();
 });
+
+test("a provisioning's earlier runs are not listed: a removed one no longer shows as completed", async () => {
+  const account = uniqueId('list-runs');
+  const taskQueue = uniqueId('list-runs-queue');
+  const workflowId = `${account}-0`;
+  const run = async (stage: string) => {
+    const handle = await client.workflow.start('provisionConnector', {
+      workflowId,
+      taskQueue,
+      args: [],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: ProvisioningStage, value: stage },
+        { key: CyclrAccountId, value: account },
+      ]),
+    });
+    await handle.terminate('test');
+    return handle.firstExecutionRunId;
+  };
+  await run('completed');
+  const removedRun = await run('removed');
+  // Visibility has both runs; the list has the latest only, and a filter on the earlier run's stage finds nothing.
+  await eventually(async () => {
+    const { count } = await client.workflow.count(buildQuery({ account }));
+    return count === 2 ? true : undefined;
+  });
+  await expect(listProvisionings(client, buildQuery({ account }), 100)).resolves.toEqual([
+    expect.objectContaining({ workflowId, runId: removedRun, stage: 'removed' }),
+  ]);
+  await expect(listProvisionings(client, buildQuery({ account, stage: 'completed' }), 100)).resolves.toEqual([]);
+  await expect(listPage(client, buildQuery({ account, stage: 'completed' }), 10)).resolves.toMatchObject({ rows: [] });
+});

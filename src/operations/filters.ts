@@ -6,6 +6,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import pLimit from 'p-limit';
 import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
 import { provisioningWorkflowId } from '../contract/ids.js';
 import { z } from 'zod';
@@ -115,6 +116,8 @@ export function buildQuery(values: FilterValues, opts: QueryOptions = {}): strin
 
 export interface ListedProvisioning {
   workflowId: string;
+  /** The run listed: a provisioning that was reconnected or removed has several, and only the latest is listed. */
+  runId?: string;
   stage?: string;
   accountId?: string;
   connector?: string;
@@ -127,6 +130,7 @@ export interface ListedProvisioning {
 /** A listed execution, from the client's decoded form or the service's raw one. */
 interface ExecutionFields {
   workflowId: string;
+  runId?: string;
   keyword(key: typeof BatchId): string | undefined;
   status: string;
   startTime: Date;
@@ -137,6 +141,7 @@ function listed(e: ExecutionFields): ListedProvisioning {
   const batchId = e.keyword(BatchId);
   return {
     workflowId: e.workflowId,
+    ...(e.runId ? { runId: e.runId } : {}),
     stage: e.keyword(ProvisioningStage),
     accountId: e.keyword(CyclrAccountId),
     connector: e.keyword(ConnectorName),
@@ -150,6 +155,7 @@ function listed(e: ExecutionFields): ListedProvisioning {
 export function toListed(info: WorkflowExecutionInfo): ListedProvisioning {
   return listed({
     workflowId: info.workflowId,
+    runId: info.runId,
     keyword: (key) => info.typedSearchAttributes.get(key),
     status: info.status.name,
     startTime: info.startTime,
@@ -181,6 +187,7 @@ export function rawToListed(raw: RawExecution): ListedProvisioning {
   const fields = raw.searchAttributes?.indexedFields ?? {};
   return listed({
     workflowId: raw.execution?.workflowId ?? '',
+    runId: raw.execution?.runId ?? undefined,
     keyword: (key) => {
       const payload = fields[key.name];
       const value = payload ? defaultPayloadConverter.fromPayload<unknown>(payload) : undefined;
@@ -192,14 +199,33 @@ export function rawToListed(raw: RawExecution): ListedProvisioning {
   });
 }
 
-/** Newest first (the server's order), stopping at `limit`. */
+/** Newest first (the server's order), stopping at `limit`; the latest run of each provisioning only. */
 export async function listProvisionings(client: Client, query: string, limit: number): Promise<ListedProvisioning[]> {
   const found: ListedProvisioning[] = [];
   for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
     found.push(toListed(info));
     if (found.length >= limit) break;
   }
-  return found;
+  return latestRunsOnly(client, found);
+}
+
+/** Runs described at once when a list is checked for superseded runs. */
+const DESCRIBES_AT_ONCE = 16;
+
+/**
+ * Visibility keeps every run: a provisioning reconnected or removed has an earlier run that still matches its old
+ * stage (`--stage completed` would list a removed one). A closed run is kept only if it is its id's latest; a
+ * running one always is.
+ */
+async function latestRunsOnly(client: Client, rows: ListedProvisioning[]): Promise<ListedProvisioning[]> {
+  const describe = pLimit(DESCRIBES_AT_ONCE);
+  const closed = [...new Set(rows.filter((r) => r.status !== 'running' && r.runId).map((r) => r.workflowId))];
+  const latest = new Map(
+    await Promise.all(
+      closed.map((id) => describe(async () => [id, (await client.workflow.getHandle(id).describe()).runId] as const)),
+    ),
+  );
+  return rows.filter((r) => r.status === 'running' || !r.runId || latest.get(r.workflowId) === r.runId);
 }
 
 export interface ListedPage {
@@ -220,7 +246,7 @@ export async function listPage(client: Client, query: string, pageSize: number, 
     pageSize,
     nextPageToken: page ? Buffer.from(page, 'base64url') : undefined,
   });
-  const rows = response.executions.map(rawToListed);
+  const rows = await latestRunsOnly(client, response.executions.map(rawToListed));
   const token = response.nextPageToken;
   return { rows, ...(token && token.length ? { nextPage: Buffer.from(token).toString('base64url') } : {}) };
 }
