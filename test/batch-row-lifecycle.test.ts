@@ -4,8 +4,11 @@
  * own (its request read back from the batch's sealed page), and from then on Temporal answers for it.
  * Real dev server, worker process, simulator and batch store.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../dev/local-stack/processes.js';
 import { FIXTURE_CONNECTORS } from '../dev/simulator/catalog.js';
 import { submitBatch } from '../src/batch/batch-client.js';
 import { BatchStore } from '../src/batch/store.js';
@@ -16,6 +19,8 @@ import { Failure } from '../src/contract/failures.js';
 import { parseProvisioningRequest } from '../src/contract/request.js';
 import { startTestStack, testEnv, uniqueId, type TestStack } from './support/harness.js';
 import { installCount, simulatorStats, uninstallCount } from './support/simulator-admin.js';
+
+const run = promisify(execFile);
 
 let stack: TestStack;
 let dir: string;
@@ -93,4 +98,20 @@ test('a batch row that completed at install is reconnected and removed like any 
   }))
     listed.push(run.workflowId);
   expect(listed.sort()).toEqual([reconnected, removed].sort());
+
+  // `provisioner list --account` finds a row that still has no run of its own in the batch store (by account), and
+  // the removed one through its run (removed), not its record (completed).
+  const listAccount = async (accountId: string) => {
+    const { stdout } = await run(process.execPath, ['bin/provisioner.js', 'list', '--account', accountId, '--json'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...testEnv(stack.options), BATCH_STORE_DIR: join(dir, 'store') },
+    });
+    return JSON.parse(stdout) as { workflowId: string; stage: string; status: string; batchId?: string }[];
+  };
+  expect(await listAccount(rows[0]!.accountId)).toEqual([
+    expect.objectContaining({ workflowId: kept, stage: 'completed', status: 'batch row', batchId }),
+  ]);
+  expect(await listAccount(rows[2]!.accountId)).toEqual([
+    expect.objectContaining({ workflowId: removed, stage: 'removed', status: 'completed' }),
+  ]);
 }, 120_000);

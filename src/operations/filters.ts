@@ -7,7 +7,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import pLimit from 'p-limit';
-import { BatchNotFoundError, type BatchStore } from '../batch/store.js';
+import { BatchNotFoundError, type BatchStore, type RowRecord } from '../batch/store.js';
 import { provisioningWorkflowId } from '../contract/ids.js';
 import { z } from 'zod';
 import { isStage, STAGES, type Stage } from '../contract/stages.js';
@@ -274,33 +274,57 @@ export async function listBatchRows(
   now = new Date(),
 ): Promise<ListedProvisioning[]> {
   checkFilter(v);
-  const cutoff = v['older-than'] !== undefined ? now.getTime() - ageMs(v['older-than']) : undefined;
   const found: ListedProvisioning[] = [];
-  const rows = store.rows(v.batch);
-  for await (const row of rowsOrNone(rows)) {
+  for await (const row of rowsOrNone(store.rows(v.batch))) {
     if (found.length >= limit) break;
     const workflowId = provisioningWorkflowId(row.request);
     if (skip.has(workflowId)) continue;
     const record = await store.readRow(workflowId);
-    if (!record || record.batchId !== v.batch) continue;
-    const { status } = record;
-    const startTime = status.history[0]?.at ?? '';
-    if (v.stage !== undefined && status.stage !== v.stage) continue;
-    if (v.account !== undefined && status.accountId !== v.account) continue;
-    if (v.connector !== undefined && status.connector.name !== v.connector) continue;
-    if (cutoff !== undefined && !(Date.parse(startTime) < cutoff)) continue;
-    found.push({
-      workflowId,
-      stage: status.stage,
-      accountId: status.accountId,
-      ...(status.connector.name ? { connector: status.connector.name } : {}),
-      batchId: v.batch,
-      status: 'batch row',
-      startTime,
-      ...(status.history.at(-1)?.at ? { closeTime: status.history.at(-1)!.at } : {}),
-    });
+    const entry = record && record.batchId === v.batch ? rowEntry(record, v, now) : undefined;
+    if (entry) found.push(entry);
   }
   return found;
+}
+
+/**
+ * An account's batch rows that ran without a workflow of their own (newest first), as list entries matching the
+ * same filters; `skip` holds ids already listed from Temporal.
+ */
+export async function listAccountRows(
+  store: BatchStore,
+  v: FilterValues & { account: string },
+  limit: number,
+  skip: ReadonlySet<string>,
+  now = new Date(),
+): Promise<ListedProvisioning[]> {
+  checkFilter(v);
+  return (await store.rowsOfAccount(v.account))
+    .filter((record) => !skip.has(record.workflowId) && (v.batch === undefined || record.batchId === v.batch))
+    .map((record) => rowEntry(record, v, now))
+    .filter((entry): entry is ListedProvisioning => entry !== undefined)
+    .sort((a, b) => b.startTime.localeCompare(a.startTime))
+    .slice(0, limit);
+}
+
+/** A row's recorded outcome as a list entry, if it matches the filters. */
+function rowEntry(record: RowRecord, v: FilterValues, now: Date): ListedProvisioning | undefined {
+  const { status } = record;
+  const startTime = status.history[0]?.at ?? '';
+  const cutoff = v['older-than'] !== undefined ? now.getTime() - ageMs(v['older-than']) : undefined;
+  if (v.stage !== undefined && status.stage !== v.stage) return undefined;
+  if (v.account !== undefined && status.accountId !== v.account) return undefined;
+  if (v.connector !== undefined && status.connector.name !== v.connector) return undefined;
+  if (cutoff !== undefined && !(Date.parse(startTime) < cutoff)) return undefined;
+  return {
+    workflowId: record.workflowId,
+    stage: status.stage,
+    accountId: status.accountId,
+    ...(status.connector.name ? { connector: status.connector.name } : {}),
+    batchId: record.batchId,
+    status: 'batch row',
+    startTime,
+    ...(status.history.at(-1)?.at ? { closeTime: status.history.at(-1)!.at } : {}),
+  };
 }
 
 /** A batch the store does not hold (another deployment's, or a mistyped id) has no rows to add. */

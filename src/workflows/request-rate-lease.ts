@@ -35,7 +35,7 @@ export interface Grant {
 }
 
 /** What a grant may still be spending now. */
-export function held(g: Grant, now: number): number {
+function held(g: Grant, now: number): number {
   return Math.max(g.rate, ...(g.holds ?? []).filter((h) => h.until > now).map((h) => h.rate));
 }
 

@@ -1,6 +1,6 @@
 import { commonOptions, output, parse, UsageError, withClient, cliConfig, type CliCommand } from '../command.js';
 import { BatchStore } from '../../batch/store.js';
-import { listBatchRows } from '../../operations/filters.js';
+import { listAccountRows, listBatchRows } from '../../operations/filters.js';
 import { buildQuery, filterOptions, listProvisionings, parseLimit } from '../filter-flags.js';
 import { formatLapsed, formatList } from '../format.js';
 
@@ -28,12 +28,16 @@ export const listCommand: CliCommand = {
     const query = buildQuery(values);
     const limit = parseLimit(values.limit, 100);
     const found = await withClient((c) => listProvisionings(c.temporal, query, limit));
-    // A batch's rows that completed at install ran without a workflow: their outcomes are in the batch store.
-    const batch = values.batch;
-    if (batch !== undefined && found.length < limit) {
+    // A batch's rows that completed at install ran without a workflow: their outcomes are in the batch store, kept
+    // by batch and by account.
+    const { batch, account } = values;
+    if ((batch !== undefined || account !== undefined) && found.length < limit) {
       const store = BatchStore.fromConfig(cliConfig());
       const listed = new Set(found.map((f) => f.workflowId));
-      found.push(...(await listBatchRows(store, { ...values, batch }, limit - found.length, listed)));
+      const more = limit - found.length;
+      if (batch !== undefined) found.push(...(await listBatchRows(store, { ...values, batch }, more, listed)));
+      else if (account !== undefined)
+        found.push(...(await listAccountRows(store, { ...values, account }, more, listed)));
     }
     output(values.json, formatList(found, new Date(), limit), found);
     return 0;
