@@ -211,7 +211,8 @@ export class ProvisioningClient {
       );
     }
     if (previous.stage !== 'completed') throw notReconnectable(workflowId, previous.stage);
-    const request = await this.request(workflowId);
+    // Not a batch row (checked above): its request is in its runs' history.
+    const request = await this.startedWith(workflowId);
     const lifecycle: LifecycleAction = { action: 'reconnect', previous, force: options.force === true };
     return this.startRun(request, workflowId, { lifecycle, reusePolicy: 'ALLOW_DUPLICATE' }, options);
   }
@@ -246,7 +247,7 @@ export class ProvisioningClient {
       }
       const previous = await this.status(workflowId);
       if (previous.stage === 'removed') return { workflowId, removedByThisCall: false, status: previous };
-      const removed = await this.startRemoval(workflowId, await this.request(workflowId), previous);
+      const removed = await this.startRemoval(workflowId, await this.startedWith(workflowId), previous);
       if (removed) return removed;
       // Another run began meanwhile (another removal, or a start): look again.
       if (round >= 3) {

@@ -244,7 +244,7 @@ export function createBatchRowActivities({
 
       async function settleRow(row: BatchRow): Promise<void> {
         const workflowId = provisioningWorkflowId(row.request);
-        const known = await store.readRow(workflowId);
+        const known = await store.readRow(workflowId, { olderLayout: false });
         if (known?.status.stage === 'completed') {
           result.completed += 1; // a re-run, or a retried activity: done already
           return;

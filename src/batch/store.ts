@@ -278,10 +278,15 @@ export class BatchStore {
     await this.objects.put(this.rowKey(record.workflowId), JSON.stringify(record));
   }
 
-  /** The row outcome recorded for this workflow id by a batch of this namespace, if any. */
-  async readRow(workflowId: string): Promise<RowRecord | undefined> {
+  /**
+   * The row outcome recorded for this workflow id by a batch of this namespace, if any. `olderLayout: false` skips
+   * the second read for records written before rows were kept by account (a batch's own per-row check: a row it
+   * does not find is adopted by Name at install, so the hot path need not pay that read).
+   */
+  async readRow(workflowId: string, { olderLayout = true } = {}): Promise<RowRecord | undefined> {
     const text =
-      (await this.objects.get(this.rowKey(workflowId))) ?? (await this.objects.get(this.flatRowKey(workflowId)));
+      (await this.objects.get(this.rowKey(workflowId))) ??
+      (olderLayout ? await this.objects.get(this.flatRowKey(workflowId)) : undefined);
     return text === undefined ? undefined : (JSON.parse(text) as RowRecord);
   }
 
