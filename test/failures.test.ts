@@ -11,7 +11,7 @@ import {
   isRetryableType,
   type FailureType,
 } from '../src/contract/failures.js';
-import { httpFailure, networkFailure } from '../src/activities/cyclr/errors.js';
+import { budgetBusyFailure, httpFailure, networkFailure, queueTooLongFailure } from '../src/activities/cyclr/errors.js';
 
 /** The failure table in the README's "Using it from code" section: type -> retried. */
 function readmeTable(): Map<string, boolean> {
@@ -68,6 +68,13 @@ test("the Cyclr client's failures are retryable exactly as the table marks their
   }
   const dropped = networkFailure('GET /v1.0/connectors', { code: 'ECONNRESET' }, 1000);
   expect(dropped).toMatchObject({ type: Failure.CyclrNetworkError, nonRetryable: false });
+  // Requests not sent under the rate: an idle one that gave way (final for its call: the caller asks again later, and
+  // benign: no WARN, no failed-activity metric), and one the queue would have held past its activity's deadline.
+  const unsent = [budgetBusyFailure('GET /v1.0/account/connectors/{id}'), queueTooLongFailure('POST /x', 40_000)];
+  expect(unsent[0]).toMatchObject({ type: Failure.CyclrBudgetBusy, nonRetryable: true, category: 'BENIGN' });
+  expect(unsent[1]).toMatchObject({ type: Failure.CyclrRateLimited, nonRetryable: false, nextRetryDelay: 15_000 });
   // Every Cyclr* type in the table is one the client can produce.
-  expect([...seen, dropped.type].sort()).toEqual(FAILURE_TYPES.filter((t) => t.startsWith('Cyclr')).sort());
+  expect([...new Set([...seen, dropped.type, ...unsent.map((f) => f.type)])].sort()).toEqual(
+    FAILURE_TYPES.filter((t) => t.startsWith('Cyclr')).sort(),
+  );
 });

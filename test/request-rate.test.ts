@@ -1,5 +1,5 @@
 /** The request rate and its cluster-wide lease, as pure logic: no server. */
-import { RequestRate } from '../src/activities/cyclr/request-rate.js';
+import { QueueTooLong, RequestRate } from '../src/activities/cyclr/request-rate.js';
 import {
   LEASE_TTL_MS,
   PAUSED_HOLD_MS,
@@ -225,6 +225,36 @@ test('the lease shares by demand: idle workers keep a small floor, limit-bound o
   expect(spending(grants, now)).toBeCloseTo(limit);
 });
 
+test('idle requests take what limit-bound workers leave: the whole limit alone, the floor beside work, never a share', () => {
+  const grants: Grants = {};
+  const limit = 40;
+  let now = 1_000_000;
+  const idleChecks = (sentLastSecond: number) => ({
+    waiting: 0,
+    sentLastSecond,
+    sentLastQuarter: sentLastSecond / 4,
+    idle: { waiting: 3, sentLastSecond, sentLastQuarter: sentLastSecond / 4 },
+  });
+  const busy = { waiting: 30, sentLastSecond: 10, sentLastQuarter: 3 };
+  const renew = (workerId: string, demand: LeaseRequest['demand'], dt = 50) => {
+    const l = grant(grants, { workerId, limit, demand }, (now += dt));
+    expect(spending(grants, now)).toBeLessThanOrEqual(limit + 1e-9);
+    return l;
+  };
+  // Alone, a worker whose only requests are idle ones may spend the whole limit on them.
+  expect(renew('a', idleChecks(0)).target).toBeCloseTo(limit);
+  // Beside another idle worker that sends nothing, it still takes everything but that one's floor.
+  renew('b', { waiting: 0, sentLastSecond: 0, sentLastQuarter: 0 });
+  expect(renew('a', idleChecks(30)).target).toBeCloseTo(limit - 0.4);
+  // Work queues on b: it takes all but a's floor, however much a's idle checks were sending.
+  expect(renew('b', busy, SHRINK_HOLD_MS).target).toBeCloseTo(limit - 0.4);
+  expect(renew('a', idleChecks(30)).target).toBeCloseTo(0.4);
+  // A worker with work of its own beside its idle checks keeps the work's use plus headroom, not the idle part.
+  expect(renew('a', { ...idleChecks(8), sentLastQuarter: 3, sentLastSecond: 12 }).target).toBeCloseTo(
+    (3 - 2) * 4 * 1.25,
+  );
+});
+
 test('a raised rate speeds up the requests already waiting (none keeps a slot reserved at the old rate)', async () => {
   const rate = new RequestRate({ perSecond: 0.5 });
   const times = sendTimes(rate, 20);
@@ -232,4 +262,64 @@ test('a raised rate speeds up the requests already waiting (none keeps a slot re
   rate.setRate(100);
   // At 0.5/s the 20 would take 38 s; at 100/s about 0.2 s once raised.
   expect(Math.max(...(await times))).toBeLessThan(1500);
+});
+
+test('lanes: a person goes ahead of the queued work; an idle request goes only when nothing else waits', async () => {
+  const rate = new RequestRate({ perSecond: 20 });
+  const order: string[] = [];
+  const work = Array.from({ length: 10 }, (_, i) => rate.acquire().then(() => order.push(`work${i}`)));
+  // Queued behind the work: an idle request's turn, and a person's request that comes later still.
+  const idle = rate.whenIdle(5000).then((turn) => order.push(`idle:${turn}`));
+  await new Promise((r) => setTimeout(r, 60));
+  const person = rate.acquire('person').then(() => order.push('person'));
+  await Promise.all([...work, idle, person]);
+  // The first request went at once; the person went next, before the nine still queued; the idle one went last.
+  expect(order[0]).toBe('work0');
+  expect(order.indexOf('person')).toBeLessThan(order.indexOf('work2'));
+  expect(order.at(-1)).toBe('idle:true');
+});
+
+test('lanes: an idle request gives way when no turn comes in time, and no more than 8 wait at once', async () => {
+  const rate = new RequestRate({ perSecond: 10 });
+  // 30 requests of work at 10/s: the queue is never empty for about 3 s.
+  const work = sendTimes(rate, 30);
+  const t0 = Date.now();
+  const turns = await Promise.all(
+    Array.from({ length: 12 }, () => rate.whenIdle(500).then((turn) => ({ turn, after: Date.now() - t0 }))),
+  );
+  // Eight waited the full half second and were refused; the four beyond them were refused at once.
+  expect(turns.filter((t) => t.turn)).toEqual([]);
+  expect(turns.filter((t) => t.after >= 490)).toHaveLength(8);
+  expect(turns.filter((t) => t.after < 100)).toHaveLength(4);
+  expect(Math.max(...(await work))).toBeGreaterThan(2500); // the work was not slowed by them
+  // Once the work is done, an idle request gets its turn at once.
+  const idleAt = Date.now();
+  expect(await rate.whenIdle(500)).toBe(true);
+  expect(Date.now() - idleAt).toBeLessThan(150);
+});
+
+test('lanes: with no limit an idle request goes at once; with no rate granted it gives way', async () => {
+  expect(await new RequestRate().whenIdle(200)).toBe(true);
+  expect(await new RequestRate({ perSecond: 0 }).whenIdle(200)).toBe(false);
+});
+
+test("a request the queue would hold past its activity's deadline is refused unsent; a cancelled one leaves the queue", async () => {
+  const rate = new RequestRate({ perSecond: 10 });
+  const work = sendTimes(rate, 20); // about 2 s of work queued
+  const deadline = Date.now() + 1000;
+  await expect(rate.acquire('work', { deadline })).rejects.toBeInstanceOf(QueueTooLong);
+  // A person's request has nothing ahead of it: it goes within the deadline.
+  await expect(rate.acquire('person', { deadline })).resolves.toBeUndefined();
+  // A queued request whose activity is cancelled leaves the queue, unsent; the one behind it takes its place.
+  const cancel = new AbortController();
+  const cancelled = rate.acquire('work', { signal: cancel.signal });
+  const behind = rate.acquire('work').then(() => Date.now());
+  cancel.abort(new Error('activity timed out'));
+  await expect(cancelled).rejects.toThrow('activity timed out');
+  const lastOfWork = Math.max(...(await work));
+  const workDoneAt = Date.now();
+  // One slot (about 105 ms at 10/s, spaced at 95%) after the last of the work, not two: the cancelled one took none.
+  expect((await behind) - workDoneAt).toBeLessThan(170);
+  expect(rate.demand().waiting).toBe(0);
+  expect(lastOfWork).toBeGreaterThan(1500);
 });

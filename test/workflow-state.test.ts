@@ -179,6 +179,44 @@ describe("the consent wait's idle back-off (v3)", () => {
     expect(resumed.nextCheckAt(t0 + 60 * MIN)).toBe(t0 + 80 * MIN);
   });
 
+  test('an idle check that gave way to a busy budget did not happen: the gap stays, it is asked again within it, a click asks at once', () => {
+    const timeouts = { consent: '30d', checkEvery: '10m', checkEveryMax: '6h' };
+    const wait = new ConsentWait(timeouts, undefined, backoff);
+    wait.begin(t0);
+    const due = wait.nextCheckAt(t0);
+    expect(due).toBe(t0 + 10 * MIN);
+    expect(wait.checkLane(due)).toBe('idle');
+    wait.checked(due);
+    wait.deferred(due + 1000, 0.5);
+    // Not checked: the gap is still 10 minutes; asked again 75% (jitter 0.5) of the gap, capped at 5 minutes, later.
+    expect(wait.checks(due + 1000)).toMatchObject({ gap: '10m', deferred: 1 });
+    expect(wait.nextCheckAt(due + 1000)).toBe(due + 1000 + 3.75 * MIN);
+    // It survives continue-as-new.
+    const next = new ConsentWait(timeouts, wait.carried(), backoff);
+    expect(next.nextCheckAt(due + 2000)).toBe(due + 1000 + 3.75 * MIN);
+    expect(next.checks(due + 2000)).toMatchObject({ deferred: 1 });
+    // A click asks at once as always (2 s later), and the checks after it go ahead of the work.
+    next.clicked(due + 60_000);
+    expect(next.nextCheckAt(due + 60_000)).toBe(due + 62_000);
+    expect(next.checkLane(due + 62_000)).toBe('person');
+    // A check that was answered counts as before: the idle gap doubles once the brisk window is over.
+    const answered = new ConsentWait(timeouts, undefined, backoff);
+    answered.begin(t0);
+    answered.checked(t0 + 10 * MIN);
+    expect(answered.checks(t0 + 10 * MIN)).toMatchObject({ gap: '20m' });
+    expect(answered.checks(t0 + 10 * MIN)?.deferred).toBeUndefined();
+  });
+
+  test('a long gap is put off at most 5 minutes by a busy budget', () => {
+    const wait = new ConsentWait({ consent: '30d', checkEvery: '6h', checkEveryMax: '6h' }, undefined, backoff);
+    wait.begin(t0);
+    const due = wait.nextCheckAt(t0);
+    wait.checked(due);
+    wait.deferred(due, 0.999);
+    expect(wait.nextCheckAt(due) - due).toBeLessThanOrEqual(5 * MIN);
+    expect(wait.nextCheckAt(due) - due).toBeGreaterThan(4.9 * MIN);
+  });
+
   test('idle days after the first cost at most 12 checks with the defaults, reminders sent or not', () => {
     const withReminders = idleChecksByDay(14, {}, true);
     const without = idleChecksByDay(14, {}, false);

@@ -3,9 +3,11 @@
  * many connections it holds), and a reconnect of a lapsed one. What is read from Temporal comes in through `deps`,
  * so these stay below the client (the worker builds them from its own connection).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { CyclrClient } from './cyclr/cyclr-client.js';
-import { isNotFound } from './cyclr/errors.js';
+import { isBudgetBusy, isNotFound } from './cyclr/errors.js';
+import { IDLE_TURN_WAIT_MS } from './cyclr/request-rate.js';
 import type { AccountCheck, CompletedConnection, LapsedConnection } from '../contract/connection-check.js';
 
 export interface ConnectionCheckDeps {
@@ -35,21 +37,23 @@ export function createConnectionCheckActivities(deps: ConnectionCheckDeps) {
       if (!connections.length) return { accountId, connections: 0, cyclrRequests: 0, lapsed: [] };
       let cyclrRequests = 0;
       const wanted = new Set(connections.map((c) => c.accountConnectorId));
-      const listed = await deps.cyclr
-        .listAccountConnectors(accountId, {
+      const list = () =>
+        deps.cyclr.listAccountConnectors(accountId, {
           // Every one it came for is listed: the pages after cannot change the answer.
           found: (soFar) => soFar.filter((ac) => wanted.has(ac.Id)).length >= wanted.size,
           onPage: () => {
             cyclrRequests++;
             alive();
           },
-        })
-        .catch((err: unknown) => {
-          // The account itself is gone at Cyclr (deleted): so is every connector in it.
-          if (!isNotFound(err)) throw err;
-          cyclrRequests++;
-          return [];
+          // Nobody waits on a periodic check: it gives way on a busy request budget.
+          lane: 'idle',
         });
+      const listed = await untilSent(list, alive).catch((err: unknown) => {
+        // The account itself is gone at Cyclr (deleted): so is every connector in it.
+        if (!isNotFound(err)) throw err;
+        cyclrRequests++;
+        return [];
+      });
       const byId = new Map(listed.map((ac) => [ac.Id, ac]));
       const lapsed: AccountCheck['lapsed'] = [];
       for (const c of connections) {
@@ -66,6 +70,19 @@ export function createConnectionCheckActivities(deps: ConnectionCheckDeps) {
       return deps.reconnect(input.workflowId);
     },
   };
+}
+
+/** Asks again, a second apart, while the request budget is busy, heartbeating. */
+async function untilSent<T>(call: () => Promise<T>, alive: () => void): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isBudgetBusy(err)) throw err;
+      alive();
+      await sleep(IDLE_TURN_WAIT_MS);
+    }
+  }
 }
 
 export type ConnectionCheckActivities = ReturnType<typeof createConnectionCheckActivities>;

@@ -8,6 +8,7 @@ import type { AuthUrl } from '../contract/messages.js';
 import type { ResolvedConnector } from '../contract/connector.js';
 import type { ConnectorRef } from '../contract/request.js';
 import type { CyclrClient } from './cyclr/cyclr-client.js';
+import type { Lane } from '../contract/request-rate.js';
 import { oauthCallbackUrl } from '../signing/oauth-callback.js';
 import type { InstallBody } from './cyclr/types.js';
 import { isNotFound } from './cyclr/errors.js';
@@ -35,6 +36,12 @@ export interface AccountConnectorRef {
   accountId: string;
   accountConnectorId: number;
 }
+
+/**
+ * A consent check and who waits on it: `idle` (a scheduled check nobody acted on) gives way on a busy request budget
+ * and fails as CyclrBudgetBusy, unsent; `person` (just after a click or a consent hint) goes ahead of the work.
+ */
+export type ConsentCheckInput = AccountConnectorRef & { lane?: Lane };
 
 /** A connector release does not change; a short cache spares the catalog a look-up per provisioning. */
 const CONNECTOR_CACHE_MS = 5 * 60 * 1000;
@@ -90,8 +97,8 @@ export function createProvisioningActivities({ cyclr, publicBaseUrl, linkSigning
       return (await cyclr.findAccountConnectorByName(accountId, name))?.Id;
     },
 
-    async checkAuthenticated({ accountId, accountConnectorId }: AccountConnectorRef): Promise<boolean> {
-      const ac = await cyclr.getAccountConnector(accountId, accountConnectorId);
+    async checkAuthenticated({ accountId, accountConnectorId, lane }: ConsentCheckInput): Promise<boolean> {
+      const ac = await cyclr.getAccountConnector(accountId, accountConnectorId, lane);
       return ac.Authenticated;
     },
 

@@ -5,7 +5,7 @@
  * others are in NON_RETRYABLE. Import the names (`Failure.ConsentExpired`), never write them as strings. The README
  * lists them (section "Using it from code"); test/failures.test.ts keeps the two in step.
  */
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory, TemporalFailure } from '@temporalio/common';
 
 const FAILURES = {
   // The request: the caller's to fix.
@@ -26,6 +26,8 @@ const FAILURES = {
   CyclrRateLimited: { retryable: true },
   CyclrUnavailable: { retryable: true },
   CyclrNetworkError: { retryable: true },
+  // An idle request (a consent check nobody waits on) gave way on a busy request budget; its caller asks again later.
+  CyclrBudgetBusy: { retryable: false },
   InvalidConfiguration: { retryable: false },
   // How a provisioning ends, other than completed.
   NotAuthenticated: { retryable: false },
@@ -96,15 +98,17 @@ export const NON_RETRYABLE: readonly FailureType[] = FAILURE_TYPES.filter((type)
 export function failure(
   type: FailureType,
   message: string,
-  options: { details?: unknown[]; nextRetryDelay?: number } = {},
+  options: { details?: unknown[]; nextRetryDelay?: number; benign?: boolean } = {},
 ): ApplicationFailure {
-  const { details, nextRetryDelay } = options;
+  const { details, nextRetryDelay, benign } = options;
   return ApplicationFailure.create({
     type,
     message,
     nonRetryable: !isRetryableType(type),
     ...(details ? { details } : {}),
     ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}),
+    // Expected in normal operation: the worker logs it at DEBUG and counts no failed activity.
+    ...(benign ? { category: ApplicationFailureCategory.BENIGN } : {}),
   });
 }
 

@@ -48,6 +48,11 @@ export interface ConsentChecks {
   nextAt: string;
   /** Checks are brisk until then, after a click on the consent link or a consent hint (ISO 8601). */
   briskUntil?: string;
+  /**
+   * Idle checks in this wait that gave way, unsent, to a busy request budget (CYCLR_MAX_REQUESTS_PER_SECOND); each
+   * is asked again within its gap. Absent: none.
+   */
+  deferred?: number;
 }
 
 /**

@@ -1,6 +1,13 @@
 /** The messages of cyclrRequestRate, the workflow that shares CYCLR_MAX_REQUESTS_PER_SECOND among workers. */
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 
+/**
+ * Who waits on a Cyclr request, for its place under the rate: a person (a click's sign-in token, the checks just
+ * after a click: they go first), the work (installs, links: first come first served), or nobody (an idle consent
+ * check, a periodic connection check: they go only when nothing else waits, and give way unsent when no turn comes).
+ */
+export type Lane = 'person' | 'work' | 'idle';
+
 export interface LeaseRequest {
   workerId: string;
   /** Requests per second this worker is configured with; the smallest among live workers applies. */
@@ -15,6 +22,12 @@ export interface LeaseRequest {
     sentLastSecond: number;
     /** Sent in the last quarter second: shows a load that just left sooner than the last second does. */
     sentLastQuarter?: number;
+    /**
+     * The idle lane's part of it (requests nobody waits on, e.g. idle consent checks): `waiting` counts those waiting
+     * for a turn or refused one in the last second, and the sends are included in the figures above too. Idle
+     * requests get what the limit-bound workers leave, never a share of their own. Absent (older workers): none.
+     */
+    idle?: { waiting: number; sentLastSecond: number; sentLastQuarter: number };
   };
   /**
    * This worker sends nothing from asking until it has the answer, so a cut need hold only what it sent in the second

@@ -21,7 +21,14 @@ export interface ConsentClock {
   checkGapFrom?: number;
   /** v3: the last consent hint checked (signal, callback); it makes checks brisk as a click does. */
   lastHintAt?: number;
+  /** An idle check that gave way to a busy request budget is asked again then (absent: none is put off). */
+  checkDeferredUntil?: number;
+  /** Idle checks that gave way to a busy request budget in this wait. */
+  checksDeferred?: number;
 }
+
+/** An idle check that gave way to a busy request budget is asked again within its gap, at most this much later. */
+export const DEFER_MAX_MS = 5 * 60_000;
 
 export interface ConsentWaitOptions {
   /** v3 on: idle checks back off from `checkEvery` to `checkEveryMax`; hints make checks brisk. */
@@ -44,6 +51,10 @@ export class ConsentWait {
   private hintAt?: number;
   private gapMs: number;
   private gapFrom?: number;
+  private deferUntil?: number;
+  private deferrals: number;
+  /** The clock as it was before the check under way: a check that gave way unsent did not happen. */
+  private beforeCheck?: { checkAt?: number; gapMs: number; gapFrom?: number };
 
   constructor(timeouts: ProvisioningRequest['timeouts'], carried?: ConsentClock, options: ConsentWaitOptions = {}) {
     const given = { ...DEFAULT_TIMEOUTS, ...timeouts };
@@ -59,6 +70,8 @@ export class ConsentWait {
     this.gapMs = carried?.checkGapMs ?? this.everyMs;
     this.gapFrom = carried?.checkGapFrom;
     this.hintAt = carried?.lastHintAt;
+    this.deferUntil = carried?.checkDeferredUntil;
+    this.deferrals = carried?.checksDeferred ?? 0;
   }
 
   /** The wait begins: the deadline, the first reminder and (v3) the first check count from now. */
@@ -88,16 +101,21 @@ export class ConsentWait {
 
   /** When the next check with Cyclr is due: the slow schedule (v3: backed off), or briskly after a click (v3: or hint). */
   nextCheckAt(now: number): number {
-    if (!this.backoff) {
-      return nextCheckAt({ now, lastClickAt: this.clickAt, lastCheckAt: this.checkAt, checkEveryMs: this.everyMs });
-    }
-    return nextCheckAt({
-      now,
-      lastClickAt: this.briskSince,
-      lastCheckAt: this.checkAt,
-      checkEveryMs: this.gapMs,
-      slowFrom: this.gapFrom,
-    });
+    const at = this.backoff
+      ? nextCheckAt({
+          now,
+          lastClickAt: this.briskSince,
+          lastCheckAt: this.checkAt,
+          checkEveryMs: this.gapMs,
+          slowFrom: this.gapFrom,
+        })
+      : nextCheckAt({ now, lastClickAt: this.clickAt, lastCheckAt: this.checkAt, checkEveryMs: this.everyMs });
+    return this.deferUntil === undefined ? at : Math.max(at, this.deferUntil);
+  }
+
+  /** Who waits on a check now: someone who just clicked (or hinted) goes first; otherwise nobody, and it may wait. */
+  checkLane(now: number): 'person' | 'idle' {
+    return this.briskAt(now) ? 'person' : 'idle';
   }
 
   /** How long to sleep (at least 1 ms): until the deadline, the next reminder or the next check, whichever is first. */
@@ -125,15 +143,33 @@ export class ConsentWait {
   /** A click on the consent link: the customer may approve within seconds, so checks turn brisk for a while. */
   clicked(now: number): void {
     this.clickAt = now;
+    this.deferUntil = undefined;
     this.restartGap(now);
   }
 
   /** A check with Cyclr found no consent; (v3) an idle one, outside a brisk window, doubles the gap to the next. */
   checked(now: number): void {
+    this.beforeCheck = { checkAt: this.checkAt, gapMs: this.gapMs, gapFrom: this.gapFrom };
+    this.deferUntil = undefined;
     this.checkAt = now;
     if (!this.backoff) return;
     if (!this.briskAt(now)) this.gapMs = nextIdleGapMs(this.gapMs, this.maxMs);
     this.gapFrom = now;
+  }
+
+  /**
+   * The idle check under way gave way to a busy request budget, unsent: it did not happen (the gap stays as it was),
+   * and it is asked again within the gap, at most DEFER_MAX_MS later; `jitter` in [0, 1) spreads the checks that
+   * gave way together. A click or a hint asks at once, as always.
+   */
+  deferred(now: number, jitter: number): void {
+    if (this.beforeCheck) {
+      this.checkAt = this.beforeCheck.checkAt;
+      this.gapMs = this.beforeCheck.gapMs;
+      this.gapFrom = this.beforeCheck.gapFrom;
+    }
+    this.deferUntil = now + Math.round(Math.min(this.gapMs, DEFER_MAX_MS) * (0.5 + jitter / 2));
+    this.deferrals += 1;
   }
 
   hinted(source: string): void {
@@ -147,6 +183,7 @@ export class ConsentWait {
   takeHint(now: number): string | undefined {
     const hint = this.hintFrom;
     this.hintFrom = undefined;
+    if (hint !== undefined) this.deferUntil = undefined;
     if (hint !== undefined && this.backoff) {
       this.hintAt = now;
       this.restartGap(now);
@@ -164,6 +201,7 @@ export class ConsentWait {
       ...(since !== undefined && this.briskAt(now)
         ? { briskUntil: new Date(since + BRISK_WINDOW_MS).toISOString() }
         : {}),
+      ...(this.deferrals ? { deferred: this.deferrals } : {}),
     };
   }
 
@@ -174,6 +212,8 @@ export class ConsentWait {
       lastClickAt: this.clickAt,
       lastCheckAt: this.checkAt,
       ...(this.backoff ? { checkGapMs: this.gapMs, checkGapFrom: this.gapFrom, lastHintAt: this.hintAt } : {}),
+      ...(this.deferUntil !== undefined ? { checkDeferredUntil: this.deferUntil } : {}),
+      ...(this.deferrals ? { checksDeferred: this.deferrals } : {}),
     };
   }
 

@@ -113,7 +113,7 @@ async function awaitConsent(p: Provisioning): Promise<WaitOutcome> {
       p.remind();
     } else if (wait.checkDue(Date.now(), checkAt)) {
       // Cyclr sends no webhook on consent: ask it, so a lost callback never strands a customer.
-      if (await p.checkWhileWaiting()) return p.complete('consent noticed by periodic check');
+      if (await p.checkWhileWaiting(wait.checkLane(Date.now()))) return p.complete('consent noticed by periodic check');
     }
     if (p.historyIsLong) return CONTINUE_AS_NEW;
   }

@@ -32,6 +32,7 @@ import { FINAL_STAGES, type Stage } from '../contract/stages.js';
 import { Failure, failure, failureOf } from '../contract/failures.js';
 import { pushStage, upsertStageAttributes } from './status.js';
 import { ConsentWait } from './consent-wait.js';
+import type { Lane } from '../contract/request-rate.js';
 import { ProvisioningNotices } from './provisioning-notices.js';
 import {
   HISTORY_EVENTS_BEFORE_CONTINUE,
@@ -301,15 +302,25 @@ export class Provisioning {
     this.notices.event('provisioning.reminder', this.s);
   }
 
-  /** A check while waiting: a Cyclr that cannot answer now is asked again at the next check, not waited on. */
-  async checkWhileWaiting(): Promise<boolean> {
+  /**
+   * A check while waiting: a Cyclr that cannot answer now is asked again at the next check, not waited on. `lane`:
+   * who waits on the answer; an idle check gives way on a busy request budget and is asked again soon (deferred).
+   */
+  async checkWhileWaiting(lane: Lane = 'person'): Promise<boolean> {
     const ref = { accountId: this.s.accountId, accountConnectorId: this.s.accountConnectorId! };
-    this.s.attempts += 1;
     this.wait.checked(Date.now());
     try {
-      return await waiting.checkAuthenticated(ref);
+      const authenticated = await waiting.checkAuthenticated({ ...ref, lane });
+      this.s.attempts += 1;
+      return authenticated;
     } catch (err) {
-      log.warn('consent check failed; checking again later', { error: failureOf(err).message });
+      const failed = failureOf(err);
+      if (failed.type === Failure.CyclrBudgetBusy) {
+        this.wait.deferred(Date.now(), Math.random());
+        return false;
+      }
+      this.s.attempts += 1;
+      log.warn('consent check failed; checking again later', { error: failed.message });
       return false;
     }
   }

@@ -48,7 +48,12 @@ export const HEADROOM = 1.25;
 function want(g: Pick<Grant, 'demand'>, limit: number): number {
   if (!g.demand || g.demand.waiting > 0) return Infinity;
   // The last quarter second's use, where reported, follows a load that just left at once; the last second lags it.
-  const use = g.demand.sentLastQuarter === undefined ? g.demand.sentLastSecond : g.demand.sentLastQuarter * 4;
+  // Idle requests' use is not a want: they take what is left (withIdleLeftover).
+  const { sentLastSecond, sentLastQuarter, idle } = g.demand;
+  const use =
+    sentLastQuarter === undefined
+      ? sentLastSecond - (idle?.sentLastSecond ?? 0)
+      : (sentLastQuarter - (idle?.sentLastQuarter ?? 0)) * 4;
   return Math.max(Math.max(0.2, limit * IDLE_FLOOR_SHARE), use * HEADROOM);
 }
 
@@ -65,6 +70,26 @@ export function fairShares(wants: Record<string, number>, limit: number): Record
   return shares;
 }
 
+/**
+ * What no limit-bound worker takes goes to the workers whose idle requests (lane `idle`) wait, in equal parts: those
+ * are the first to wait, so they never take a share from work, but they need not wait on an unused budget either.
+ */
+function withIdleLeftover(
+  shares: Record<string, number>,
+  workers: [string, Pick<Grant, 'demand'>][],
+  limit: number,
+): Record<string, number> {
+  const left = limit - Object.values(shares).reduce((a, b) => a + b, 0);
+  // Idle requests waiting, refused or sent in the last second: a lane whose checks go through still wants its room.
+  const wantsIdle = ({ demand }: Pick<Grant, 'demand'>) =>
+    (demand?.idle?.waiting ?? 0) + (demand?.idle?.sentLastSecond ?? 0) > 0;
+  const idle = workers.filter(([id, g]) => wantsIdle(g) && id in shares).map(([id]) => id);
+  if (left <= 1e-9 || !idle.length) return shares;
+  const out = { ...shares };
+  for (const id of idle) out[id]! += left / idle.length;
+  return out;
+}
+
 /** The pure rule, testable on its own: the worker's fair share by demand, capped by what the others hold now. */
 export function grant(grants: Record<string, Grant>, request: LeaseRequest, now: number): Lease {
   for (const [id, g] of Object.entries(grants)) if (g.expiresAt <= now) delete grants[id];
@@ -72,7 +97,9 @@ export function grant(grants: Record<string, Grant>, request: LeaseRequest, now:
   const limit = Math.min(request.limit, ...others.map(([, g]) => g.limit));
   const wants: Record<string, number> = { [request.workerId]: want(request, limit) };
   for (const [id, g] of others) wants[id] = want(g, limit);
-  const target = fairShares(wants, limit)[request.workerId]!;
+  const target = withIdleLeftover(fairShares(wants, limit), [[request.workerId, request], ...others], limit)[
+    request.workerId
+  ]!;
   const heldByOthers = others.reduce((sum, [, g]) => sum + held(g, now), 0);
   const rate = Math.max(0, Math.min(target, limit - heldByOthers));
   const before = grants[request.workerId];

@@ -2,6 +2,7 @@
  * Account connectors: install a connector into an account (idempotent by Name), find one by Name, read, update and
  * remove one. AuthValue and credential-like property values are scrubbed from errors and never returned.
  */
+import type { Lane } from '../../contract/request-rate.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { Failure, failure } from '../../contract/failures.js';
 import { connectorPath } from './catalog.js';
@@ -99,7 +100,11 @@ export function accountConnectors(
     }
   }
 
-  async function getAccountConnector(accountId: string, accountConnectorId: number): Promise<CyclrAccountConnector> {
+  async function getAccountConnector(
+    accountId: string,
+    accountConnectorId: number,
+    lane?: Lane,
+  ): Promise<CyclrAccountConnector> {
     requireText(accountId, 'accountId');
     requirePositiveInt(accountConnectorId, 'accountConnectorId');
     const { data } = await request<CyclrAccountConnector>({
@@ -107,6 +112,7 @@ export function accountConnectors(
       route: '/v1.0/account/connectors/{id}',
       path: accountConnectorPath(accountConnectorId),
       accountId,
+      lane,
     });
     return withoutSecrets(expectObjectWithId(data, 'GET /v1.0/account/connectors/{id}'));
   }
@@ -160,7 +166,7 @@ export function accountConnectors(
    */
   async function listAccountConnectors(
     accountId: string,
-    options: { found?: (soFar: readonly CyclrAccountConnector[]) => boolean; onPage?: () => void } = {},
+    options: { found?: (soFar: readonly CyclrAccountConnector[]) => boolean; onPage?: () => void; lane?: Lane } = {},
   ): Promise<CyclrAccountConnector[]> {
     requireText(accountId, 'accountId');
     const out: CyclrAccountConnector[] = [];
@@ -169,6 +175,7 @@ export function accountConnectors(
       route: '/v1.0/account/connectors',
       path: '/v1.0/account/connectors',
       accountId,
+      lane: options.lane,
     })) {
       options.onPage?.();
       for (const ac of page) if (ac && typeof ac.Id === 'number') out.push(withoutSecrets(ac));

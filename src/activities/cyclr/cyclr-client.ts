@@ -3,6 +3,7 @@
  * resource modules beside it. It never retries on its own except for one token renewal after a 401: Temporal
  * retries activities, guided by the failure types in errors.ts.
  */
+import type { Lane } from '../../contract/request-rate.js';
 import { accountConnectors, type InstallBodyInput } from './account-connectors.js';
 import { cyclrAccounts } from './accounts.js';
 import { connectorCatalog, type ConnectorLookup } from './catalog.js';
@@ -27,7 +28,8 @@ export interface CyclrClient {
   /** Idempotent by Name within the account (Name defaults to the connector's Name). */
   installConnector(accountId: string, connectorId: number, body: InstallBodyInput): Promise<CyclrAccountConnector>;
   findAccountConnectorByName(accountId: string, name: string): Promise<CyclrAccountConnector | undefined>;
-  getAccountConnector(accountId: string, accountConnectorId: number): Promise<CyclrAccountConnector>;
+  /** `lane`: who waits on the answer (request-rate.ts); an idle look may be refused unsent (CyclrBudgetBusy). */
+  getAccountConnector(accountId: string, accountConnectorId: number, lane?: Lane): Promise<CyclrAccountConnector>;
   updateAccountConnector(
     accountId: string,
     accountConnectorId: number,
@@ -38,11 +40,11 @@ export interface CyclrClient {
   /** Every account connector of the account (all pages), AuthValue dropped. */
   listAccountConnectors(
     accountId: string,
-    options?: { found?: (soFar: readonly CyclrAccountConnector[]) => boolean; onPage?: () => void },
+    options?: { found?: (soFar: readonly CyclrAccountConnector[]) => boolean; onPage?: () => void; lane?: Lane },
   ): Promise<CyclrAccountConnector[]>;
   /** Drops the credentials (`PUT .../deauthenticate`); 404 is CyclrNotFound. */
   deauthenticateAccountConnector(accountId: string, accountConnectorId: number): Promise<void>;
-  /** Single-use, 5-minute token: mint it only when a browser is about to use it. */
+  /** Single-use, 5-minute token: mint it only when a browser is about to use it (a person waits: it goes first). */
   createSignInToken(accountId: string, username: string): Promise<{ token: string; expiresAt: string }>;
   connectorAuthUrl(input: ConnectorAuthUrlInput): string;
   /** Requests running and waiting in this client's limiter. */

@@ -9,7 +9,7 @@ import { scrub } from '../../observability/redact.js';
 /** The one detail attached to every HTTP failure; safe to show (scrubbed). */
 export interface CyclrFailureDetail {
   endpoint: string;
-  status: number | 'network-error';
+  status: number | 'network-error' | 'not-sent';
   cyclrMessage?: string;
 }
 
@@ -177,6 +177,37 @@ export function networkFailure(endpoint: string, err: unknown, timeoutMs: number
   const detail: CyclrFailureDetail = { endpoint, status: 'network-error' };
   return failure(Failure.CyclrNetworkError, `${endpoint} ${what}`, { details: [detail] });
 }
+
+/**
+ * An idle request (a consent check nobody waits on) found no turn on a busy request budget
+ * (CYCLR_MAX_REQUESTS_PER_SECOND): it was not sent, and its caller asks again later. Expected, so benign.
+ */
+export function budgetBusyFailure(endpoint: string): ApplicationFailure {
+  return failure(
+    Failure.CyclrBudgetBusy,
+    `${endpoint} not sent: the Cyclr request budget is busy with other requests, and an idle check gives way`,
+    { details: [{ endpoint, status: 'not-sent' }], benign: true },
+  );
+}
+
+/**
+ * A request the rate's queue would hold past its activity's deadline: not sent (sent after the activity gave up, it
+ * would be wasted, and sent again by the retry). Retryable, after about the wait; a quick call moves on to its
+ * durable activity, which has longer.
+ */
+export function queueTooLongFailure(endpoint: string, waitMs: number): ApplicationFailure {
+  return failure(
+    Failure.CyclrRateLimited,
+    `${endpoint} not sent: about ${Math.ceil(waitMs / 1000)} s of requests queue ahead under CYCLR_MAX_REQUESTS_PER_SECOND, longer than this attempt may take`,
+    {
+      details: [{ endpoint, status: 'not-sent' }],
+      nextRetryDelay: Math.min(Math.max(waitMs / 2, 1000), 15_000),
+      benign: true,
+    },
+  );
+}
+
+export const isBudgetBusy = (err: unknown): boolean => isCyclrFailure(err, Failure.CyclrBudgetBusy);
 
 /** Caller mistakes (not Cyclr's): name the field and the fix. */
 export function invalidRequest(message: string): ApplicationFailure {

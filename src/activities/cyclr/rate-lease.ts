@@ -97,7 +97,9 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
     // quickly, or above an equal split, which another worker's new load would cut), else every renewEveryMs.
     const belowShare = lease !== undefined && lease.rate < lease.target * 0.999;
     const unsettled =
-      !lease || (lease.workers > 1 && (reported.waiting > 0 || lease.rate > options.limit / lease.workers));
+      !lease ||
+      (lease.workers > 1 &&
+        (reported.waiting > 0 || reported.idle.waiting > 0 || lease.rate > options.limit / lease.workers));
     renewAt = Date.now() + (belowShare ? 0 : unsettled ? 500 : renewEveryMs);
   };
   const startRenewal = () => {
@@ -109,9 +111,13 @@ export function startRateLease(options: RateLeaseOptions): RateLease {
   const tick = () => {
     if (stopped) return;
     const demand = options.rate.demand();
-    const startedQueueing = reported.waiting === 0 && demand.waiting > 0;
+    const startedQueueing =
+      (reported.waiting === 0 && demand.waiting > 0) || (reported.idle.waiting === 0 && demand.idle.waiting > 0);
     const loadLeft =
-      (reported.waiting > 0 || reported.sentLastQuarter > 0) && demand.waiting === 0 && demand.sentLastQuarter === 0;
+      (reported.waiting > 0 || reported.sentLastQuarter > 0 || reported.idle.waiting > 0) &&
+      demand.waiting === 0 &&
+      demand.sentLastQuarter === 0 &&
+      demand.idle.waiting === 0;
     if (!renewing && (Date.now() >= renewAt || startedQueueing || loadLeft)) startRenewal();
     // Never what keeps a process alive: the worker's own shutdown decides that.
     timer = setTimeout(tick, 250).unref();

@@ -6,7 +6,16 @@
  * A 429 slows the whole load, not one row: every request of the process pauses briefly, the rate is halved and then
  * recovers within a few seconds (the answered request itself waits out its Retry-After, through its retry). 429s that
  * answer requests sent before the last back-off are the same congestion, so they do not compound it.
+ *
+ * Three lanes share the rate: a request a person waits on (a click's sign-in token, the checks right after it) goes
+ * ahead of the queue; the work (installs, links) queues first come first served; an idle request (a consent check
+ * nobody is waiting on) only goes when nothing else waits, and gives up after a short wait instead of holding its
+ * activity slot, so on a busy budget idle checks are the first to wait.
  */
+import type { Lane, LeaseRequest } from '../../contract/request-rate.js';
+
+type Demand = Required<NonNullable<LeaseRequest['demand']>>;
+
 export interface RequestRateOptions {
   /** Requests per second; undefined: no limit (429s still pause everyone). 0: wait until a rate is granted. */
   perSecond?: number;
@@ -30,6 +39,21 @@ const CATCH_UP_MS = 250;
  * log caps any one-second window at the rate itself (whole requests).
  */
 const SPACING = 0.95;
+/**
+ * Idle requests wait for a turn at most this long, and at most this many at once; the others are refused at once:
+ * an idle check that waits holds an activity slot, which a click's check may need.
+ */
+export const IDLE_TURN_WAIT_MS = 1000;
+/** A request must leave the queue this long before its activity's deadline: the answer takes time too. */
+const SEND_MARGIN_MS = 500;
+
+/** The queue would hold a request past its activity's deadline: it is not queued (see acquire). */
+export class QueueTooLong extends Error {
+  constructor(readonly waitMs: number) {
+    super(`about ${Math.ceil(waitMs / 1000)} s of requests queue ahead under the rate`);
+  }
+}
+const IDLE_WAITING_MAX = 8;
 
 export class RequestRate {
   private perSecond: number | undefined;
@@ -50,6 +74,13 @@ export class RequestRate {
    * rate in force then allows, so a rate raised by the lease speeds up the requests already waiting.
    */
   private queue: (() => void)[] = [];
+  /** Requests a person waits on: let go before the queue. */
+  private urgent: (() => void)[] = [];
+  /** Idle requests waiting for a turn (whenIdle): let go only when neither queue waits. */
+  private idle: ((turn: boolean) => void)[] = [];
+  /** When idle requests were refused a turn, and when they had one, within the last second. */
+  private idleRefused: number[] = [];
+  private idleSent: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly defaultPauseMs: number;
@@ -66,12 +97,20 @@ export class RequestRate {
   }
 
   /** What this process asks of the shared budget now (rate-lease.ts reports it). */
-  demand(): { waiting: number; sentLastSecond: number; sentLastQuarter: number } {
+  demand(): Demand {
     const now = this.now();
+    const within = (times: number[], ms: number) => times.filter((t) => t > now - ms).length;
+    this.idleRefused = this.idleRefused.filter((t) => t > now - 1000);
+    this.idleSent = this.idleSent.filter((t) => t > now - 1000);
     return {
-      waiting: this.queue.length,
-      sentLastSecond: this.sent.filter((t) => t > now - 1000).length,
-      sentLastQuarter: this.sent.filter((t) => t > now - 250).length,
+      waiting: this.waiting,
+      sentLastSecond: within(this.sent, 1000),
+      sentLastQuarter: within(this.sent, 250),
+      idle: {
+        waiting: this.idle.length + this.idleRefused.length,
+        sentLastSecond: this.idleSent.length,
+        sentLastQuarter: within(this.idleSent, 250),
+      },
     };
   }
 
@@ -92,21 +131,88 @@ export class RequestRate {
     this.pump();
   }
 
-  /** Resolves when this request may be sent. */
-  acquire(): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /**
+   * Resolves when this request may be sent; a person's request goes ahead of the work already queued. `deadline`:
+   * the request's activity must be done by then, so a queue that would keep it past that refuses it at once
+   * (QueueTooLong) rather than send it after its activity gave up, to be sent again by the retry. `signal`: the
+   * activity was cancelled (or timed out): the request leaves the queue unsent.
+   */
+  acquire(
+    lane: Exclude<Lane, 'idle'> = 'work',
+    bounds: { deadline?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const { deadline, signal } = bounds;
+    const waitMs = this.expectedWaitMs(lane);
+    if (deadline !== undefined && this.now() + waitMs > deadline - SEND_MARGIN_MS) {
+      return Promise.reject(new QueueTooLong(waitMs));
+    }
+    return new Promise<void>((resolve, reject) => {
       // Time spent idle is not owed: only a late timer may catch up.
-      if (!this.queue.length) this.nextAt = Math.max(this.nextAt, this.now());
-      this.queue.push(resolve);
+      if (!this.waiting) this.nextAt = Math.max(this.nextAt, this.now());
+      const lineOf = lane === 'person' ? this.urgent : this.queue;
+      const leave = () => {
+        const at = lineOf.indexOf(go);
+        if (at >= 0) lineOf.splice(at, 1);
+        reject(signal?.reason ?? new Error('cancelled'));
+      };
+      const go = () => {
+        signal?.removeEventListener('abort', leave);
+        resolve();
+      };
+      if (signal?.aborted) return leave();
+      signal?.addEventListener('abort', leave, { once: true });
+      lineOf.push(go);
       this.pump();
     });
   }
 
-  /** Lets waiting requests go while the rate allows, and sets one timer for the next. */
+  /**
+   * How long a request queued now in `lane` would wait at the rate in force (0 with no limit; no estimate while no
+   * rate is granted yet, or a grant lapsed: the next one comes within moments).
+   */
+  private expectedWaitMs(lane: Exclude<Lane, 'idle'>): number {
+    const rate = this.current;
+    if (!rate || this.now() >= this.validUntil) return 0;
+    const ahead = lane === 'person' ? this.urgent.length : this.waiting;
+    const from = Math.max(this.now(), this.nextAt, this.pausedUntil);
+    return from - this.now() + (ahead * 1000) / (rate * SPACING);
+  }
+
+  /**
+   * An idle request's turn: true once no other request waits and one could be sent now (then acquire() as usual,
+   * which goes at once), false when none came within `maxWaitMs` or enough idle requests wait already. It holds no
+   * place: whatever else arrives meanwhile goes first.
+   */
+  whenIdle(maxWaitMs = IDLE_TURN_WAIT_MS): Promise<boolean> {
+    if (this.idle.length >= IDLE_WAITING_MAX) return Promise.resolve(this.refuseIdle());
+    return new Promise<boolean>((resolve) => {
+      const waiter = (turn: boolean) => {
+        clearTimeout(giveUp);
+        resolve(turn);
+      };
+      const giveUp = setTimeout(() => {
+        this.idle = this.idle.filter((w) => w !== waiter);
+        resolve(this.refuseIdle());
+      }, maxWaitMs);
+      this.idle.push(waiter);
+      this.pump();
+    });
+  }
+
+  private refuseIdle(): false {
+    this.idleRefused.push(this.now());
+    return false;
+  }
+
+  private get waiting(): number {
+    return this.urgent.length + this.queue.length;
+  }
+
+  /** Lets waiting requests go while the rate allows (a person's first), and sets one timer for the next. */
   private pump(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.queue.length) {
+    while (this.waiting) {
       const now = this.now();
       const at = this.nextSendAt(now);
       if (at === Infinity) return; // no rate granted: setRate() pumps again
@@ -123,8 +229,26 @@ export class RequestRate {
         this.nextAt = (heldByCap ? now : Math.max(this.nextAt, now - CATCH_UP_MS)) + 1000 / (rate * SPACING);
       }
       this.lastSentAt = now;
-      this.queue.shift()!();
+      (this.urgent.shift() ?? this.queue.shift())!();
     }
+    this.idleTurn();
+  }
+
+  /**
+   * Nothing else waits: the next idle request may go if a send could go now. One at a time: its acquire() (a
+   * microtask later) takes the send, and pumps again for the next.
+   */
+  private idleTurn(): void {
+    if (!this.idle.length) return;
+    const now = this.now();
+    const at = this.nextSendAt(now);
+    if (at === Infinity) return;
+    if (at > now) {
+      this.timer = setTimeout(() => this.pump(), at - now);
+      return;
+    }
+    this.idleSent.push(now);
+    this.idle.shift()!(true);
   }
 
   /** When the next request may go: after any pause, spaced at the current rate, within the last second's cap. */

@@ -23,6 +23,8 @@ export function signInLinks({ request }: Transport, serviceOrigin: string) {
       route: '/v1.0/accounts/{id}/signintoken',
       path: `/v1.0/accounts/${encodeURIComponent(accountId)}/signintoken`,
       json: { Username: username },
+      // Only a click mints one, and the person who clicked waits for the redirect.
+      lane: 'person',
     });
     if (typeof data?.Token !== 'string' || !data.Token) {
       throw badResponseFailure('POST /v1.0/accounts/{id}/signintoken', 200, 'no Token');

@@ -5,12 +5,21 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { Context } from '@temporalio/activity';
 import got, { type Got } from 'got';
 import pLimit from 'p-limit';
-import { badResponseFailure, httpFailure, networkFailure, parseRetryAfter } from './errors.js';
+import {
+  badResponseFailure,
+  budgetBusyFailure,
+  queueTooLongFailure,
+  httpFailure,
+  networkFailure,
+  parseRetryAfter,
+} from './errors.js';
 import type { CyclrClientOptions, ValidConfig } from './options.js';
 import { isLastPage } from './paging.js';
-import { RequestRate } from './request-rate.js';
+import { QueueTooLong, RequestRate } from './request-rate.js';
+import type { Lane } from '../../contract/request-rate.js';
 import { ClientCredentialsToken, FixedToken, type TokenSource } from './token.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -27,6 +36,8 @@ export interface Call {
   accountId?: string;
   /** Secrets in this request (AuthValue, sensitive property values) to scrub from any echo. */
   secrets?: (string | undefined)[];
+  /** Who waits on it, for its place under the request rate (request-rate.ts); default the work. */
+  lane?: Lane;
 }
 
 interface Reply {
@@ -50,6 +61,21 @@ export interface Transport {
 const MAX_PAGES = 10_000;
 
 const endpointOf = (call: Pick<Call, 'method' | 'route'>) => `${call.method} ${call.route}`;
+
+/**
+ * The activity a request runs for, if any: when its attempt must be done by (counted from when it was scheduled, so
+ * a little early for one that waited for a worker), and its cancellation (a timeout included).
+ */
+function activityBounds(): { deadline?: number; signal?: AbortSignal } {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return {}; // not in an activity (a script, a test)
+  }
+  const { currentAttemptScheduledTimestampMs, startToCloseTimeoutMs } = context.info;
+  return { deadline: currentAttemptScheduledTimestampMs + startToCloseTimeoutMs, signal: context.cancellationSignal };
+}
 
 export function createTransport(
   config: ValidConfig,
@@ -114,18 +140,31 @@ export function createTransport(
     }
   }
 
+  /** A turn under the rate, within the bounds of the activity the request runs for. */
+  async function turn(call: Call, lane: 'person' | 'work'): Promise<void> {
+    try {
+      await rate.acquire(lane, activityBounds());
+    } catch (err) {
+      if (err instanceof QueueTooLong) throw queueTooLongFailure(endpointOf(call), err.waitMs);
+      throw err;
+    }
+  }
+
   /** One request under the limiter; on a 401 with a renewable token, renews and retries once. */
   async function send(call: Call): Promise<Reply> {
+    // An idle request waits for its turn outside the in-flight limit, and is not sent at all when none comes.
+    if (call.lane === 'idle' && !(await rate.whenIdle())) throw budgetBusyFailure(endpointOf(call));
+    const lane = call.lane === 'person' ? 'person' : 'work';
     return limiter(async () => {
       const token = await tokens.get();
-      await rate.acquire();
+      await turn(call, lane);
       const sentAt = Date.now();
       const first = await sendOnce(call, token);
       if (first.status === 429) rate.throttled(parseRetryAfter(first.headers['retry-after']), sentAt);
       if (first.status !== 401 || !tokens.renewable) return first;
       tokens.invalidate(token);
       const renewed = await tokens.get();
-      await rate.acquire();
+      await turn(call, lane);
       return sendOnce(call, renewed);
     });
   }
